@@ -1,0 +1,21 @@
+"""Test defaults for every test in the repo: no real AWS, ever, and quiet observability."""
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ImagePlatform",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+        "POWERTOOLS_DEV": "false",
+        "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
+    }
+)
+for proxy_variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(proxy_variable, None)

@@ -1,0 +1,87 @@
+"""The REST plumbing every API service shares: one resolver shape, one error shape, CORS from settings."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from imgplat_common.errors import ApiError, error_body, new_error_id
+from imgplat_common.observability import logger
+
+# Request bodies of this API are small JSON documents; anything larger is refused before parsing.
+MAX_JSON_BODY_BYTES = 16 * 1024
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type"]
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers,
+    )
+
+
+def cors_config(origins: str | None = None) -> CORSConfig:
+    """CORS from a comma-separated origin list (env CORS_ORIGINS, default "*")."""
+    listed = [o.strip() for o in (origins or os.environ.get("CORS_ORIGINS") or "*").split(",") if o.strip()]
+    return CORSConfig(
+        allow_origin=listed[0],
+        extra_origins=listed[1:] or None,
+        allow_headers=CORS_ALLOW_HEADERS,
+        max_age=600,
+    )
+
+
+def _body_too_large(app: APIGatewayRestResolver) -> Response[str] | None:
+    body = app.current_event.body
+    if body is not None and len(body) > MAX_JSON_BODY_BYTES:
+        message = f"Request bodies are limited to {MAX_JSON_BODY_BYTES} bytes."
+        return json_response(400, error_body("body_too_large", message))
+    return None
+
+
+def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    # Powertools validates the body before any middleware runs, so oversized bodies that fail validation are
+    # caught in the validation error handler and oversized valid ones here.
+    return _body_too_large(app) or next_middleware(app)
+
+
+def _field_name(location: Any) -> str:
+    return ".".join(str(part) for part in location if part != "body") or "body"
+
+
+def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
+    """A resolver with request validation (pydantic), the platform's error mapping and CORS."""
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(cors_origins))
+    app.use(middlewares=[_limit_body_size])
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response[str]:
+        return json_response(int(error.status), error_body(error.code, error.message, **error.details))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        too_large = _body_too_large(app)
+        if too_large:
+            return too_large
+        # Field locations and messages only: never echo the input (it may hold a password).
+        problems = [{"field": _field_name(problem["loc"]), "problem": problem["msg"]} for problem in error.errors()]
+        return json_response(400, error_body("invalid_request", "The request is not valid.", fields=problems))
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response[str]:
+        return json_response(404, error_body("not_found", "No such route."))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        error_id = new_error_id()
+        logger.exception("unhandled error", extra={"error_id": error_id})
+        return json_response(500, error_body("internal_error", "Something went wrong on our side.", error_id=error_id))
+
+    return app

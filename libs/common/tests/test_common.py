@@ -1,0 +1,163 @@
+"""libs/common: key layout, status rules, record round trip, claims and the shared error mapping."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from imgplat_common.api import MAX_JSON_BODY_BYTES, build_api
+from imgplat_common.auth_claims import caller_from_event
+from imgplat_common.errors import NotFound, Unauthorized
+from imgplat_common.keys import (
+    InvalidKeyError,
+    new_image_id,
+    original_key,
+    parse_original_key,
+    rendition_key,
+    rendition_prefix,
+)
+from imgplat_common.models import ImageRecord, utc_now_iso
+from imgplat_common.status import ImageStatus, can_transition, statuses_allowed_before
+from pydantic import BaseModel
+
+OWNER = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
+
+
+def test_image_ids_are_unique_and_sort_by_creation_time():
+    earlier, later = new_image_id(now_ms=1_000), new_image_id(now_ms=2_000)
+    assert earlier < later
+    assert len({new_image_id() for _ in range(1000)}) == 1000
+
+
+def test_original_key_round_trips_and_refuses_foreign_keys():
+    image_id = new_image_id()
+    key = original_key(OWNER, image_id)
+    assert key == f"originals/{OWNER}/{image_id}"
+    parsed = parse_original_key(key)
+    assert (parsed.owner, parsed.image_id) == (OWNER, image_id)
+    foreign = ["renditions/x/y", f"originals/{OWNER}/../etc", f"originals/{OWNER}/{image_id}/x", "originals/a b/c"]
+    for bad in foreign:
+        with pytest.raises(InvalidKeyError):
+            parse_original_key(bad)
+
+
+def test_client_text_can_never_become_part_of_a_key():
+    with pytest.raises(InvalidKeyError):
+        original_key("../other-user", new_image_id())
+    with pytest.raises(InvalidKeyError):
+        original_key(OWNER, "holiday photo.jpg")
+
+
+def test_rendition_keys_are_immutable_per_content_and_under_the_image_prefix():
+    image_id = new_image_id()
+    a = rendition_key(OWNER, image_id, "a" * 64, "medium", "jpeg")
+    b = rendition_key(OWNER, image_id, "b" * 64, "medium", "jpeg")
+    assert a != b
+    assert a.startswith(rendition_prefix(OWNER, image_id)) and a.endswith("/medium.jpg")
+    assert rendition_key(OWNER, image_id, "a" * 64, "medium", "webp").endswith("/medium.webp")
+
+
+def test_status_only_moves_forward():
+    assert can_transition(ImageStatus.PENDING, ImageStatus.PROCESSING)
+    assert can_transition(ImageStatus.PROCESSING, ImageStatus.READY)
+    assert not can_transition(ImageStatus.READY, ImageStatus.PROCESSING)
+    assert not can_transition(ImageStatus.REJECTED, ImageStatus.READY)
+    assert set(statuses_allowed_before(ImageStatus.READY)) == {ImageStatus.PROCESSING}
+    assert all(s.is_terminal for s in (ImageStatus.READY, ImageStatus.REJECTED, ImageStatus.FAILED))
+
+
+def test_record_survives_a_dynamodb_round_trip():
+    now = utc_now_iso()
+    record = ImageRecord(
+        owner=OWNER,
+        image_id=new_image_id(),
+        status=ImageStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+        original_key="originals/x/y",
+        content_type="image/jpeg",
+        declared_size=1234,
+    )
+    item = record.to_item()
+    assert "reason" not in item and item["status"] == "PENDING"
+    stored = {k: Decimal(v) if isinstance(v, int) else v for k, v in item.items()}
+    assert ImageRecord.from_item(stored) == record
+
+
+def test_caller_comes_from_authorizer_claims_only():
+    event = {"requestContext": {"authorizer": {"claims": {"sub": OWNER, "email": "a@example.com"}}}}
+    assert caller_from_event(event).sub == OWNER
+    with pytest.raises(Unauthorized):
+        caller_from_event({"requestContext": {}, "headers": {"x-sub": OWNER}})
+
+
+class _Context:
+    function_name = "test"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+
+def _event(path: str, body: str | None, method: str = "POST") -> dict:
+    return {
+        "httpMethod": method,
+        "path": path,
+        "resource": path,
+        "body": body,
+        "headers": {"Origin": "https://app.example.com"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "requestContext": {"requestId": "r1", "stage": "dev"},
+        "isBase64Encoded": False,
+    }
+
+
+class _Greeting(BaseModel):
+    name: str
+    password: str
+
+
+@pytest.fixture
+def api():
+    app = build_api("https://app.example.com")
+
+    @app.post("/hello")
+    def hello(body: _Greeting) -> dict:
+        return {"hello": body.name}
+
+    @app.get("/missing")
+    def missing() -> dict:
+        raise NotFound("No such image.")
+
+    @app.get("/boom")
+    def boom() -> dict:
+        raise RuntimeError("database password is hunter2")
+
+    return app
+
+
+def test_shared_api_maps_errors_to_json_without_leaking(api):
+    ok = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), _Context())
+    assert ok["statusCode"] == 200 and json.loads(ok["body"]) == {"hello": "x"}
+
+    invalid = api.resolve(_event("/hello", json.dumps({"password": "secret-pw"})), _Context())
+    assert invalid["statusCode"] == 400
+    assert "secret-pw" not in invalid["body"]
+    assert json.loads(invalid["body"])["error"]["fields"][0]["field"] == "name"
+
+    assert api.resolve(_event("/hello", "{not json"), _Context())["statusCode"] == 400
+    huge = api.resolve(_event("/hello", "x" * (MAX_JSON_BODY_BYTES + 1)), _Context())
+    assert huge["statusCode"] == 400 and json.loads(huge["body"])["error"]["code"] == "body_too_large"
+
+    missing = api.resolve(_event("/missing", None, "GET"), _Context())
+    assert missing["statusCode"] == 404 and json.loads(missing["body"])["error"]["code"] == "not_found"
+
+    boom = api.resolve(_event("/boom", None, "GET"), _Context())
+    body = json.loads(boom["body"])
+    assert boom["statusCode"] == 500 and "hunter2" not in boom["body"] and "Traceback" not in boom["body"]
+    assert len(body["error"]["error_id"]) == 32
+
+
+def test_cors_headers_follow_the_configured_origin(api):
+    answer = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), _Context())
+    assert answer["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["https://app.example.com"]

@@ -1,0 +1,109 @@
+"""Package every service offline with `osls package` and check what went into the zips.
+
+    python scripts/package_services.py [service ...]
+
+Params that compose would wire from other stacks get placeholder values here (packaging needs a value, not a real
+resource), derived from serverless-compose.yml so the list cannot drift. Fake credentials keep osls offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_ZIP_BYTES = 15 * 1024 * 1024
+
+# What each producing output looks like (ARN vs name): a placeholder of the same kind as the real value.
+PLACEHOLDER_OUTPUTS = {
+    "UserPoolArn": "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_placeholder",
+    "KmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000",
+    "OriginalsBucketName": "placeholder-originals",
+    "RenditionsBucketName": "placeholder-renditions",
+    "ImagesTableName": "placeholder-images",
+    "ImagesTableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder-images",
+    "IngestQueueArn": "arn:aws:sqs:us-east-1:000000000000:placeholder-ingest",
+    "IngestDlqName": "placeholder-ingest-dlq",
+}
+
+
+def compose_services() -> dict[str, dict]:
+    compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text())
+    return compose["services"]
+
+
+def placeholder_params(service: dict) -> list[str]:
+    """`--param name=value` for every param compose would pass to this service."""
+    args = []
+    for name, reference in (service.get("params") or {}).items():
+        output = str(reference).strip("${}").split(".", 1)[1]
+        args.append(f"--param={name}={PLACEHOLDER_OUTPUTS[output]}")
+    return args
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), env["PATH"]])
+    # osls needs credentials to exist, never to work: packaging makes no AWS call.
+    env.setdefault("AWS_ACCESS_KEY_ID", "packaging-only")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "packaging-only")
+    env.setdefault("AWS_REGION", "us-east-1")
+    env["SLS_TELEMETRY_DISABLED"] = "1"
+    env["SLS_NOTIFICATIONS_MODE"] = "off"
+    return env
+
+
+def check_zips(name: str, service_dir: Path) -> list[str]:
+    """Problems with the service's zips: missing shared library, tests shipped, too large."""
+    problems = []
+    zips = sorted((service_dir / ".serverless").glob("*.zip"))
+    if not zips:
+        return [f"{name}: no zip produced"]
+    for archive in zips:
+        with zipfile.ZipFile(archive) as content:
+            names = content.namelist()
+        size = archive.stat().st_size
+        print(f"  {archive.name}: {size / 1e6:.1f} MB, {len(names)} files")
+        if not any(n.startswith("imgplat_common/") for n in names):
+            problems.append(f"{archive}: libs/common (imgplat_common) is missing")
+        if any(n.startswith("tests/") or "/tests/" in n and n.startswith("imgplat_") for n in names):
+            problems.append(f"{archive}: contains tests")
+        if size > MAX_ZIP_BYTES:
+            problems.append(f"{archive}: {size} bytes is over {MAX_ZIP_BYTES}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*", help="services to package (default: all in serverless-compose.yml)")
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_args()
+    services = compose_services()
+    chosen = args.services or list(services)
+    problems: list[str] = []
+    for index, name in enumerate(chosen, 1):
+        service_dir = ROOT / services[name]["path"]
+        started = time.monotonic()
+        print(f"[{index}/{len(chosen)}] packaging {name} ...", flush=True)
+        command = ["osls", "package", "--stage", args.stage, *placeholder_params(services[name])]
+        result = subprocess.run(command, cwd=service_dir, env=tool_env(), capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+            problems.append(f"{name}: osls package failed ({result.returncode})")
+            continue
+        print(f"  done in {time.monotonic() - started:.0f} s")
+        problems += check_zips(name, service_dir)
+    for problem in problems:
+        print("PROBLEM:", problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -73,7 +73,7 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
         print(f"  {archive.name}: {size / 1e6:.1f} MB, {len(names)} files")
         if not any(n.startswith("imgplat_common/") for n in names):
             problems.append(f"{archive}: libs/common (imgplat_common) is missing")
-        if any(n.startswith("tests/") or "/tests/" in n and n.startswith("imgplat_") for n in names):
+        if any(n.startswith("tests/") or ("/tests/" in n and n.startswith("imgplat_")) for n in names):
             problems.append(f"{archive}: contains tests")
         if size > MAX_ZIP_BYTES:
             problems.append(f"{archive}: {size} bytes is over {MAX_ZIP_BYTES}")

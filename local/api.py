@@ -1,0 +1,124 @@
+"""API Gateway emulation: route `http` events to handlers with proxy events, and the Cognito authorizer."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+
+from local.lambdas import FunctionSpec
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # "/image/{id}"
+    function: FunctionSpec
+    authorized: bool
+    pattern: re.Pattern[str]
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method and self.method != "ANY":
+            return None
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+def routes_of(functions: list[FunctionSpec]) -> list[Route]:
+    routes = []
+    for spec in functions:
+        for event in spec.events:
+            http = event.get("http")
+            if not http:
+                continue
+            path = "/" + http["path"].strip("/")
+            pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
+            routes.append(Route(http["method"].upper(), path, spec, bool(http.get("authorizer")), pattern))
+    return routes
+
+
+class TokenVerifier:
+    """Verifies Cognito ID tokens as API Gateway's Cognito authorizer does: signature, issuer, audience, use, expiry."""
+
+    def __init__(self, jwks: dict[str, Any], issuer: str, audiences: list[str]) -> None:
+        self.keys = {key["kid"]: jwt.PyJWK(key) for key in jwks["keys"]}
+        self.issuer = issuer
+        self.audiences = audiences
+
+    def claims(self, authorization: str | None) -> dict[str, Any] | None:
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        token = authorization.removeprefix("Bearer ").strip()
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self.keys.get(header.get("kid", ""))
+            if key is None or header.get("alg") != "RS256":
+                return None
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                audience=self.audiences,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "token_use"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims if claims.get("token_use") == "id" else None
+
+
+def proxy_event(
+    route: Route,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: str | None,
+    path_parameters: dict[str, str],
+    claims: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as the real integration sends it."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        multi_query.setdefault(name, []).append(value)
+    request_id = str(uuid.uuid4())
+    authorizer = (
+        {"claims": {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}} if claims else None
+    )
+    return {
+        "resource": route.path,
+        "path": parts.path,
+        "httpMethod": method.upper(),
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method.upper(),
+            "path": f"/local{parts.path}",
+            "stage": "local",
+            "requestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "authorizer": authorizer,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+UNAUTHORIZED = {
+    "statusCode": 401,
+    "headers": {"Content-Type": "application/json"},
+    "body": json.dumps({"message": "Unauthorized"}),
+}

@@ -1,0 +1,181 @@
+"""The whole platform on one machine: every service deployed into moto, real handlers behind HTTP and queues."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from graphlib import TopologicalSorter
+from typing import Any
+from unittest import mock
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from local.api import UNAUTHORIZED, Route, TokenVerifier, proxy_event, routes_of
+from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process
+from local.provision import Provisioner
+from local.serverless_files import compose
+from local.stack import Stack, printed_config
+
+MOTO_SETTINGS = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+COMPOSE_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
+
+
+def deploy_order() -> list[str]:
+    graph = {
+        name: {COMPOSE_REFERENCE.match(str(ref)).group(1) for ref in (service.get("params") or {}).values()}  # type: ignore[union-attr]
+        for name, service in compose()["services"].items()
+    }
+    return list(TopologicalSorter(graph).static_order())
+
+
+def moto_jwks() -> dict[str, Any]:
+    """The public keys moto signs Cognito tokens with (served at /<pool id>/.well-known/jwks.json in server mode)."""
+    from moto.utilities.utils import load_resource
+
+    return load_resource("cognitoidp/resources/jwks-public.json")
+
+
+class LocalPlatform:
+    """Deploys every service (compose order, compose params) and delivers requests and queue messages to handlers."""
+
+    def __init__(self, client: Callable[[str], Any], stage: str = "local", region: str = "us-east-1") -> None:
+        self.client = client
+        self.stage = stage
+        self.region = region
+        self.stacks: dict[str, Stack] = {}
+        self.functions: dict[str, FunctionSpec] = {}
+        self.routes: list[Route] = []
+        self.verifier: TokenVerifier | None = None
+
+    # --- deployment -----------------------------------------------------------------------------------------
+    def deploy(self, log: Callable[[str], None] = lambda _: None) -> None:
+        provisioner = Provisioner(self.client)
+        for service in deploy_order():
+            params = self._params_for(service)
+            stack = Stack(service, printed_config(service, self.stage, params), self.region)
+            provisioner.deploy(stack)
+            self.stacks[service] = stack
+            for spec in functions_of(stack):
+                self.functions[spec.name] = spec
+            log(f"deployed {service}: {len(stack.resources)} resources, outputs {sorted(stack.outputs)}")
+        self.routes = routes_of(list(self.functions.values()))
+        auth = self.stacks["auth"].outputs
+        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{auth['UserPoolId']}"
+        self.verifier = TokenVerifier(moto_jwks(), issuer, [auth["UserPoolClientId"]])
+
+    def _params_for(self, service: str) -> dict[str, str]:
+        params = {}
+        for name, reference in (compose()["services"][service].get("params") or {}).items():
+            producer, output = COMPOSE_REFERENCE.match(str(reference)).groups()  # type: ignore[union-attr]
+            params[name] = self.stacks[producer].outputs[output]
+        return params
+
+    def output(self, service: str, name: str) -> str:
+        return self.stacks[service].outputs[name]
+
+    # --- Lambda ---------------------------------------------------------------------------------------------
+    def function(self, name_or_arn: str) -> FunctionSpec:
+        name = name_or_arn.split(":function:")[-1].split(":")[0]
+        if name in self.functions:
+            return self.functions[name]
+        matches = [spec for spec in self.functions.values() if spec.key == name]
+        if len(matches) != 1:
+            raise KeyError(f"no local function {name_or_arn!r}")
+        return matches[0]
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        return invoke_in_process(self.function(name_or_arn), event)
+
+    @contextmanager
+    def routing_moto_lambda(self) -> Iterator[None]:
+        """Step Functions tasks and direct invokes in moto run the real handlers instead of moto's stub."""
+
+        def invoke(
+            _backend: Any,
+            function_name: str,
+            _qualifier: Any,
+            body: Any,
+            _headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
+            event = json.loads(body) if body else {}
+            result = self.invoke(function_name, event)
+            if result.failed:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(result.payload).encode()
+
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+            yield
+
+    # --- API Gateway ----------------------------------------------------------------------------------------
+    def request(
+        self, method: str, url: str, headers: dict[str, str] | None = None, body: str | None = None
+    ) -> dict[str, Any]:
+        """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler."""
+        headers = dict(headers or {})
+        path = url.split("?", 1)[0]
+        for route in self.routes:
+            path_parameters = route.match(method, path)
+            if path_parameters is None:
+                continue
+            claims = None
+            if route.authorized:
+                assert self.verifier is not None
+                authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+                claims = self.verifier.claims(authorization)
+                if claims is None:
+                    return UNAUTHORIZED
+            event = proxy_event(route, method, url, headers, body, path_parameters, claims)
+            result = invoke_in_process(route.function, event)
+            if result.failed:
+                return {"statusCode": 502, "headers": {}, "body": json.dumps({"message": "Internal server error"})}
+            return result.payload
+        return {"statusCode": 403, "headers": {}, "body": json.dumps({"message": "Missing Authentication Token"})}
+
+    # --- SQS event sources ------------------------------------------------------------------------------------
+    def queue_consumers(self) -> list[tuple[FunctionSpec, dict[str, Any]]]:
+        consumers = []
+        for spec in self.functions.values():
+            for event in spec.events:
+                if "sqs" in event:
+                    sqs = event["sqs"] if isinstance(event["sqs"], dict) else {"arn": event["sqs"]}
+                    consumers.append((spec, sqs))
+        return consumers
+
+    def deliver_queue_messages(self) -> int:
+        """One poll of every SQS event source: deliver a batch, delete what the handler did not report as failed."""
+        sqs = self.client("sqs")
+        delivered = 0
+        for spec, source in self.queue_consumers():
+            arn = str(source["arn"])
+            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=min(int(source.get("batchSize", 10)), 10), AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                continue
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": self.region,
+                }
+                for m in messages
+            ]
+            result = invoke_in_process(spec, {"Records": records})
+            failed = {item["itemIdentifier"] for item in (result.payload or {}).get("batchItemFailures", [])}
+            if result.failed:
+                failed = {m["MessageId"] for m in messages}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += len(messages)
+        return delivered

@@ -1,0 +1,227 @@
+"""Create each CloudFormation resource type the services use, with boto3, in the emulated AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from local.stack import ACCOUNT_ID, Resource, Stack, dependency_order, dummy_code_zip, function_logical_id
+
+# Types the emulator does not need: they guard or observe real AWS (policies, alarms, logs, API Gateway pieces).
+NOT_EMULATED = {
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Logs::LogGroup",
+    "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGateway::GatewayResponse",
+    "AWS::IAM::Role",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::SNS::Topic",
+}
+LOCAL_ROLE_NAME = "imgplat-local-execution"
+
+
+class Provisioner:
+    """Creates one stack's resources, functions and state machines through `client(service_name)`."""
+
+    def __init__(self, client: Callable[[str], Any]) -> None:
+        self.client = client
+        self._role_arn: str | None = None
+
+    def deploy(self, stack: Stack) -> None:
+        resources = (stack.config.get("resources") or {}).get("Resources") or {}
+        # Functions exist before resources so resources and state machines can reference their ARNs.
+        for key, function in (stack.config.get("functions") or {}).items():
+            self._create_function(stack, key, function)
+        for logical_id in dependency_order(resources):
+            definition = resources[logical_id]
+            if not stack.condition_holds(definition):
+                continue
+            create = getattr(self, "_" + definition["Type"].replace("::", "_").lower(), None)
+            if create is None:
+                if definition["Type"] not in NOT_EMULATED:
+                    raise NotImplementedError(f"{stack.service}: {definition['Type']} is not emulated locally")
+                stack.resources[logical_id] = Resource(logical_id, definition["Type"], logical_id)
+                continue
+            properties = stack.resolve(definition.get("Properties") or {})
+            stack.resources[logical_id] = create(stack, logical_id, properties)
+        for key, machine in ((stack.config.get("stepFunctions") or {}).get("stateMachines") or {}).items():
+            self._create_state_machine(stack, key, machine)
+        for name, output in ((stack.config.get("resources") or {}).get("Outputs") or {}).items():
+            if stack.condition_holds(output):
+                stack.outputs[name] = str(stack.resolve(output["Value"]))
+
+    # --- Lambda and Step Functions ----------------------------------------------------------------------------
+    def role_arn(self) -> str:
+        if self._role_arn is None:
+            iam = self.client("iam")
+            trust = {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ]
+            }
+            try:
+                self._role_arn = iam.create_role(RoleName=LOCAL_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))[
+                    "Role"
+                ]["Arn"]
+            except iam.exceptions.EntityAlreadyExistsException:
+                self._role_arn = iam.get_role(RoleName=LOCAL_ROLE_NAME)["Role"]["Arn"]
+        return self._role_arn
+
+    def _create_function(self, stack: Stack, key: str, function: dict[str, Any]) -> None:
+        name = function["name"]
+        arn = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=stack.config["provider"].get("runtime", "python3.12"),
+            Role=self.role_arn(),
+            Handler=function["handler"].replace("/", "."),
+            Code={"ZipFile": dummy_code_zip()},
+            Timeout=int(function.get("timeout") or stack.config["provider"].get("timeout") or 6),
+            MemorySize=int(function.get("memorySize") or stack.config["provider"].get("memorySize") or 1024),
+        )["FunctionArn"]
+        logical_id = function_logical_id(key)
+        stack.resources[logical_id] = Resource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
+
+    def _create_state_machine(self, stack: Stack, key: str, machine: dict[str, Any]) -> None:
+        definition = stack.resolve(machine["definition"])
+        arn = self.client("stepfunctions").create_state_machine(
+            name=machine.get("name") or f"{stack.name}-{key}",
+            definition=json.dumps(definition),
+            roleArn=self.role_arn(),
+        )["stateMachineArn"]
+        logical_id = machine.get("id") or f"{key[:1].upper()}{key[1:]}StepFunctionsStateMachine"
+        stack.resources[logical_id] = Resource(logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn})
+
+    # --- data resources --------------------------------------------------------------------------------------
+    def _aws_kms_key(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        kms = self.client("kms")
+        key = kms.create_key(Description=properties.get("Description", logical_id))["KeyMetadata"]
+        if properties.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        return Resource(logical_id, "AWS::KMS::Key", key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]})
+
+    def _aws_kms_alias(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        self.client("kms").create_alias(AliasName=properties["AliasName"], TargetKeyId=properties["TargetKeyId"])
+        return Resource(logical_id, "AWS::KMS::Alias", properties["AliasName"])
+
+    def _aws_s3_bucket(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        s3 = self.client("s3")
+        name = properties.get("BucketName") or f"{stack.name}-{logical_id}".lower()
+        s3.create_bucket(Bucket=name)
+        if "BucketEncryption" in properties:
+            rules = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": _encryption_rules(rules)})
+        if "CorsConfiguration" in properties:
+            cors_rules = _cors_rules(properties["CorsConfiguration"]["CorsRules"])
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors_rules})
+        queues = (properties.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+        if queues:
+            s3.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration={
+                    "QueueConfigurations": [
+                        {
+                            "QueueArn": queue["Queue"],
+                            "Events": [queue["Event"]],
+                            **({"Filter": _s3_filter(queue["Filter"])} if "Filter" in queue else {}),
+                        }
+                        for queue in queues
+                    ]
+                },
+            )
+        return Resource(
+            logical_id,
+            "AWS::S3::Bucket",
+            name,
+            {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"},
+        )
+
+    def _aws_sqs_queue(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        sqs = self.client("sqs")
+        name = properties.get("QueueName") or f"{stack.name}-{logical_id}"
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in properties.items()
+            if key
+            in {
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+                "RedrivePolicy",
+                "KmsMasterKeyId",
+                "DelaySeconds",
+                "ReceiveMessageWaitTimeSeconds",
+            }
+        }
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{stack.region}:{ACCOUNT_ID}:{name}"
+        return Resource(logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _aws_dynamodb_table(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        name = properties.get("TableName") or f"{stack.name}-{logical_id}"
+        arguments = {
+            key: properties[key]
+            for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+            if key in properties
+        }
+        table = self.client("dynamodb").create_table(
+            TableName=name, BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"), **arguments
+        )["TableDescription"]
+        return Resource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
+
+    def _aws_cognito_userpool(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        allowed = {
+            "Policies",
+            "UsernameAttributes",
+            "AutoVerifiedAttributes",
+            "Schema",
+            "AccountRecoverySetting",
+            "UserPoolTags",
+        }
+        pool = self.client("cognito-idp").create_user_pool(
+            PoolName=properties.get("UserPoolName") or f"{stack.name}-{logical_id}",
+            **{key: value for key, value in properties.items() if key in allowed},
+        )["UserPool"]
+        attributes = {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{stack.region}.amazonaws.com/{pool['Id']}"}
+        attributes["ProviderURL"] = f"https://{attributes['ProviderName']}"
+        return Resource(logical_id, "AWS::Cognito::UserPool", pool["Id"], attributes)
+
+    def _aws_cognito_userpoolclient(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        allowed = {
+            "ExplicitAuthFlows",
+            "GenerateSecret",
+            "PreventUserExistenceErrors",
+            "RefreshTokenValidity",
+            "AccessTokenValidity",
+            "IdTokenValidity",
+            "TokenValidityUnits",
+            "EnableTokenRevocation",
+        }
+        client = self.client("cognito-idp").create_user_pool_client(
+            UserPoolId=properties["UserPoolId"],
+            ClientName=properties.get("ClientName") or logical_id,
+            **{key: value for key, value in properties.items() if key in allowed},
+        )["UserPoolClient"]
+        return Resource(logical_id, "AWS::Cognito::UserPoolClient", client["ClientId"])
+
+
+def _s3_filter(cloudformation_filter: dict[str, Any]) -> dict[str, Any]:
+    rules = cloudformation_filter["S3Key"]["Rules"]
+    return {"Key": {"FilterRules": [{"Name": rule["Name"], "Value": rule["Value"]} for rule in rules]}}
+
+
+def _encryption_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault."""
+    return [
+        {
+            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+            "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled")),
+        }
+        for rule in rules
+    ]
+
+
+def _cors_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+    return [{renamed.get(key, key): value for key, value in rule.items()} for rule in rules]

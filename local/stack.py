@@ -1,0 +1,203 @@
+"""Create a service's resources in the emulated AWS from the service's own serverless.yml.
+
+`osls print` resolves the framework's variables (stage, params, files) exactly as a deploy would; what is left are
+CloudFormation intrinsics, which this module evaluates while it creates each resource with boto3 against moto.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from local.serverless_files import ROOT, service_dir
+
+ACCOUNT_ID = "123456789012"
+CACHE_DIR = ROOT / ".cache" / "local"
+NO_VALUE = object()
+
+
+def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str, Any]:
+    """The service's serverless.yml with every framework variable resolved (cached by content and params)."""
+    directory = service_dir(service)
+    digest = hashlib.sha256(json.dumps([stage, sorted(params.items())]).encode())
+    for path in sorted(directory.glob("*.y*ml")) + sorted(directory.glob("*.json")):
+        digest.update(path.name.encode() + path.read_bytes())
+    cached = CACHE_DIR / f"{service}-{stage}-{digest.hexdigest()[:16]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    env = dict(os.environ, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off")
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
+    env.setdefault("AWS_ACCESS_KEY_ID", "local")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    command = ["osls", "print", "--format", "json", "--stage", stage]
+    command += [f"--param={name}={value}" for name, value in params.items()]
+    result = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"osls print failed for {service}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    config = json.loads(result.stdout[result.stdout.index("{") :])
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(config))
+    return config
+
+
+def function_logical_id(function_key: str) -> str:
+    """The CloudFormation logical id the framework gives a function (`resize` -> `ResizeLambdaFunction`)."""
+    normalized = function_key.replace("-", "Dash").replace("_", "Underscore")
+    return f"{normalized[:1].upper()}{normalized[1:]}LambdaFunction"
+
+
+@dataclass
+class Resource:
+    logical_id: str
+    type: str
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    """One deployed service: its resolved config, resources and outputs."""
+
+    service: str
+    config: dict[str, Any]
+    region: str
+    resources: dict[str, Resource] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.config['service']}-{self.config['provider']['stage']}"
+
+    def conditions(self) -> dict[str, Any]:
+        return (self.config.get("resources") or {}).get("Conditions") or {}
+
+    # --- intrinsic functions -------------------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        """Evaluate CloudFormation intrinsics in `value` against what this stack has created so far."""
+        if isinstance(value, list):
+            return [item for item in (self.resolve(v) for v in value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref":
+                return self._ref(argument)
+            if name.startswith("Fn::") or name == "Condition":
+                return self._function(name, argument)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::StackName": self.name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": NO_VALUE,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources:
+            return self.resources[name].ref
+        raise KeyError(f"{self.service}: Ref to unknown resource {name}")
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        resource = self.resources[logical_id]
+        if attribute not in resource.attributes:
+            raise KeyError(f"{self.service}: no attribute {attribute} on {logical_id} ({resource.type})")
+        return resource.attributes[attribute]
+
+    def _function(self, name: str, argument: Any) -> Any:
+        handlers: dict[str, Callable[[Any], Any]] = {
+            "Fn::GetAtt": lambda a: self._get_att(*(a.split(".", 1) if isinstance(a, str) else a)),
+            "Fn::Sub": self._sub,
+            "Fn::Join": lambda a: str(a[0]).join(str(v) for v in self.resolve(a[1])),
+            "Fn::Select": lambda a: self.resolve(a[1])[int(self.resolve(a[0]))],
+            "Fn::Split": lambda a: str(self.resolve(a[1])).split(a[0]),
+            "Fn::If": lambda a: self.resolve(a[1] if self._condition(a[0]) else a[2]),
+            "Fn::Equals": lambda a: self.resolve(a[0]) == self.resolve(a[1]),
+            "Fn::Not": lambda a: not self._truth(a[0]),
+            "Fn::And": lambda a: all(self._truth(v) for v in a),
+            "Fn::Or": lambda a: any(self._truth(v) for v in a),
+            "Condition": self._condition,
+        }
+        if name not in handlers:
+            raise NotImplementedError(f"{self.service}: {name} is not supported locally")
+        return handlers[name](argument)
+
+    def _truth(self, value: Any) -> bool:
+        return bool(self.resolve(value))
+
+    def _condition(self, name: str) -> bool:
+        return self._truth(self.conditions()[name])
+
+    def _sub(self, argument: Any) -> str:
+        template, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        resolved_variables = {k: self.resolve(v) for k, v in variables.items()}
+        out, rest = [], template
+        while "${" in rest:
+            before, _, after = rest.partition("${")
+            expression, _, rest = after.partition("}")
+            out.append(before)
+            if expression.startswith("!"):
+                out.append("${" + expression[1:] + "}")
+            elif expression in resolved_variables:
+                out.append(str(resolved_variables[expression]))
+            elif "." in expression:
+                out.append(self._get_att(*expression.split(".", 1)))
+            else:
+                out.append(str(self._ref(expression)))
+        return "".join(out) + rest
+
+    def condition_holds(self, definition: dict[str, Any]) -> bool:
+        return "Condition" not in definition or self._condition(definition["Condition"])
+
+
+def dependency_order(resources: dict[str, Any]) -> list[str]:
+    """Logical ids in an order where every Ref/GetAtt/Sub/DependsOn target comes first."""
+
+    def references(value: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "Ref" and isinstance(inner, str):
+                    found.add(inner)
+                elif key == "Fn::GetAtt":
+                    found.add(inner.split(".")[0] if isinstance(inner, str) else inner[0])
+                elif key == "Fn::Sub":
+                    template = inner if isinstance(inner, str) else inner[0]
+                    found |= {part.split("}")[0].split(".")[0] for part in template.split("${")[1:]}
+                found |= references(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                found |= references(inner)
+        return found
+
+    graph = {}
+    for logical_id, definition in resources.items():
+        depends = definition.get("DependsOn") or []
+        depends = [depends] if isinstance(depends, str) else depends
+        graph[logical_id] = (references(definition.get("Properties")) | set(depends)) & set(resources)
+    return list(TopologicalSorter(graph).static_order())
+
+
+def dummy_code_zip() -> bytes:
+    """The emulator never runs this code: local invocations go to the real handler (see local.lambdas)."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+def repo_path(relative: str) -> Path:
+    return ROOT / relative

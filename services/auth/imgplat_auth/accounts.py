@@ -1,0 +1,201 @@
+"""What each /auth endpoint does, and how every refusal of the identity provider becomes an answer.
+
+Answers never tell a stranger whether an address has an account: sign-up, resend-code and forgot-password answer
+the same for every address, and sign-in answers a wrong password and an unknown address alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from http import HTTPStatus
+from typing import NoReturn
+
+from imgplat_common.errors import ApiError, BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
+from imgplat_common.observability import MetricUnit, logger, metrics
+
+from imgplat_auth.identity import IdentityProvider, IdentityRefusal, Reason, TokenSet
+from imgplat_auth.password_policy import PasswordPolicy
+
+SIGN_UP_ACCEPTED = "If this address can be registered, a verification code has been sent."
+CODE_SENT = "If this address has an account waiting for verification, a new code has been sent."
+RESET_CODE_SENT = "If this address has an account, a code to reset the password has been sent."
+ACCOUNT_VERIFIED = "Account verified. You can sign in now."
+PASSWORD_CHANGED = "Password changed. You can sign in with the new password now."  # noqa: S105 (a message)
+SIGNED_OUT = "Signed out: every token of this account has been revoked."
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency could not do its part right now; the same request may work later."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "try_again_later"
+
+
+Answer = Callable[[str], ApiError]  # Cognito's message -> the error the caller gets
+
+
+def _invalid_code(_: str) -> ApiError:
+    return BadRequest("The code is not valid or has expired. Ask for a new one and try again.", code="invalid_code")
+
+
+def _invalid_credentials(_: str) -> ApiError:
+    return Unauthorized("Incorrect email or password.", code="invalid_credentials")
+
+
+def _too_many_requests(_: str) -> ApiError:
+    return TooManyRequests("Too many attempts. Wait a few minutes and try again.")
+
+
+# ---- Refusal -> answer: the one place where Cognito's refusals become HTTP answers. ----
+# A reason missing from both the endpoint's table and the general one is nothing the caller can act on: the
+# refusal propagates and the shared handler answers 500 with an error id.
+GENERAL_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.INVALID_PASSWORD: lambda message: BadRequest(message, code="invalid_password"),
+    Reason.INVALID_PARAMETER: lambda message: BadRequest(message, code="invalid_request"),
+    Reason.NOT_AUTHORIZED: lambda _: Unauthorized("Not authorized.", code="not_authorized"),
+    Reason.CODE_MISMATCH: _invalid_code,
+    Reason.EXPIRED_CODE: _invalid_code,
+    Reason.TOO_MANY_REQUESTS: _too_many_requests,
+    Reason.LIMIT_EXCEEDED: _too_many_requests,
+    Reason.TOO_MANY_FAILED_ATTEMPTS: _too_many_requests,
+    Reason.CODE_DELIVERY_FAILURE: lambda _: ServiceUnavailable("The code could not be sent. Try again in a minute."),
+}
+# Endpoints' own answers. A wrong or expired code gets the general "invalid_code"; so does an unknown address.
+VERIFY_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.USER_NOT_FOUND: _invalid_code,
+    Reason.NOT_AUTHORIZED: lambda _: Conflict("This account is already verified.", code="already_confirmed"),
+}
+SIGN_IN_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.NOT_AUTHORIZED: _invalid_credentials,
+    Reason.USER_NOT_FOUND: _invalid_credentials,
+    # Cognito says these only after a correct password, so they reveal nothing to a stranger.
+    Reason.USER_NOT_CONFIRMED: lambda _: Forbidden(
+        "Verify your email address first (POST /auth/verify, or /auth/resend-code for a new code).",
+        code="not_confirmed",
+    ),
+    Reason.PASSWORD_RESET_REQUIRED: lambda _: Forbidden(
+        "This account's password must be reset (POST /auth/forgot-password).", code="password_reset_required"
+    ),
+    Reason.CHALLENGE_REQUIRED: lambda _: Forbidden(
+        "This account needs a sign-in step this API does not offer. Contact support.", code="sign_in_step_required"
+    ),
+}
+REFRESH_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.NOT_AUTHORIZED: lambda _: Unauthorized(
+        "The refresh token is not valid, has expired or was revoked. Sign in again.", code="invalid_token"
+    ),
+}
+SIGN_OUT_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.NOT_AUTHORIZED: lambda _: Unauthorized(
+        "The access token is not valid, has expired or was already signed out.", code="invalid_token"
+    ),
+}
+CONFIRM_FORGOT_PASSWORD_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.USER_NOT_FOUND: _invalid_code,
+}
+# Refusals that would tell whether an address has an account (or in which state): answered like a success.
+SIGN_UP_IGNORES = frozenset({Reason.USERNAME_EXISTS})
+RESEND_CODE_IGNORES = frozenset({Reason.USER_NOT_FOUND, Reason.INVALID_PARAMETER})
+FORGOT_PASSWORD_IGNORES = frozenset({Reason.USER_NOT_FOUND, Reason.INVALID_PARAMETER, Reason.NOT_AUTHORIZED})
+
+
+def answer_for(refusal: IdentityRefusal, endpoint_answers: Mapping[Reason, Answer] | None = None) -> ApiError | None:
+    """The error the caller gets for `refusal`: the endpoint's own answer, else the general one; None if neither."""
+    answer = (endpoint_answers or {}).get(refusal.reason) or GENERAL_ANSWERS.get(refusal.reason)
+    return answer(refusal.message) if answer else None
+
+
+def _raise_answer(refusal: IdentityRefusal, endpoint_answers: Mapping[Reason, Answer] | None = None) -> NoReturn:
+    """Raise the caller's answer to `refusal`, or the refusal itself when there is none (the shared 500)."""
+    answer = answer_for(refusal, endpoint_answers)
+    if answer is None:
+        raise refusal
+    raise answer from refusal
+
+
+def _answer_or_ignore(refusal: IdentityRefusal, ignored: Collection[Reason], operation: str) -> None:
+    if refusal.reason not in ignored:
+        _raise_answer(refusal)
+    # Info, not warning: this is expected traffic. No address in the log, only what happened.
+    logger.info("answered as accepted to hide account state", extra={"operation": operation, "reason": refusal.reason})
+
+
+def _check_password(policy: PasswordPolicy, password: str) -> None:
+    violation = policy.violation(password)
+    if violation:
+        raise BadRequest(violation, code="invalid_password")
+
+
+# ---- The endpoints' behaviour. ----
+
+
+def sign_up(provider: IdentityProvider, policy: PasswordPolicy, email: str, password: str) -> None:
+    """Register `email` and have Cognito send it a verification code; silent about addresses already registered."""
+    _check_password(policy, password)
+    try:
+        provider.sign_up(email, password)
+    except IdentityRefusal as refusal:
+        _answer_or_ignore(refusal, SIGN_UP_IGNORES, "sign_up")
+    metrics.add_metric(name="SignUpsAccepted", unit=MetricUnit.Count, value=1)
+
+
+def verify(provider: IdentityProvider, email: str, code: str) -> None:
+    """Confirm the account of `email` with the code Cognito emailed."""
+    try:
+        provider.confirm_sign_up(email, code)
+    except IdentityRefusal as refusal:
+        _raise_answer(refusal, VERIFY_ANSWERS)
+
+
+def resend_code(provider: IdentityProvider, email: str) -> None:
+    """Send a new verification code, when `email` has an unverified account; silent otherwise."""
+    try:
+        provider.resend_confirmation_code(email)
+    except IdentityRefusal as refusal:
+        _answer_or_ignore(refusal, RESEND_CODE_IGNORES, "resend_code")
+
+
+def sign_in(provider: IdentityProvider, email: str, password: str) -> TokenSet:
+    """The tokens of a verified account whose password is right."""
+    try:
+        tokens = provider.sign_in(email, password)
+    except IdentityRefusal as refusal:
+        metrics.add_metric(name="SignInsRefused", unit=MetricUnit.Count, value=1)
+        _raise_answer(refusal, SIGN_IN_ANSWERS)
+    metrics.add_metric(name="SignInsSucceeded", unit=MetricUnit.Count, value=1)
+    return tokens
+
+
+def refresh(provider: IdentityProvider, refresh_token: str) -> TokenSet:
+    """New ID and access tokens for a valid refresh token."""
+    try:
+        return provider.refresh(refresh_token)
+    except IdentityRefusal as refusal:
+        _raise_answer(refusal, REFRESH_ANSWERS)
+
+
+def sign_out(provider: IdentityProvider, access_token: str) -> None:
+    """Revoke every token of the account the access token belongs to, on every device."""
+    try:
+        provider.sign_out_everywhere(access_token)
+    except IdentityRefusal as refusal:
+        _raise_answer(refusal, SIGN_OUT_ANSWERS)
+
+
+def forgot_password(provider: IdentityProvider, email: str) -> None:
+    """Email a password reset code, when `email` has an account; silent otherwise."""
+    try:
+        provider.forgot_password(email)
+    except IdentityRefusal as refusal:
+        _answer_or_ignore(refusal, FORGOT_PASSWORD_IGNORES, "forgot_password")
+
+
+def confirm_forgot_password(
+    provider: IdentityProvider, policy: PasswordPolicy, email: str, code: str, new_password: str
+) -> None:
+    """Set a new password with the reset code Cognito emailed."""
+    _check_password(policy, new_password)
+    try:
+        provider.confirm_forgot_password(email, code, new_password)
+    except IdentityRefusal as refusal:
+        _raise_answer(refusal, CONFIRM_FORGOT_PASSWORD_ANSWERS)

@@ -1,0 +1,58 @@
+"""The JSON bodies the /auth API accepts. Secrets are SecretStr, so a stray log line shows '**********'."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+
+# Cognito keeps addresses case-insensitively (UsernameConfiguration); lower case keeps our side the same.
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
+Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]  # Cognito's own limits
+Code = Annotated[SecretStr, Field(min_length=1, max_length=64)]
+Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+
+
+class _Body(BaseModel):
+    # Unknown fields are refused: a typo ("pasword") gets a clear 400 instead of a confusing Cognito error.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(_Body):
+    """POST /auth/signup and /auth/signin."""
+
+    email: Email
+    password: Password
+
+
+class Verification(_Body):
+    """POST /auth/verify."""
+
+    email: Email
+    code: Code
+
+
+class EmailOnly(_Body):
+    """POST /auth/resend-code and /auth/forgot-password."""
+
+    email: Email
+
+
+class RefreshRequest(_Body):
+    """POST /auth/refresh."""
+
+    refresh_token: Token
+
+
+class SignOutRequest(_Body):
+    """POST /auth/signout: the access token in the body, or as 'Authorization: Bearer <access_token>'."""
+
+    access_token: Token | None = None
+
+
+class PasswordReset(_Body):
+    """POST /auth/confirm-forgot-password."""
+
+    email: Email
+    code: Code
+    new_password: Password

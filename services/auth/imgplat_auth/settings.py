@@ -1,0 +1,14 @@
+"""The auth service's settings, read from the function's environment (serverless.yml sets every one of them)."""
+
+from __future__ import annotations
+
+from imgplat_common.settings import PlatformSettings
+
+
+class AuthSettings(PlatformSettings):
+    """Env USER_POOL_ID, USER_POOL_CLIENT_ID and PASSWORD_MINIMUM_LENGTH."""
+
+    user_pool_id: str
+    user_pool_client_id: str
+    # The pool's own MinimumLength (the same serverless.yml param feeds both), checked here before Cognito is asked.
+    password_minimum_length: int = 12

@@ -1,0 +1,88 @@
+"""Fixtures shared by the auth service's unit and integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from imgplat_auth.identity import IdentityRefusal, Reason, TokenSet
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+
+
+class FakeIdentityProvider:
+    """An IdentityProvider that records each call and refuses the operations it is told to refuse."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.refusals: dict[str, IdentityRefusal] = {}
+        self.tokens = TokenSet(id_token="id.token", access_token="access.token", expires_in=3600, refresh_token="r.t")
+
+    def refuse(self, operation: str, reason: Reason, message: str = "") -> None:
+        self.refusals[operation] = IdentityRefusal(reason, message)
+
+    def _call(self, operation: str) -> None:
+        self.calls.append(operation)
+        if operation in self.refusals:
+            raise self.refusals[operation]
+
+    def sign_up(self, email: str, password: str) -> None:
+        self._call("sign_up")
+
+    def confirm_sign_up(self, email: str, code: str) -> None:
+        self._call("confirm_sign_up")
+
+    def resend_confirmation_code(self, email: str) -> None:
+        self._call("resend_confirmation_code")
+
+    def sign_in(self, email: str, password: str) -> TokenSet:
+        self._call("sign_in")
+        return self.tokens
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        self._call("refresh")
+        return TokenSet(id_token="new.id", access_token="new.access", expires_in=3600)
+
+    def sign_out_everywhere(self, access_token: str) -> None:
+        self._call("sign_out_everywhere")
+
+    def forgot_password(self, email: str) -> None:
+        self._call("forgot_password")
+
+    def confirm_forgot_password(self, email: str, code: str, new_password: str) -> None:
+        self._call("confirm_forgot_password")
+
+
+@pytest.fixture
+def fake_provider() -> FakeIdentityProvider:
+    return FakeIdentityProvider()
+
+
+def _resolve(value: Any, params: dict[str, Any], stage: str) -> Any:
+    """serverless.yml values with ${param:x} and ${sls:stage} replaced (a whole-value param keeps its type)."""
+    if isinstance(value, dict):
+        return {key: _resolve(item, params, stage) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, params, stage) for item in value]
+    if isinstance(value, str):
+        for name, param in params.items():
+            if value == f"${{param:{name}}}":
+                return param
+            value = value.replace(f"${{param:{name}}}", str(param))
+        return value.replace("${sls:stage}", stage)
+    return value
+
+
+@pytest.fixture(scope="session")
+def serverless_config() -> Callable[[str], dict[str, Any]]:
+    """services/auth/serverless.yml for a stage, with that stage's params filled in."""
+    raw = yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())
+
+    def resolved(stage: str = "dev") -> dict[str, Any]:
+        params = raw["params"]["default"] | raw["params"].get(stage, {})
+        return _resolve(raw, params, stage)
+
+    return resolved

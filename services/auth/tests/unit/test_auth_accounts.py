@@ -1,0 +1,215 @@
+"""Specification of the /auth behaviour and of how each Cognito refusal is answered (logic only, fake provider)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from imgplat_auth import accounts
+from imgplat_auth.identity import IdentityRefusal, Reason
+from imgplat_auth.password_policy import PasswordPolicy
+from imgplat_common.errors import ApiError
+from imgplat_common.observability import logger
+
+POLICY = PasswordPolicy(minimum_length=12)
+EMAIL = "someone@example.com"
+GOOD_PASSWORD = "Correct-Horse-7"
+
+
+def _refused_with(call: Callable[[], Any]) -> ApiError:
+    with pytest.raises(ApiError) as raised:
+        call()
+    return raised.value
+
+
+def _answer(error: ApiError) -> tuple[int, str, str]:
+    return int(error.status), error.code, error.message
+
+
+# The endpoints, each as (operation on the provider, call of the logic).
+ENDPOINTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "signup": ("sign_up", lambda provider: accounts.sign_up(provider, POLICY, EMAIL, GOOD_PASSWORD)),
+    "verify": ("confirm_sign_up", lambda provider: accounts.verify(provider, EMAIL, "123456")),
+    "resend-code": ("resend_confirmation_code", lambda provider: accounts.resend_code(provider, EMAIL)),
+    "signin": ("sign_in", lambda provider: accounts.sign_in(provider, EMAIL, GOOD_PASSWORD)),
+    "refresh": ("refresh", lambda provider: accounts.refresh(provider, "refresh.token")),
+    "signout": ("sign_out_everywhere", lambda provider: accounts.sign_out(provider, "access.token")),
+    "forgot-password": ("forgot_password", lambda provider: accounts.forgot_password(provider, EMAIL)),
+    "confirm-forgot-password": (
+        "confirm_forgot_password",
+        lambda provider: accounts.confirm_forgot_password(provider, POLICY, EMAIL, "123456", GOOD_PASSWORD),
+    ),
+}
+
+
+# --- sign-up ---
+
+
+def test_sign_up_of_an_existing_address_is_answered_like_a_new_one(fake_provider, caplog):
+    # Given an address that already has an account
+    fake_provider.refuse("sign_up", Reason.USERNAME_EXISTS, "An account with the given email already exists.")
+    # When it signs up again, Then nothing is raised (the handler answers 202 as for a new address)
+    accounts.sign_up(fake_provider, POLICY, EMAIL, GOOD_PASSWORD)
+    # And the log says what happened without naming the address
+    logged = "\n".join(logger.registered_formatter.format(record) for record in caplog.records)
+    assert "UsernameExistsException" in logged
+    assert EMAIL not in logged and GOOD_PASSWORD not in logged
+
+
+def test_weak_password_is_refused_before_cognito_is_asked_so_existing_accounts_do_not_show(fake_provider):
+    # Given an address that already has an account (Cognito would say so before checking the password)
+    fake_provider.refuse("sign_up", Reason.USERNAME_EXISTS)
+    # When it signs up with a weak password
+    error = _refused_with(lambda: accounts.sign_up(fake_provider, POLICY, EMAIL, "short"))
+    # Then the answer is the password policy, exactly as for a new address, and Cognito was never asked
+    assert _answer(error) == (400, "invalid_password", POLICY.violation("short"))
+    assert fake_provider.calls == []
+
+
+def test_password_refused_by_cognito_is_400_with_cognitos_message(fake_provider):
+    fake_provider.refuse("sign_up", Reason.INVALID_PASSWORD, "Password did not conform with policy: Too common")
+    error = _refused_with(lambda: accounts.sign_up(fake_provider, POLICY, EMAIL, GOOD_PASSWORD))
+    assert _answer(error) == (400, "invalid_password", "Password did not conform with policy: Too common")
+
+
+# --- verify ---
+
+
+@pytest.mark.parametrize("reason", [Reason.CODE_MISMATCH, Reason.EXPIRED_CODE, Reason.USER_NOT_FOUND])
+def test_wrong_expired_or_unknown_verification_is_one_invalid_code_answer(fake_provider, reason):
+    fake_provider.refuse("confirm_sign_up", reason, f"Cognito says {reason}")
+    error = _refused_with(lambda: accounts.verify(fake_provider, EMAIL, "000000"))
+    assert _answer(error) == (
+        400,
+        "invalid_code",
+        "The code is not valid or has expired. Ask for a new one and try again.",
+    )
+
+
+def test_verifying_an_already_verified_account_is_409(fake_provider):
+    fake_provider.refuse(
+        "confirm_sign_up", Reason.NOT_AUTHORIZED, "User cannot be confirmed. Current status is CONFIRMED"
+    )
+    error = _refused_with(lambda: accounts.verify(fake_provider, EMAIL, "123456"))
+    assert (int(error.status), error.code) == (409, "already_confirmed")
+
+
+# --- resend-code and forgot-password: silent about account state ---
+
+
+@pytest.mark.parametrize("reason", [Reason.USER_NOT_FOUND, Reason.INVALID_PARAMETER])
+def test_resend_code_is_silent_about_unknown_or_already_verified_accounts(fake_provider, reason):
+    fake_provider.refuse("resend_confirmation_code", reason, "User is already confirmed.")
+    accounts.resend_code(fake_provider, EMAIL)
+    assert fake_provider.calls == ["resend_confirmation_code"]
+
+
+@pytest.mark.parametrize("reason", [Reason.USER_NOT_FOUND, Reason.INVALID_PARAMETER, Reason.NOT_AUTHORIZED])
+def test_forgot_password_is_silent_about_unknown_or_unverified_accounts(fake_provider, reason):
+    fake_provider.refuse("forgot_password", reason, "Cannot reset password for the user as there is no verified email")
+    accounts.forgot_password(fake_provider, EMAIL)
+    assert fake_provider.calls == ["forgot_password"]
+
+
+def test_code_that_cannot_be_delivered_is_503_try_again_later(fake_provider):
+    fake_provider.refuse("forgot_password", Reason.CODE_DELIVERY_FAILURE, "Unable to deliver message")
+    error = _refused_with(lambda: accounts.forgot_password(fake_provider, EMAIL))
+    assert (int(error.status), error.code) == (503, "try_again_later")
+
+
+# --- sign-in ---
+
+
+def test_sign_in_returns_the_providers_tokens(fake_provider):
+    assert accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD) == fake_provider.tokens
+
+
+@pytest.mark.parametrize("reason", [Reason.NOT_AUTHORIZED, Reason.USER_NOT_FOUND])
+def test_wrong_password_and_unknown_address_get_the_same_answer(fake_provider, reason):
+    fake_provider.refuse("sign_in", reason, "Incorrect username or password.")
+    error = _refused_with(lambda: accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD))
+    assert _answer(error) == (401, "invalid_credentials", "Incorrect email or password.")
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        (Reason.USER_NOT_CONFIRMED, "not_confirmed"),
+        (Reason.PASSWORD_RESET_REQUIRED, "password_reset_required"),
+        (Reason.CHALLENGE_REQUIRED, "sign_in_step_required"),
+    ],
+)
+def test_account_states_cognito_reveals_after_a_correct_password_are_403(fake_provider, reason, code):
+    fake_provider.refuse("sign_in", reason)
+    error = _refused_with(lambda: accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD))
+    assert (int(error.status), error.code) == (403, code)
+
+
+# --- refresh and sign-out ---
+
+
+def test_invalid_or_revoked_refresh_token_is_401(fake_provider):
+    fake_provider.refuse("refresh", Reason.NOT_AUTHORIZED, "Refresh Token has been revoked")
+    error = _refused_with(lambda: accounts.refresh(fake_provider, "revoked"))
+    assert (int(error.status), error.code) == (401, "invalid_token")
+
+
+def test_signing_out_with_an_invalid_access_token_is_401(fake_provider):
+    fake_provider.refuse("sign_out_everywhere", Reason.NOT_AUTHORIZED, "Access Token has been revoked")
+    error = _refused_with(lambda: accounts.sign_out(fake_provider, "revoked"))
+    assert (int(error.status), error.code) == (401, "invalid_token")
+
+
+# --- confirm-forgot-password ---
+
+
+@pytest.mark.parametrize("reason", [Reason.CODE_MISMATCH, Reason.EXPIRED_CODE, Reason.USER_NOT_FOUND])
+def test_password_reset_with_a_bad_code_is_invalid_code(fake_provider, reason):
+    fake_provider.refuse("confirm_forgot_password", reason)
+    error = _refused_with(
+        lambda: accounts.confirm_forgot_password(fake_provider, POLICY, EMAIL, "000000", GOOD_PASSWORD)
+    )
+    assert (int(error.status), error.code) == (400, "invalid_code")
+
+
+def test_password_reset_to_a_weak_password_is_invalid_password_and_keeps_the_code_unused(fake_provider):
+    error = _refused_with(lambda: accounts.confirm_forgot_password(fake_provider, POLICY, EMAIL, "123456", "weak"))
+    assert (int(error.status), error.code) == (400, "invalid_password")
+    assert fake_provider.calls == []
+
+
+# --- answers shared by every endpoint ---
+
+
+@pytest.mark.parametrize("reason", [Reason.TOO_MANY_REQUESTS, Reason.LIMIT_EXCEEDED, Reason.TOO_MANY_FAILED_ATTEMPTS])
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_throttling_is_429_on_every_endpoint(fake_provider, endpoint, reason):
+    operation, call = ENDPOINTS[endpoint]
+    fake_provider.refuse(operation, reason, "Attempt limit exceeded, please try after some time.")
+    error = _refused_with(lambda: call(fake_provider))
+    assert _answer(error) == (429, "too_many_requests", "Too many attempts. Wait a few minutes and try again.")
+
+
+@pytest.mark.parametrize("endpoint", [name for name in ENDPOINTS if name != "signin"])
+def test_a_refusal_the_caller_cannot_act_on_is_left_to_the_shared_500_handler(fake_provider, endpoint):
+    # Given a refusal no table answers for this endpoint (a reset required, outside sign-in)
+    operation, call = ENDPOINTS[endpoint]
+    fake_provider.refuse(operation, Reason.PASSWORD_RESET_REQUIRED)
+    # Then the refusal itself propagates, for the shared handler to log and answer 500 with an error id
+    with pytest.raises(IdentityRefusal):
+        call(fake_provider)
+
+
+def test_every_cognito_reason_has_an_answer_somewhere():
+    answered = set(accounts.GENERAL_ANSWERS)
+    for table in (
+        accounts.VERIFY_ANSWERS,
+        accounts.SIGN_IN_ANSWERS,
+        accounts.REFRESH_ANSWERS,
+        accounts.SIGN_OUT_ANSWERS,
+        accounts.CONFIRM_FORGOT_PASSWORD_ANSWERS,
+    ):
+        answered |= set(table)
+    ignored = accounts.SIGN_UP_IGNORES | accounts.RESEND_CODE_IGNORES | accounts.FORGOT_PASSWORD_IGNORES
+    assert set(Reason) == answered | ignored

@@ -1,0 +1,1 @@
+"""The processing service: turns an uploaded original into validated, resized, watermarked renditions."""

@@ -1,0 +1,1 @@
+"""One module per Lambda function: parse the event, call one logic function, return its result."""

@@ -1,0 +1,23 @@
+"""MarkRejected: the image is not acceptable; the record says why (REJECTED) and the run's files are removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.observability import MetricUnit, logger, metrics, tracer
+from imgplat_common.settings import load_settings
+
+from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow import WorkflowState, mark_rejected
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    outcome = mark_rejected(state, load_settings(ProcessingSettings))
+    metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1 if outcome.recorded else 0)
+    return outcome.model_dump(mode="json")

@@ -1,0 +1,25 @@
+"""Persist: the last step; the record becomes READY with everything the workflow learned about the image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.observability import MetricUnit, logger, metrics, tracer
+from imgplat_common.settings import load_settings
+
+from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow import WorkflowState, persist
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    persisted = persist(state, load_settings(ProcessingSettings))
+    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ProcessingMs", unit=MetricUnit.Milliseconds, value=persisted.processing_ms)
+    metrics.add_metric(name="OriginalBytes", unit=MetricUnit.Bytes, value=state.require_validated().bytes)
+    return persisted.model_dump(mode="json")

@@ -1,0 +1,20 @@
+"""Resize: render every rendition as a PNG intermediate under the run's work prefix, plus placeholder and colour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.observability import logger, tracer
+from imgplat_common.settings import load_settings
+
+from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow import WorkflowState, resize
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    return resize(state, load_settings(ProcessingSettings)).model_dump(mode="json")

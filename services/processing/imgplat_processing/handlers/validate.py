@@ -1,0 +1,20 @@
+"""Validate: check the original's size, type and dimensions and read its EXIF summary (ImageRejected if unfit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.observability import logger, tracer
+from imgplat_common.settings import load_settings
+
+from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow import WorkflowState, validate
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    return validate(state, load_settings(ProcessingSettings)).model_dump(mode="json")

@@ -1,0 +1,255 @@
+"""Render the resized copies (renditions) of a validated original, upright and in sRGB.
+
+Speed comes from doing less work, not from a faster library: a JPEG is decoded DCT-scaled (`draft`) to about twice
+the largest rendition, each resize does an integer `reduce` before LANCZOS, colour conversion and EXIF rotation run on
+the small results, and every rendition is made from the previous, larger one.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import ExifTags, Image, ImageCms
+
+from imgplat_processing.images.validate import ImageRejected
+
+# Decode a JPEG at no less than this multiple of the largest rendition, so LANCZOS still has detail to work with.
+DRAFT_OVERSAMPLE = 2.0
+# resize() first reduces by an integer factor while the result stays at least this multiple of the target.
+REDUCING_GAP = 2.0
+MAX_LONG_EDGE = 10_000
+
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+# The turn that makes a stored image upright, by EXIF orientation (the same table as ImageOps.exif_transpose).
+_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+# Modes that resize() handles directly and that the colour step knows how to turn into RGB or RGBA.
+_WORKING_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK"})
+
+
+@dataclass(frozen=True)
+class RenditionSpec:
+    """One rendition to make: its name and the length of its longer side, in pixels."""
+
+    name: str
+    long_edge: int
+
+    def __post_init__(self) -> None:
+        if not _NAME_PATTERN.fullmatch(self.name):
+            raise ValueError(f"rendition name {self.name!r} must be 1-32 letters, digits, '-' or '_'")
+        if not 1 <= self.long_edge <= MAX_LONG_EDGE:
+            raise ValueError(f"rendition {self.name!r} long edge must be between 1 and {MAX_LONG_EDGE}")
+
+
+DEFAULT_RENDITIONS: tuple[RenditionSpec, ...] = (
+    RenditionSpec("thumb", 150),
+    RenditionSpec("small", 320),
+    RenditionSpec("medium", 800),
+    RenditionSpec("large", 1600),
+)
+
+
+@dataclass
+class RenderedImage:
+    """A rendition ready to encode: `image` is RGB or RGBA in sRGB; `long_edge` is the one the spec asked for."""
+
+    name: str
+    long_edge: int
+    image: Image.Image
+
+
+def parse_rendition_specs(text: str) -> tuple[RenditionSpec, ...]:
+    """Read specs such as "thumb:150,small:320,medium:800,large:1600"; raise ValueError on anything else."""
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise ValueError(f"rendition list {text!r} must be name:long_edge pairs separated by commas")
+    specs: list[RenditionSpec] = []
+    for item in items:
+        name, separator, size = (part.strip() for part in item.partition(":"))
+        if not separator or not size.isdigit():
+            raise ValueError(f"rendition {item!r} must look like name:long_edge, for example thumb:150")
+        specs.append(RenditionSpec(name, int(size)))
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"rendition names must be unique in {text!r}")
+    return tuple(specs)
+
+
+def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format: str) -> list[RenderedImage]:
+    """Make one upright sRGB image per spec, in the order of `specs`, from a validated original.
+
+    Only the first frame of an animation is used. Nothing is ever upscaled: a spec at least as large as the image
+    gets the image at its own size.
+    """
+    if not specs:
+        return []
+    try:
+        # Not closed on purpose: the decoded pixels are used below, and a BytesIO holds no file handle.
+        source = Image.open(BytesIO(data), formats=[image_format.upper()])
+        orientation = _orientation(source)
+        icc_profile = source.info.get("icc_profile")
+        stored_width, stored_height = source.size
+        if source.format in ("JPEG", "MPO"):
+            _draft_for(source, max(spec.long_edge for spec in specs))
+        source.load()
+        working = _to_working_mode(source)
+    except ImageRejected:
+        raise
+    except Exception as exc:  # the original passed validation, so this is damage Pillow found only now
+        raise ImageRejected("corrupt", "The image file is damaged and cannot be read.") from exc
+
+    swaps = orientation in _SWAPPING_ORIENTATIONS
+    display_size = (stored_height, stored_width) if swaps else (stored_width, stored_height)
+    results: list[RenderedImage | None] = [None] * len(specs)
+    previous: Image.Image | None = None  # the last rendition made, still in stored orientation
+    for index in sorted(range(len(specs)), key=lambda i: specs[i].long_edge, reverse=True):
+        spec = specs[index]
+        width, height = fit_within(display_size, spec.long_edge)
+        target = (height, width) if swaps else (width, height)
+        if previous is None:
+            resized = _resize(working, target)
+            previous = _to_srgb(resized, icc_profile)
+        else:
+            previous = _resize(previous, target)
+        previous.info.clear()  # no EXIF, ICC or palette leftovers travel with a rendition
+        upright = previous.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else previous
+        results[index] = RenderedImage(name=spec.name, long_edge=spec.long_edge, image=upright)
+    return [rendered for rendered in results if rendered is not None]
+
+
+def fit_within(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
+    """The size that keeps the aspect ratio with the longer side at `long_edge`, never larger than `size`."""
+    width, height = size
+    longest = max(width, height)
+    if long_edge >= longest:
+        return width, height
+    ratio = long_edge / longest
+    if width >= height:
+        return long_edge, max(1, math.floor(height * ratio + 0.5))
+    return max(1, math.floor(width * ratio + 0.5)), long_edge
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" notes
+            value = int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # malformed EXIF: show the image as stored
+        return 1
+    return value if value in _UPRIGHT else 1
+
+
+def _draft_for(image: Image.Image, largest_long_edge: int) -> None:
+    """Ask the JPEG decoder for a DCT-scaled decode no smaller than DRAFT_OVERSAMPLE x the largest rendition."""
+    width, height = image.size
+    wanted = largest_long_edge * DRAFT_OVERSAMPLE
+    if wanted >= max(width, height):
+        return
+    scale = wanted / max(width, height)
+    image.draft(None, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+
+
+def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image.copy()
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
+def _to_working_mode(image: Image.Image) -> Image.Image:
+    """Bring any decoded mode to L, LA, RGB, RGBA or CMYK, keeping transparency and brightness."""
+    mode = image.mode
+    if mode in _WORKING_MODES and "transparency" not in image.info:
+        return image
+    if mode.startswith("I") or mode == "F":
+        return _to_eight_bit(image)
+    if mode == "LAB":  # CIELab TIFFs: Pillow has no plain LAB -> RGB conversion, LittleCMS does
+        return ImageCms.applyTransform(image, _lab_to_srgb()) or image.convert("RGB")
+    if image.has_transparency_data:
+        return image.convert("LA" if mode in ("L", "1", "LA", "La") else "RGBA")
+    if mode == "1":
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def _to_eight_bit(image: Image.Image) -> Image.Image:
+    """Scale 16-bit, 32-bit and float greyscale into 0-255, so a mid-grey stays mid-grey."""
+    if image.mode.startswith("I;16"):
+        peak = 65535.0
+        wide = image.convert("I")
+    else:
+        wide = image
+        high = wide.getextrema()[1]
+        brightest = float(high) if isinstance(high, (int, float)) else 255.0  # one band: a number
+        peak = 1.0 if image.mode == "F" and brightest <= 1.0 else max(255.0, brightest)
+    factor = 255.0 / peak
+    return wide.point(lambda value: value * factor).convert("L")
+
+
+@functools.cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@functools.cache
+def _lab_to_srgb() -> ImageCms.ImageCmsTransform:
+    return ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB")
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB or RGBA in sRGB, through the embedded ICC profile when there is a usable one (may return `image`)."""
+    has_alpha = image.mode in ("LA", "RGBA")
+    output_mode = "RGBA" if has_alpha else "RGB"
+    if icc_profile:
+        converted = _apply_profile(image, icc_profile, output_mode)
+        if converted is not None:
+            return converted
+    return image if image.mode == output_mode else image.convert(output_mode)
+
+
+def _apply_profile(image: Image.Image, icc_profile: bytes, output_mode: str) -> Image.Image | None:
+    try:
+        source_profile = ImageCms.ImageCmsProfile(BytesIO(icc_profile))
+        if image.mode in ("RGB", "RGBA") and _is_srgb(source_profile):
+            return image
+        alpha = image.getchannel("A") if image.mode == "LA" else None
+        colour = image.convert("L") if alpha is not None else image
+        colour_mode = "RGB" if alpha is not None else output_mode
+        converted = ImageCms.profileToProfile(
+            colour,
+            source_profile,
+            _srgb_profile(),
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+            outputMode=colour_mode,
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        # A broken profile, or one that does not fit the pixels (an RGB profile on a grey image): plain conversion.
+        return None
+    if converted is None:
+        return None
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    """Whether a profile says it is sRGB (most camera and phone files): then the transform can be skipped."""
+    try:
+        return ImageCms.getProfileDescription(profile).strip().startswith("sRGB")
+    except ImageCms.PyCMSError:
+        return False

@@ -1,0 +1,214 @@
+"""Decide whether uploaded bytes are an image we accept, reading headers before decoding any pixels.
+
+The checks run cheapest first, and the format comes from the file's own magic bytes, never from a declared type or
+file name. Everything Pillow can raise is turned into `ImageRejected`, whose reason a user can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import ExifTags, Image, ImageFile
+
+MIME_TYPES: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "TIFF": "image/tiff",
+}
+
+# EXIF orientations 5-8 turn the image by 90 degrees, so width and height swap when it is displayed.
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+
+class ImageRejected(Exception):
+    """The upload is not an image we accept: `code` is for machines, `reason` is one sentence for the user."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def __reduce__(self) -> tuple[type[ImageRejected], tuple[str, str]]:
+        # Keeps code and reason when the error is copied or pickled (for example across processes).
+        return (type(self), (self.code, self.reason))
+
+
+@dataclass(frozen=True)
+class ValidationLimits:
+    """What an upload may be; the defaults keep one decode well inside a Lambda's memory."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 40_000_000  # per frame
+    max_frames: int = 100
+    max_total_pixels: int = 200_000_000  # frames x pixels per frame
+    allowed_formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF")
+
+
+@dataclass(frozen=True)
+class ValidatedImage:
+    """What validation learned about an accepted image; width and height are as displayed (EXIF orientation)."""
+
+    format: str
+    mime_type: str
+    width: int
+    height: int
+    frames: int
+    mode: str
+    bytes: int
+    sha256: str
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The Pillow format name the magic bytes announce, or None when they announce none we know."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if len(data) >= 12 and data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "TIFF"
+    return None
+
+
+def validate_image(data: bytes, limits: ValidationLimits) -> ValidatedImage:
+    """Accept `data` as an image within `limits`, or raise `ImageRejected`.
+
+    Order: empty, byte size, magic bytes against the allowlist, header (dimensions and frame count checked before
+    any pixel is decoded), then a full decode of the first frame to catch truncated or corrupt files.
+    """
+    if not data:
+        raise ImageRejected("empty", "The file is empty.")
+    if len(data) > limits.max_bytes:
+        raise ImageRejected("too_large", f"The file is larger than the {_megabytes(limits.max_bytes)} limit.")
+
+    image_format = sniff_format(data)
+    if image_format is None or image_format not in limits.allowed_formats:
+        allowed = ", ".join(_display_name(name) for name in limits.allowed_formats)
+        raise ImageRejected("unsupported_format", f"This file type is not supported; please upload one of: {allowed}.")
+
+    with warnings.catch_warnings():
+        # Pillow only warns about decompression bombs; here every warning of that kind stops the work.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _open_header(data, image_format)
+        try:
+            width, height = image.size
+            _check_pixels(width, height, limits)
+            frames = _count_frames(image)
+            _check_frames(frames, width * height, limits)
+            _decode_first_frame(image)
+            mode = image.mode
+            orientation = _orientation(image)
+        finally:
+            image.close()
+
+    if orientation in _SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return ValidatedImage(
+        format=image_format,
+        mime_type=MIME_TYPES.get(image_format, "application/octet-stream"),
+        width=width,
+        height=height,
+        frames=frames,
+        mode=mode,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _open_header(data: bytes, image_format: str) -> ImageFile.ImageFile:
+    try:
+        return Image.open(BytesIO(data), formats=[image_format])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, struct.error...) on a bad header
+        raise ImageRejected(
+            "not_an_image", f"The file starts like a {_display_name(image_format)} image but cannot be read as one."
+        ) from exc
+
+
+def _check_pixels(width: int, height: int, limits: ValidationLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageRejected("not_an_image", "The image has no pixels.")
+    if width * height > limits.max_pixels:
+        raise _too_many_pixels(width, height, limits.max_pixels)
+
+
+def _count_frames(image: Image.Image) -> int:
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except EOFError as exc:
+        raise ImageRejected("truncated", "The image file is incomplete; please upload it again.") from exc
+    except Exception as exc:  # any parse failure while walking the frame headers
+        raise ImageRejected("corrupt", "The image file is damaged and cannot be read.") from exc
+
+
+def _check_frames(frames: int, pixels_per_frame: int, limits: ValidationLimits) -> None:
+    if frames > limits.max_frames:
+        raise ImageRejected(
+            "too_many_frames", f"The animation has {frames} frames; at most {limits.max_frames} are allowed."
+        )
+    if frames * pixels_per_frame > limits.max_total_pixels:
+        raise ImageRejected(
+            "too_many_pixels",
+            f"The animation is too large in total ({frames} frames); please upload a shorter or smaller one.",
+        )
+
+
+def _decode_first_frame(image: Image.Image) -> None:
+    try:
+        image.seek(0)
+        if image.format in ("JPEG", "MPO"):
+            # A 1/8 DCT-scaled decode still entropy-decodes the whole stream, so it finds truncation and corruption
+            # as a full decode would, at a fraction of the cost and memory.
+            image.draft(None, (1, 1))
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except EOFError as exc:
+        raise ImageRejected("truncated", "The image file is incomplete; please upload it again.") from exc
+    except OSError as exc:
+        if "truncated" in str(exc).lower():
+            raise ImageRejected("truncated", "The image file is incomplete; please upload it again.") from exc
+        raise ImageRejected("corrupt", "The image file is damaged and cannot be read.") from exc
+    except Exception as exc:  # SyntaxError, ValueError, struct.error... from a broken data stream
+        raise ImageRejected("corrupt", "The image file is damaged and cannot be read.") from exc
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8), 1 when absent or unreadable: bad EXIF never rejects an image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" notes
+            value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except Exception:  # malformed EXIF is common in the wild and harmless to ignore
+        return 1
+
+
+def _too_many_pixels(width: int | None = None, height: int | None = None, limit: int | None = None) -> ImageRejected:
+    if width is not None and height is not None and limit is not None:
+        reason = f"The image is {width} x {height} pixels; at most {limit / 1_000_000:g} megapixels are allowed."
+    else:
+        reason = "The image has too many pixels to process."
+    return ImageRejected("too_many_pixels", reason)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def _display_name(image_format: str) -> str:
+    return "WebP" if image_format == "WEBP" else image_format

@@ -1,0 +1,149 @@
+"""From S3 notifications (delivered through the ingest queue) to workflow runs, one per object version.
+
+An SQS message holds one S3 notification with any number of records. Messages the platform cannot act on (S3's
+test event, keys it did not make, other buckets, other event types, unreadable bodies) are logged and dropped:
+retrying them could never succeed, it would only fill the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.keys import InvalidKeyError, parse_original_key
+from imgplat_common.models import ProcessingRequest
+from imgplat_common.observability import MetricUnit, logger, metrics
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+S3_TEST_EVENT = "s3:TestEvent"
+RUN_ID_HASH_LENGTH = 16
+
+
+class _Notification(BaseModel):
+    # Only the fields the platform reads. Powertools' S3Model also requires fields that S3 sends but local
+    # emulators (moto) leave out, such as requestParameters; a stricter model would drop real work.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class S3ObjectInfo(_Notification):
+    key: str
+    size: int = 0
+    e_tag: str | None = Field(default=None, alias="eTag")
+    version_id: str | None = Field(default=None, alias="versionId")
+    sequencer: str | None = None
+
+
+class S3BucketInfo(_Notification):
+    name: str
+
+
+class S3Entity(_Notification):
+    bucket: S3BucketInfo
+    object: S3ObjectInfo
+
+
+class S3EventRecord(_Notification):
+    event_name: str = Field(default="", alias="eventName")
+    s3: S3Entity
+
+
+class S3Notification(_Notification):
+    event: str | None = Field(default=None, alias="Event")
+    records: list[S3EventRecord] = Field(default_factory=list, alias="Records")
+
+
+class WorkflowStarter(Protocol):
+    def __call__(self, name: str, payload: str) -> bool:
+        """Start a workflow run named `name` with input `payload`; False when that run already exists."""
+        ...
+
+
+def run_id_for(image_id: str, bucket: str, key: str, version: str) -> str:
+    """The execution name of the run for one version of an object: the same event twice gives the same name.
+
+    At most 49 characters of [0-9a-f-], well inside Step Functions' 80-character name limit.
+    """
+    digest = hashlib.sha256(f"{bucket}/{key}@{version}".encode()).hexdigest()
+    return f"{image_id}-{digest[:RUN_ID_HASH_LENGTH]}"
+
+
+def processing_requests(body: str, originals_bucket: str) -> list[ProcessingRequest]:
+    """The workflow inputs an SQS message body asks for (possibly none)."""
+    try:
+        notification = S3Notification.model_validate_json(body)
+    except ValidationError:
+        logger.warning("skipping a message that is not an S3 notification", extra={"body_prefix": body[:200]})
+        return []
+    if notification.event == S3_TEST_EVENT:
+        logger.info("skipping the S3 test event")
+        return []
+    requests = []
+    for record in notification.records:
+        request = _request_for(record, originals_bucket)
+        if request is not None:
+            requests.append(request)
+    return requests
+
+
+def _request_for(record: S3EventRecord, originals_bucket: str) -> ProcessingRequest | None:
+    bucket = record.s3.bucket.name
+    key = urllib.parse.unquote_plus(record.s3.object.key)  # S3 sends keys URL-encoded ("/" as %2F, " " as +)
+    if not record.event_name.startswith("ObjectCreated"):
+        logger.info("skipping an event that creates no object", extra={"event_name": record.event_name, "key": key})
+        return None
+    if originals_bucket and bucket != originals_bucket:
+        logger.warning("skipping an event from another bucket", extra={"bucket": bucket, "key": key})
+        return None
+    try:
+        original = parse_original_key(key)
+    except InvalidKeyError:
+        logger.warning("skipping a key the platform did not make", extra={"bucket": bucket, "key": key})
+        return None
+    info = record.s3.object
+    version = info.version_id or info.sequencer or info.e_tag or ""
+    return ProcessingRequest(
+        bucket=bucket,
+        key=key,
+        owner=original.owner,
+        image_id=original.image_id,
+        size=info.size,
+        etag=info.e_tag,
+        version_id=info.version_id,
+        run_id=run_id_for(original.image_id, bucket, key, version),
+    )
+
+
+def start_workflows(body: str, originals_bucket: str, start: WorkflowStarter) -> int:
+    """Start one workflow run per object the message announces; returns how many runs were newly started.
+
+    A run that already exists (a duplicate or late event) counts as done. Any other failure raises, so that this
+    message alone goes back to the queue; runs it already started are not started twice when it comes back.
+    """
+    started = 0
+    for request in processing_requests(body, originals_bucket):
+        if start(request.run_id, json.dumps(request.model_dump(mode="json"), separators=(",", ":"))):
+            logger.info("workflow started", extra={"run_id": request.run_id, "image_id": request.image_id})
+            started += 1
+        else:
+            logger.info("workflow already started", extra={"run_id": request.run_id, "image_id": request.image_id})
+    return started
+
+
+def start_workflows_for_batch(
+    event: dict[str, Any], originals_bucket: str, start: WorkflowStarter, context: LambdaContext | None = None
+) -> PartialItemFailureResponse:
+    """Handle an SQS batch message by message; the answer lists only the messages that failed, for a retry."""
+
+    def start_for_message(record: SQSRecord) -> int:
+        started = start_workflows(record.body, originals_bucket, start)
+        metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=started)
+        return started
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=start_for_message, processor=processor, context=context)

@@ -1,0 +1,51 @@
+"""The processing service's settings: resource names from serverless.yml, and the image tunables with defaults."""
+
+from __future__ import annotations
+
+from imgplat_common.settings import PlatformSettings
+
+from imgplat_processing.images.renditions import RenditionSpec, parse_rendition_specs
+from imgplat_processing.images.validate import ValidationLimits
+
+MIB = 1024 * 1024
+
+
+class ProcessingSettings(PlatformSettings):
+    """Field `renditions_bucket` reads env RENDITIONS_BUCKET, and so on (serverless.yml params -> env)."""
+
+    images_table: str = ""
+    originals_bucket: str = ""
+    renditions_bucket: str = ""
+    kms_key_arn: str = ""
+    state_machine_arn: str = ""  # the orchestrator's only; the steps never start workflows
+
+    renditions: str = "thumb:150,small:320,medium:800,large:1600"
+    max_upload_bytes: int = 25 * MIB
+    max_pixels: int = 40_000_000
+    max_frames: int = 100
+    max_total_pixels: int = 200_000_000
+
+    watermark_text: str = "© imgplat"
+    watermark_logo_key: str = ""  # e.g. config/logo.png in the renditions bucket; empty for text only
+    watermark_position: str = "bottom-right"
+    watermark_opacity: float = 0.5
+    watermark_margin: float = 0.03
+    watermark_scale: float = 0.2
+    watermark_renditions: str = "medium,large"
+
+    @property
+    def rendition_specs(self) -> tuple[RenditionSpec, ...]:
+        return parse_rendition_specs(self.renditions)
+
+    @property
+    def validation_limits(self) -> ValidationLimits:
+        return ValidationLimits(
+            max_bytes=self.max_upload_bytes,
+            max_pixels=self.max_pixels,
+            max_frames=self.max_frames,
+            max_total_pixels=self.max_total_pixels,
+        )
+
+    @property
+    def watermarked_renditions(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.watermark_renditions.split(",") if name.strip())

@@ -1,0 +1,207 @@
+"""The processing service's only AWS code: S3 objects, the images table and the workflow.
+
+Clients are made once per container, on first use. botocore errors are translated here into the exceptions the
+workflow acts on: `TransientError` (Step Functions retries it, matching on the class name), `ConditionFailed` (a
+status write found the record elsewhere in its lifecycle) and `ObjectMissing`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from imgplat_common.models import utc_now_iso
+from imgplat_common.status import ImageStatus, statuses_allowed_before
+
+# botocore retries throttling a few times itself; what is still failing after that becomes a TransientError.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+_TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionConflictException",
+    }
+)
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
+
+
+class TransientError(Exception):
+    """AWS was throttling, failing on its side or unreachable: the same call may well work when retried."""
+
+
+class ConditionFailed(Exception):
+    """A status write was refused: the record is missing, already further along, or claimed by another run."""
+
+
+class ObjectMissing(Exception):
+    """The object is not (or no longer) in the bucket."""
+
+
+@functools.cache
+def s3_client() -> Any:
+    return boto3.client("s3", config=_CLIENT_CONFIG)
+
+
+@functools.cache
+def dynamodb_resource() -> Any:
+    return boto3.resource("dynamodb", config=_CLIENT_CONFIG)
+
+
+@functools.cache
+def stepfunctions_client() -> Any:
+    return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
+
+
+@contextmanager
+def _translated_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        http_status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed(what) from error
+        if code in _MISSING_CODES:
+            raise ObjectMissing(what) from error
+        if code in _TRANSIENT_CODES or http_status >= 500:
+            raise TransientError(f"{what}: {code or http_status}") from error
+        raise
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        raise TransientError(f"{what}: {type(error).__name__}") from error
+
+
+# --- S3 -------------------------------------------------------------------------------------------------------------
+
+
+def object_size(bucket: str, key: str) -> int:
+    """The size in bytes of an object, from its headers (nothing is downloaded)."""
+    with _translated_errors(f"head s3://{bucket}/{key}"):
+        return int(s3_client().head_object(Bucket=bucket, Key=key)["ContentLength"])
+
+
+def read_object(bucket: str, key: str) -> bytes:
+    with _translated_errors(f"get s3://{bucket}/{key}"):
+        return bytes(s3_client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def write_object(
+    bucket: str, key: str, body: bytes, *, content_type: str, kms_key_arn: str, cache_control: str | None = None
+) -> None:
+    """Put an object encrypted with the platform key (the bucket default too; being explicit survives a change)."""
+    extra: dict[str, str] = {"CacheControl": cache_control} if cache_control else {}
+    with _translated_errors(f"put s3://{bucket}/{key}"):
+        s3_client().put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=kms_key_arn,
+            BucketKeyEnabled=True,
+            **extra,
+        )
+
+
+def tag_object(bucket: str, key: str, tags: Mapping[str, str]) -> None:
+    """Replace the object's tags (lifecycle rules act on them)."""
+    tag_set = [{"Key": name, "Value": value} for name, value in tags.items()]
+    with _translated_errors(f"tag s3://{bucket}/{key}"):
+        s3_client().put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
+
+
+def delete_prefix(bucket: str, prefix: str) -> int:
+    """Delete every object below `prefix`; returns how many there were."""
+    with _translated_errors(f"list s3://{bucket}/{prefix}"):
+        pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+    delete_objects(bucket, keys)
+    return len(keys)
+
+
+def delete_objects(bucket: str, keys: Iterable[str]) -> None:
+    """Delete these objects; keys that do not exist are fine."""
+    pending = list(keys)
+    for start in range(0, len(pending), _DELETE_BATCH):
+        batch = [{"Key": key} for key in pending[start : start + _DELETE_BATCH]]
+        with _translated_errors(f"delete objects in s3://{bucket}"):
+            response = s3_client().delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        if response.get("Errors"):
+            errors = response["Errors"]
+            raise TransientError(f"delete objects in s3://{bucket}: {errors[0].get('Code')} on {len(errors)} keys")
+
+
+# --- the images table -----------------------------------------------------------------------------------------------
+
+
+def transition(
+    table_name: str,
+    *,
+    owner: str,
+    image_id: str,
+    target: ImageStatus,
+    run_id: str,
+    fields: Mapping[str, Any] | None = None,
+) -> None:
+    """Move the record to `target` for workflow run `run_id` and set `fields`, or raise ConditionFailed.
+
+    The condition comes from imgplat_common.status: the record must be in a status that may move to `target`
+    (PROCESSING only when this run claimed it). A retried step of the same run finds its own write already done
+    and may repeat it, so every step is idempotent. A missing record never matches, so nothing is ever created.
+    """
+    names = {"#status": "status", "#run_id": "run_id", "#updated_at": "updated_at"}
+    values: dict[str, Any] = {":target": target.value, ":run_id": run_id, ":now": utc_now_iso()}
+    allowed: list[str] = []
+    for status in statuses_allowed_before(target):
+        values[f":from_{status.value}"] = status.value
+        if status is ImageStatus.PROCESSING:
+            allowed.append(f"(#status = :from_{status.value} AND #run_id = :run_id)")
+        else:
+            allowed.append(f"#status = :from_{status.value}")
+    allowed.append("(#status = :target AND #run_id = :run_id)")
+
+    assignments = ["#status = :target", "#run_id = :run_id", "#updated_at = :now"]
+    for index, (name, value) in enumerate((fields or {}).items()):
+        names[f"#f{index}"] = name
+        values[f":f{index}"] = value
+        assignments.append(f"#f{index} = :f{index}")
+
+    with _translated_errors(f"{target.value} {owner}/{image_id} by {run_id}"):
+        dynamodb_resource().Table(table_name).update_item(
+            Key={"owner": owner, "image_id": image_id},
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression=" OR ".join(allowed),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+
+# --- the workflow ---------------------------------------------------------------------------------------------------
+
+
+def start_execution(state_machine_arn: str, name: str, payload: str) -> bool:
+    """Start an execution named `name`; False when one of that name already exists (a duplicate event)."""
+    try:
+        with _translated_errors(f"start {name}"):
+            stepfunctions_client().start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return False
+        raise
+    return True

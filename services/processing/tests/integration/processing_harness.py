@@ -1,0 +1,237 @@
+"""Test harness for the processing service on moto: real buckets, table and key, the real handlers, and the state
+machine's own definition (statemachine.asl.yaml) deciding which handler runs next and where its result goes."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from imgplat_common.keys import new_image_id, original_key
+from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
+from imgplat_common.settings import load_settings
+from imgplat_common.status import ImageStatus
+from imgplat_processing import store, workflow
+from moto import mock_aws
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
+ORIGINALS_BUCKET = "test-originals"
+RENDITIONS_BUCKET = "test-renditions"
+IMAGES_TABLE = "test-images"
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda runtime's context that Powertools reads."""
+
+    function_name: str = "imgplat-processing-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1769
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imgplat-processing-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/imgplat-processing-test"
+    log_stream_name: str = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 120_000
+
+
+@cache
+def serverless_functions() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())["functions"]
+
+
+@cache
+def state_machine_definition() -> dict[str, Any]:
+    return yaml.safe_load((SERVICE_DIR / "statemachine.asl.yaml").read_text())
+
+
+def function_logical_id(function_key: str) -> str:
+    """The CloudFormation logical id the framework gives a function (our keys are plain camelCase)."""
+    return f"{function_key[0].upper()}{function_key[1:]}LambdaFunction"
+
+
+def function_for_logical_id(logical_id: str) -> str:
+    matches = [key for key in serverless_functions() if function_logical_id(key) == logical_id]
+    assert matches, f"no function in serverless.yml has the logical id {logical_id}"
+    return matches[0]
+
+
+def invoke(function_key: str, event: dict[str, Any]) -> Any:
+    """Call the function's handler as Lambda would: JSON in, JSON out, a fresh context."""
+    module_path, _, attribute = serverless_functions()[function_key]["handler"].rpartition(".")
+    handler = getattr(importlib.import_module(module_path.replace("/", ".")), attribute)
+    return json.loads(json.dumps(handler(json.loads(json.dumps(event)), LambdaContext())))
+
+
+def lambda_error(error: Exception) -> dict[str, str]:
+    """What a Catch receives when a Lambda task raised `error` (Error = class name, Cause = the Lambda error JSON)."""
+    name = type(error).__name__
+    return {"Error": name, "Cause": json.dumps({"errorMessage": str(error), "errorType": name, "stackTrace": []})}
+
+
+def _matches(rule: dict[str, Any], error_name: str) -> bool:
+    return error_name in rule["ErrorEquals"] or "States.ALL" in rule["ErrorEquals"]
+
+
+def _merged(state: dict[str, Any], result_path: str, result: Any) -> dict[str, Any]:
+    assert result_path.startswith("$.") and "." not in result_path[2:], f"unsupported ResultPath {result_path}"
+    return {**state, result_path[2:]: result}
+
+
+@dataclass
+class WorkflowRun:
+    end_state: str  # a Succeed or Fail state's name, or "ExecutionFailed" when an error was not caught
+    state: dict[str, Any]
+    path: list[str]
+    errors: list[dict[str, str]]
+
+
+StateHook = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None = None) -> WorkflowRun:
+    """Execute statemachine.asl.yaml with the real handlers: Task, Retry, Catch, ResultPath, Succeed and Fail.
+
+    `before` maps a state name to a hook run (once) just before that state, to change the world or the state.
+    """
+    definition = state_machine_definition()
+    state: dict[str, Any] = request.model_dump(mode="json")
+    name = definition["StartAt"]
+    path: list[str] = []
+    errors: list[dict[str, str]] = []
+    while True:
+        path.append(name)
+        spec = definition["States"][name]
+        if spec["Type"] in ("Succeed", "Fail"):
+            return WorkflowRun(name, state, path, errors)
+        assert spec["Type"] == "Task", f"the test runner does not know {spec['Type']} states"
+        if before and name in before:
+            state = before[name](state) or state
+        function_key = function_for_logical_id(spec["Resource"]["Fn::GetAtt"][0])
+        failure: dict[str, str] | None = None
+        for attempt in itertools.count(1):
+            try:
+                result = invoke(function_key, state)
+                failure = None
+                break
+            except Exception as error:
+                failure = lambda_error(error)
+                retrier = next((rule for rule in spec.get("Retry", []) if _matches(rule, failure["Error"])), None)
+                if retrier is None or attempt > retrier["MaxAttempts"]:
+                    break
+        if failure is None:
+            state = _merged(state, spec["ResultPath"], result)
+            name = spec["Next"]
+            continue
+        errors.append(failure)
+        catcher = next((rule for rule in spec.get("Catch", []) if _matches(rule, failure["Error"])), None)
+        if catcher is None:
+            return WorkflowRun("ExecutionFailed", state, path, errors)
+        state = _merged(state, catcher["ResultPath"], failure)
+        name = catcher["Next"]
+
+
+@dataclass
+class Platform:
+    """The AWS resources the processing service works with, as moto holds them."""
+
+    kms_key_arn: str
+    s3: Any
+    table: Any
+
+    def upload(
+        self, data: bytes, content_type: str = "image/jpeg", run_suffix: str = "0123456789abcdef"
+    ) -> ProcessingRequest:
+        """A PENDING record and its original in the bucket, as the upload service leaves them; the workflow input."""
+        image_id = new_image_id()
+        key = original_key(OWNER, image_id)
+        now = utc_now_iso()
+        record = ImageRecord(
+            owner=OWNER,
+            image_id=image_id,
+            status=ImageStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            original_key=key,
+            content_type=content_type,
+            declared_size=len(data),
+        )
+        self.table.put_item(Item=record.to_item())
+        self.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=key, Body=data, ContentType=content_type)
+        return ProcessingRequest(
+            bucket=ORIGINALS_BUCKET,
+            key=key,
+            owner=OWNER,
+            image_id=image_id,
+            size=len(data),
+            run_id=f"{image_id}-{run_suffix}",
+        )
+
+    def record(self, request: ProcessingRequest) -> ImageRecord:
+        item = self.table.get_item(Key={"owner": request.owner, "image_id": request.image_id}, ConsistentRead=True)
+        return ImageRecord.from_item(item["Item"])
+
+    def item(self, request: ProcessingRequest) -> dict[str, Any] | None:
+        return self.table.get_item(Key={"owner": request.owner, "image_id": request.image_id}).get("Item")
+
+    def renditions_keys(self, prefix: str = "") -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=RENDITIONS_BUCKET, Prefix=prefix)
+        return sorted(entry["Key"] for entry in listing.get("Contents", []))
+
+    def original_tags(self, request: ProcessingRequest) -> dict[str, str]:
+        tag_set = self.s3.get_object_tagging(Bucket=ORIGINALS_BUCKET, Key=request.key)["TagSet"]
+        return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+
+def _clear_container_caches() -> None:
+    load_settings.cache_clear()
+    store.s3_client.cache_clear()
+    store.dynamodb_resource.cache_clear()
+    store.stepfunctions_client.cache_clear()
+    workflow._watermark_logo.cache_clear()
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    """Fresh moto resources and the function environment serverless.yml would set."""
+    with mock_aws():
+        kms_key_arn = boto3.client("kms").create_key(Description="platform key")["KeyMetadata"]["Arn"]
+        s3 = boto3.client("s3")
+        for bucket in (ORIGINALS_BUCKET, RENDITIONS_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        dynamodb = boto3.resource("dynamodb")
+        table = dynamodb.create_table(
+            TableName=IMAGES_TABLE,
+            KeySchema=[
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "image_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "owner", "AttributeType": "S"},
+                {"AttributeName": "image_id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        environment = {
+            "IMAGES_TABLE": IMAGES_TABLE,
+            "ORIGINALS_BUCKET": ORIGINALS_BUCKET,
+            "RENDITIONS_BUCKET": RENDITIONS_BUCKET,
+            "KMS_KEY_ARN": kms_key_arn,
+            "WATERMARK_LOGO_KEY": "",
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        _clear_container_caches()
+        yield Platform(kms_key_arn=kms_key_arn, s3=s3, table=table)
+    _clear_container_caches()

@@ -1,0 +1,138 @@
+"""The orchestrator handler on moto: real S3 notifications through a real queue start real (recorded) executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from imgplat_common.keys import new_image_id, original_key
+from imgplat_common.settings import load_settings
+from tests.integration.processing_harness import ORIGINALS_BUCKET, OWNER, Platform, invoke
+
+
+@pytest.fixture
+def state_machine_arn(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> str:
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="imgplat-processing-test-workflow",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/workflow",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    load_settings.cache_clear()
+    return arn
+
+
+@pytest.fixture
+def ingest_queue_url(platform: Platform) -> str:
+    """The upload service's wiring: ObjectCreated on originals/ -> the ingest queue."""
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="ingest")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    platform.s3.put_bucket_notification_configuration(
+        Bucket=ORIGINALS_BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "originals/"}]}},
+                }
+            ]
+        },
+    )
+    return queue_url
+
+
+def _delivered_batch(queue_url: str) -> dict[str, Any]:
+    """What Lambda's SQS event source hands the function for the messages now in the queue."""
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
+                "awsRegion": "us-east-1",
+            }
+            for message in messages
+        ]
+    }
+
+
+def _executions(state_machine_arn: str) -> list[dict[str, Any]]:
+    client = boto3.client("stepfunctions")
+    listed = client.list_executions(stateMachineArn=state_machine_arn)["executions"]
+    return [client.describe_execution(executionArn=execution["executionArn"]) for execution in listed]
+
+
+def test_uploaded_original_starts_one_named_execution(
+    platform: Platform, state_machine_arn: str, ingest_queue_url: str
+):
+    # Given an original uploaded to its platform key (S3 first sends its test event, then the ObjectCreated one)
+    image_id = new_image_id()
+    key = original_key(OWNER, image_id)
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=key, Body=b"image bytes")
+    batch = _delivered_batch(ingest_queue_url)
+    assert len(batch["Records"]) == 2
+
+    # When the orchestrator gets the batch
+    response = invoke("orchestrator", batch)
+
+    # Then every message is done and exactly one execution runs, named by the run id, with the request as input
+    assert response == {"batchItemFailures": []}
+    (execution,) = _executions(state_machine_arn)
+    request = json.loads(execution["input"])
+    assert (request["bucket"], request["key"], request["owner"], request["image_id"]) == (
+        ORIGINALS_BUCKET,
+        key,
+        OWNER,
+        image_id,
+    )
+    assert request["size"] == len(b"image bytes")
+    assert execution["name"] == request["run_id"]
+    assert request["run_id"].startswith(f"{image_id}-")
+
+
+def test_redelivered_batch_starts_no_second_execution(
+    platform: Platform, state_machine_arn: str, ingest_queue_url: str
+):
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=original_key(OWNER, new_image_id()), Body=b"image bytes")
+    batch = _delivered_batch(ingest_queue_url)
+
+    first = invoke("orchestrator", batch)
+    second = invoke("orchestrator", batch)
+
+    assert first == second == {"batchItemFailures": []}
+    assert len(_executions(state_machine_arn)) == 1
+
+
+def test_foreign_object_starts_nothing_and_is_not_retried(
+    platform: Platform, state_machine_arn: str, ingest_queue_url: str
+):
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key="originals/someone/../../etc/passwd", Body=b"x")
+
+    response = invoke("orchestrator", _delivered_batch(ingest_queue_url))
+
+    assert response == {"batchItemFailures": []}
+    assert _executions(state_machine_arn) == []
+
+
+def test_unavailable_workflow_returns_the_message_to_the_queue(platform: Platform, ingest_queue_url: str, monkeypatch):
+    # Given a state machine that does not exist (deleted, or the ARN is wrong)
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:missing")
+    load_settings.cache_clear()
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=original_key(OWNER, new_image_id()), Body=b"image bytes")
+    batch = _delivered_batch(ingest_queue_url)
+    upload_message = next(r["messageId"] for r in batch["Records"] if "ObjectCreated" in r["body"])
+
+    response = invoke("orchestrator", batch)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": upload_message}]}

@@ -1,0 +1,294 @@
+"""The image workflow end to end on moto: the real step handlers, run in the order statemachine.asl.yaml gives."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+import pytest
+from imgplat_common.keys import work_prefix
+from imgplat_common.models import ProcessingRequest
+from imgplat_common.settings import load_settings
+from imgplat_common.status import ImageStatus
+from imgplat_processing.workflow import StaleEvent
+from PIL import Image
+from tests.integration import processing_samples as samples
+from tests.integration.processing_harness import RENDITIONS_BUCKET, Platform, WorkflowRun, invoke, run_workflow
+
+RENDITION_LONG_EDGES = {"thumb": 150, "small": 320, "medium": 800, "large": 1600}
+
+
+def _image_of(platform: Platform, key: str) -> Image.Image:
+    body = platform.s3.get_object(Bucket=RENDITIONS_BUCKET, Key=key)["Body"].read()
+    image = Image.open(BytesIO(body))
+    image.load()
+    return image
+
+
+def _assert_ready_with_renditions(platform: Platform, request: ProcessingRequest, width: int, height: int) -> None:
+    record = platform.record(request)
+    assert record.status is ImageStatus.READY
+    assert (record.width, record.height) == (width, height)
+    assert set(record.renditions) == set(RENDITION_LONG_EDGES)
+    for name, rendition in record.renditions.items():
+        assert rendition.long_edge == RENDITION_LONG_EDGES[name]
+        assert set(rendition.files) == {"jpeg", "webp"}
+        for image_format, file in rendition.files.items():
+            head = platform.s3.head_object(Bucket=RENDITIONS_BUCKET, Key=file.key)
+            assert head["ContentType"] == f"image/{image_format}"
+            assert head["ServerSideEncryption"] == "aws:kms"
+            assert head["SSEKMSKeyId"] == platform.kms_key_arn
+            assert head["CacheControl"] == "private, max-age=31536000, immutable"
+            assert head["ContentLength"] == file.bytes
+            image = _image_of(platform, file.key)
+            assert image.size == (file.width, file.height)
+            assert max(image.size) == min(rendition.long_edge, max(width, height))
+    assert platform.renditions_keys(work_prefix(request.owner, request.image_id, request.run_id)) == []
+
+
+def test_jpeg_turned_by_exif_becomes_ready_with_upright_watermarked_renditions(platform: Platform):
+    # Given a 1200 x 800 JPEG whose EXIF says to show it turned (portrait, 800 x 1200)
+    request = platform.upload(samples.jpeg_with_exif_orientation((1200, 800), orientation=6))
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then the record is READY with the displayed size, EXIF facts, placeholder and colour
+    assert run.end_state == "Done", run.errors
+    assert run.path == ["Claim", "Validate", "Resize", "Watermark", "Persist", "Done"]
+    _assert_ready_with_renditions(platform, request, 800, 1200)
+    record = platform.record(request)
+    assert record.format == "JPEG"
+    assert record.exif is not None
+    assert (record.exif.camera_make, record.exif.camera_model) == ("Imgplat", "Test Camera")
+    assert record.exif.taken_at == "2024-05-06T07:08:09"
+    assert record.placeholder
+    assert record.dominant_color and record.dominant_color.startswith("#") and len(record.dominant_color) == 7
+    assert record.processing_ms is not None and record.processing_ms >= 0
+    assert "pillow" in record.library_versions
+    assert record.run_id == request.run_id
+    # renditions are portrait; nothing is upscaled (large stays at the original's 1200 px)
+    thumb = record.renditions["thumb"].files["jpeg"]
+    assert (thumb.width, thumb.height) == (100, 150)
+    assert record.renditions["large"].files["webp"].height == 1200
+    assert {name: r.watermarked for name, r in record.renditions.items()} == {
+        "thumb": False,
+        "small": False,
+        "medium": True,
+        "large": True,
+    }
+    # and the only objects left are the published renditions
+    published = sorted(f.key for r in record.renditions.values() for f in r.files.values())
+    assert platform.renditions_keys() == published
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "size"),
+    [
+        pytest.param(samples.png_with_alpha((500, 400)), "image/png", (500, 400), id="png-with-alpha"),
+        pytest.param(samples.palette_gif((300, 200)), "image/gif", (300, 200), id="palette-gif"),
+        pytest.param(samples.cmyk_jpeg((640, 480)), "image/jpeg", (640, 480), id="cmyk-jpeg"),
+        pytest.param(samples.sixteen_bit_png((400, 300)), "image/png", (400, 300), id="16-bit-png"),
+    ],
+)
+def test_each_supported_kind_of_image_becomes_ready(platform: Platform, data: bytes, content_type: str, size: Any):
+    request = platform.upload(data, content_type)
+
+    run = run_workflow(request)
+
+    assert run.end_state == "Done", run.errors
+    _assert_ready_with_renditions(platform, request, *size)
+
+
+def test_transparency_survives_in_webp_and_is_flattened_in_jpeg(platform: Platform):
+    request = platform.upload(samples.png_with_alpha((500, 400)), "image/png")
+
+    run_workflow(request)
+
+    files = platform.record(request).renditions["small"].files
+    assert _image_of(platform, files["webp"].key).mode == "RGBA"
+    assert _image_of(platform, files["jpeg"].key).mode == "RGB"
+
+
+def test_cmyk_original_is_served_as_rgb(platform: Platform):
+    request = platform.upload(samples.cmyk_jpeg(), "image/jpeg")
+
+    run_workflow(request)
+
+    assert _image_of(platform, platform.record(request).renditions["medium"].files["jpeg"].key).mode == "RGB"
+
+
+def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform, monkeypatch: pytest.MonkeyPatch):
+    # Given a logo configured in the renditions bucket and an image that is plain blue where the logo goes
+    platform.s3.put_object(Bucket=RENDITIONS_BUCKET, Key="config/logo.png", Body=samples.logo_png())
+    monkeypatch.setenv("WATERMARK_LOGO_KEY", "config/logo.png")
+    monkeypatch.setenv("WATERMARK_TEXT", "")
+    monkeypatch.setenv("WATERMARK_OPACITY", "1.0")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1000, 800), orientation=1))
+
+    run = run_workflow(request)
+
+    # Then the watermarked rendition has the white logo near its bottom-right corner; the thumb does not
+    assert run.end_state == "Done", run.errors
+    record = platform.record(request)
+    medium = _image_of(platform, record.renditions["medium"].files["webp"].key).convert("RGB")
+    assert min(medium.getpixel((medium.width - 50, medium.height - 35))) > 200
+    assert record.renditions["medium"].watermarked
+    assert not record.renditions["thumb"].watermarked
+
+
+# --- rejected uploads -----------------------------------------------------------------------------------------------
+
+
+def _assert_rejected_and_cleaned(platform: Platform, request: ProcessingRequest, run: WorkflowRun) -> str:
+    assert run.end_state == "Rejected", run.errors
+    record = platform.record(request)
+    assert record.status is ImageStatus.REJECTED
+    assert record.renditions == {}
+    assert platform.original_tags(request) == {"status": "rejected"}
+    assert platform.renditions_keys() == []
+    assert record.reason is not None
+    return record.reason
+
+
+def test_truncated_file_is_rejected_with_a_readable_reason(platform: Platform):
+    request = platform.upload(samples.truncated_jpeg())
+
+    run = run_workflow(request)
+
+    reason = _assert_rejected_and_cleaned(platform, request, run)
+    assert reason == "The image file is incomplete; please upload it again."
+    assert run.path == ["Claim", "Validate", "MarkRejected", "Rejected"]
+
+
+def test_image_claiming_too_many_pixels_is_rejected_before_decoding(platform: Platform):
+    # 81 megapixels: over the platform's 40 MP limit, under Pillow's own bomb warning (so our check is what stops it)
+    request = platform.upload(samples.png_header_claiming(9_000, 9_000), "image/png")
+
+    run = run_workflow(request)
+
+    reason = _assert_rejected_and_cleaned(platform, request, run)
+    assert reason == "The image is 9000 x 9000 pixels; at most 40 megapixels are allowed."
+
+
+def test_file_that_is_not_an_image_is_rejected(platform: Platform):
+    request = platform.upload(b"<html><script>alert(1)</script></html>", "image/jpeg")
+
+    reason = _assert_rejected_and_cleaned(platform, request, run_workflow(request))
+
+    assert reason.startswith("This file type is not supported")
+
+
+def test_original_over_the_size_limit_is_rejected_from_its_headers(platform: Platform, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((400, 300)))
+
+    reason = _assert_rejected_and_cleaned(platform, request, run_workflow(request))
+
+    assert reason == "The file is larger than the 0.000953674 MB limit."
+
+
+# --- platform failures ----------------------------------------------------------------------------------------------
+
+
+def test_original_gone_mid_run_marks_failed_with_an_error_id(platform: Platform):
+    # Given the original disappears after it was validated
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def delete_original(state: dict[str, Any]) -> None:
+        platform.s3.delete_object(Bucket=request.bucket, Key=request.key)
+
+    # When the workflow runs
+    run = run_workflow(request, before={"Resize": delete_original})
+
+    # Then the record is FAILED with an error id, the execution fails (the alarm sees it) and nothing is left behind
+    assert run.end_state == "ProcessingFailed"
+    assert run.path[-3:] == ["Resize", "MarkFailed", "ProcessingFailed"]
+    record = platform.record(request)
+    assert record.status is ImageStatus.FAILED
+    assert record.error_id and len(record.error_id) == 32
+    assert run.state["outcome"]["error_id"] == record.error_id
+    assert platform.renditions_keys() == []
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # Persist fails before counting anything
+def test_failure_after_renditions_were_published_removes_them(platform: Platform):
+    # Given Persist receives a state it cannot use (a broken step), after Watermark published the renditions
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def lose_the_claim(state: dict[str, Any]) -> dict[str, Any]:
+        assert platform.renditions_keys(), "Watermark should have published renditions by now"
+        return {key: value for key, value in state.items() if key != "claim"}
+
+    run = run_workflow(request, before={"Persist": lose_the_claim})
+
+    assert run.end_state == "ProcessingFailed"
+    assert platform.record(request).status is ImageStatus.FAILED
+    assert platform.renditions_keys() == []
+
+
+# --- duplicates, retries and late events -----------------------------------------------------------------------------
+
+
+def test_late_event_after_ready_changes_nothing(platform: Platform):
+    # Given an image the workflow already made READY
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    run_workflow(request)
+    before = platform.item(request)
+
+    # When a late event for another version starts a second run
+    late = request.model_copy(update={"run_id": f"{request.image_id}-fedcba9876543210"})
+    run = run_workflow(late)
+
+    # Then it ends as AlreadyHandled and the record is exactly as it was
+    assert run.end_state == "AlreadyHandled"
+    assert run.path == ["Claim", "AlreadyHandled"]
+    assert platform.item(request) == before
+    with pytest.raises(StaleEvent):
+        invoke("claim", late.model_dump(mode="json"))
+
+
+def test_claim_retried_by_the_same_run_succeeds_but_another_run_is_refused(platform: Platform):
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    event = request.model_dump(mode="json")
+
+    invoke("claim", event)
+    invoke("claim", event)  # Step Functions retried a Claim whose answer was lost
+
+    assert platform.record(request).status is ImageStatus.PROCESSING
+    with pytest.raises(StaleEvent):
+        invoke("claim", {**event, "run_id": f"{request.image_id}-aaaaaaaaaaaaaaaa"})
+
+
+def test_claim_of_a_deleted_image_is_stale_and_creates_no_record(platform: Platform):
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    platform.table.delete_item(Key={"owner": request.owner, "image_id": request.image_id})
+
+    with pytest.raises(StaleEvent):
+        invoke("claim", request.model_dump(mode="json"))
+
+    assert platform.item(request) is None
+
+
+def test_persist_retried_after_it_succeeded_keeps_the_image_ready(platform: Platform):
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    run = run_workflow(request)
+    persist_input = {key: value for key, value in run.state.items() if key != "persisted"}
+
+    invoke("persist", persist_input)
+
+    assert platform.record(request).status is ImageStatus.READY
+
+
+def test_mark_failed_never_moves_a_ready_image_back(platform: Platform):
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    run = run_workflow(request)
+    published = platform.renditions_keys()
+
+    outcome = invoke("markFailed", {**run.state, "error": {"Error": "Boom", "Cause": "late"}})
+
+    assert outcome["recorded"] is False
+    assert platform.record(request).status is ImageStatus.READY
+    assert platform.renditions_keys() == published

@@ -1,0 +1,111 @@
+"""statemachine.asl.yaml is a sound workflow: every state reachable, every task retried and caught as designed,
+and every Lambda it names is a function in serverless.yml."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+DEFINITION = yaml.safe_load((SERVICE_DIR / "statemachine.asl.yaml").read_text())
+CONFIG = yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())
+STATES: dict[str, dict[str, Any]] = DEFINITION["States"]
+TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+TRANSIENT_ERRORS = {
+    "TransientError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+IMAGE_STEPS = ("Validate", "Resize", "Watermark")
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    targets = [state["Next"]] if "Next" in state else []
+    return targets + [catcher["Next"] for catcher in state.get("Catch", [])]
+
+
+def _catches(task: str) -> list[tuple[tuple[str, ...], str]]:
+    return [(tuple(catcher["ErrorEquals"]), catcher["Next"]) for catcher in TASKS[task].get("Catch", [])]
+
+
+def test_every_state_is_reachable_from_the_start_and_every_target_exists():
+    reachable, pending = set(), [DEFINITION["StartAt"]]
+    while pending:
+        name = pending.pop()
+        if name not in reachable:
+            reachable.add(name)
+            assert name in STATES, f"a transition goes to {name}, which is not a state"
+            pending.extend(_targets(STATES[name]))
+    assert reachable == set(STATES)
+
+
+def test_the_happy_path_is_claim_validate_resize_watermark_persist():
+    path, name = [], DEFINITION["StartAt"]
+    while "Next" in STATES[name]:
+        path.append(name)
+        name = STATES[name]["Next"]
+    assert [*path, name] == ["Claim", "Validate", "Resize", "Watermark", "Persist", "Done"]
+    assert STATES["Done"]["Type"] == "Succeed"
+
+
+def test_every_task_retries_transient_errors_only_with_backoff_and_jitter():
+    for name, task in TASKS.items():
+        (retrier,) = task["Retry"]
+        assert set(retrier["ErrorEquals"]) == TRANSIENT_ERRORS, name
+        assert (retrier["IntervalSeconds"], retrier["MaxAttempts"], retrier["BackoffRate"]) == (1, 3, 2), name
+        assert retrier["JitterStrategy"] == "FULL", name
+
+
+def test_claim_catches_only_stale_events_and_ends_as_already_handled():
+    assert _catches("Claim") == [(("StaleEvent",), "AlreadyHandled")]
+    assert STATES["AlreadyHandled"]["Type"] == "Succeed"
+
+
+def test_image_steps_send_rejections_to_mark_rejected_and_everything_else_to_mark_failed():
+    for name in IMAGE_STEPS:
+        assert _catches(name) == [(("ImageRejected",), "MarkRejected"), (("States.ALL",), "MarkFailed")], name
+
+
+def test_persist_failures_go_to_mark_failed():
+    assert _catches("Persist") == [(("States.ALL",), "MarkFailed")]
+
+
+def test_rejections_succeed_and_failures_fail_the_execution():
+    assert STATES["MarkRejected"]["Next"] == "Rejected"
+    assert STATES["Rejected"]["Type"] == "Succeed"
+    assert STATES["MarkFailed"]["Next"] == "ProcessingFailed"
+    assert STATES["ProcessingFailed"]["Type"] == "Fail"
+
+
+def test_results_and_errors_are_merged_into_the_state_not_replacing_it():
+    for name, task in TASKS.items():
+        assert task["ResultPath"].startswith("$."), name
+        for catcher in task.get("Catch", []):
+            assert catcher["ResultPath"] == "$.error", name
+    happy_path = ("Claim", "Validate", "Resize", "Watermark", "Persist")
+    result_paths = [TASKS[name]["ResultPath"] for name in happy_path]
+    assert len(set(result_paths)) == len(result_paths), "a later step would overwrite an earlier step's result"
+
+
+def test_every_task_invokes_a_function_of_this_service_whose_handler_exists():
+    functions = CONFIG["functions"]
+    logical_ids = {f"{key[0].upper()}{key[1:]}LambdaFunction": key for key in functions}
+    for name, task in TASKS.items():
+        logical_id, attribute = task["Resource"]["Fn::GetAtt"]
+        assert attribute == "Arn", name
+        assert logical_id in logical_ids, f"{name} invokes {logical_id}, which serverless.yml does not define"
+        module_path, _, handler = functions[logical_ids[logical_id]]["handler"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module_path), handler)), name
+
+
+def test_serverless_yml_loads_this_definition_for_the_image_workflow():
+    machine = CONFIG["stepFunctions"]["stateMachines"]["imageWorkflow"]
+    assert machine["id"] == "ImageWorkflow"
+    assert machine["definition"] == "${file(./statemachine.asl.yaml)}"
+    assert machine["tracingConfig"] == {"enabled": True}
+    assert machine["loggingConfig"]["level"] == "ERROR"

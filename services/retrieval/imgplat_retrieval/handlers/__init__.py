@@ -1,0 +1,1 @@
+"""One module per Lambda function: parse the request, call the logic, answer."""

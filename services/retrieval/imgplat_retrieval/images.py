@@ -1,0 +1,144 @@
+"""One image as its owner sees it: the record view, and a signed link to one of its renditions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Protocol
+
+from imgplat_common.errors import BadRequest, Conflict, NotFound
+from imgplat_common.keys import is_image_id
+from imgplat_common.models import ImageRecord, Rendition
+from imgplat_common.status import ImageStatus
+
+# One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
+NOT_FOUND_MESSAGE = "No such image."
+
+
+class RenditionFormat(StrEnum):
+    """The encodings every rendition may exist in (imgplat_common.models.RENDITION_FORMATS)."""
+
+    JPEG = "jpeg"
+    WEBP = "webp"
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.value}"
+
+
+class ImageReader(Protocol):
+    def get_image(self, owner: str, image_id: str) -> ImageRecord | None: ...
+
+
+class RenditionSigner(Protocol):
+    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str: ...
+
+
+def find_image(reader: ImageReader, owner: str, image_id: str) -> ImageRecord:
+    """The owner's image; NotFound for a malformed id, an unknown id or an image of someone else."""
+    record = reader.get_image(owner, image_id) if is_image_id(image_id) else None
+    if record is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return record
+
+
+def describe_image(record: ImageRecord) -> dict[str, Any]:
+    """The record as its owner sees it: status, why it failed when it did, metadata and renditions when READY."""
+    view: dict[str, Any] = {
+        "image_id": record.image_id,
+        "status": record.status.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "filename": record.filename,
+        "content_type": record.content_type,
+    }
+    if record.status is ImageStatus.REJECTED:
+        view["reason"] = record.reason
+    if record.status is ImageStatus.FAILED:
+        view["error_id"] = record.error_id
+    if record.status is ImageStatus.READY:
+        view["metadata"] = image_metadata(record)
+        view["renditions"] = {
+            rendition.name: _describe_rendition(rendition) for rendition in _smallest_first(record.renditions)
+        }
+    return view
+
+
+def image_metadata(record: ImageRecord) -> dict[str, Any]:
+    """What processing learned about the original."""
+    return {
+        "width": record.width,
+        "height": record.height,
+        "format": record.format,
+        "bytes": record.bytes,
+        "sha256": record.sha256,
+        "exif": record.exif.model_dump() if record.exif else None,
+        "placeholder": record.placeholder,
+        "dominant_color": record.dominant_color,
+        "processing_ms": record.processing_ms,
+    }
+
+
+def link_rendition(
+    record: ImageRecord, size: str, image_format: RenditionFormat, signer: RenditionSigner, expires_in: int
+) -> dict[str, Any]:
+    """A short-lived download link to one rendition of a READY image.
+
+    Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
+    """
+    if record.status is not ImageStatus.READY:
+        raise _not_ready(record)
+    rendition = record.renditions.get(size)
+    if rendition is None:
+        allowed_sizes = [r.name for r in _smallest_first(record.renditions)]
+        raise BadRequest(
+            f"Unknown size. Choose one of: {', '.join(allowed_sizes)}.",
+            code="invalid_size",
+            details={"allowed": allowed_sizes},
+        )
+    file = rendition.files.get(image_format.value)
+    if file is None:
+        allowed_formats = [f.value for f in RenditionFormat if f.value in rendition.files]
+        raise BadRequest(
+            f"Size '{rendition.name}' is not available as {image_format.value}. "
+            f"Choose one of: {', '.join(allowed_formats)}.",
+            code="invalid_format",
+            details={"allowed": allowed_formats},
+        )
+    return {
+        "image_id": record.image_id,
+        "size": rendition.name,
+        "format": image_format.value,
+        "url": signer.rendition_url(file.key, image_format.content_type, expires_in),
+        "expires_in": expires_in,
+        "width": file.width,
+        "height": file.height,
+        "bytes": file.bytes,
+        "metadata": image_metadata(record),
+    }
+
+
+def _not_ready(record: ImageRecord) -> Conflict:
+    details: dict[str, Any] = {"status": record.status.value}
+    if record.status is ImageStatus.REJECTED:
+        details["reason"] = record.reason
+        message = "The image was rejected, so it has no renditions."
+    elif record.status is ImageStatus.FAILED:
+        details["error_id"] = record.error_id
+        message = "Processing the image failed, so it has no renditions. Quote the error_id to support."
+    else:
+        message = "The image is still being processed. Try again shortly."
+    return Conflict(message, code="not_ready", details=details)
+
+
+def _describe_rendition(rendition: Rendition) -> dict[str, Any]:
+    # Every format of a rendition has the same dimensions, so any file (JPEG first) gives them.
+    reference = rendition.files.get(RenditionFormat.JPEG.value) or next(iter(rendition.files.values()), None)
+    return {
+        "width": reference.width if reference else None,
+        "height": reference.height if reference else None,
+        "formats": {name: {"bytes": file.bytes} for name, file in rendition.files.items()},
+    }
+
+
+def _smallest_first(renditions: dict[str, Rendition]) -> list[Rendition]:
+    return sorted(renditions.values(), key=lambda rendition: rendition.long_edge)

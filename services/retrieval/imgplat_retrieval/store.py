@@ -1,0 +1,129 @@
+"""The retrieval service's only AWS code: the images table, the originals bucket and the renditions bucket.
+
+Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
+modules never see AWS error codes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from imgplat_common.models import ImageRecord
+from imgplat_common.settings import load_settings
+
+from imgplat_retrieval.settings import RetrievalSettings
+
+# DeleteObjects takes at most this many keys per call (and ListObjectsV2 returns at most this many per page).
+DELETE_BATCH_SIZE = 1000
+
+
+class StoreError(RuntimeError):
+    """AWS refused or failed an operation; the caller sees a 500 with an error id, the log has the details."""
+
+
+class RetrievalStore:
+    """Reads and deletes image records and objects, and signs rendition downloads."""
+
+    def __init__(self, table: Any, s3: Any, settings: RetrievalSettings) -> None:
+        self._table = table
+        self._s3 = s3
+        self._originals_bucket = settings.originals_bucket
+        self._renditions_bucket = settings.renditions_bucket
+
+    def get_image(self, owner: str, image_id: str) -> ImageRecord | None:
+        """The owner's record of this image, or None when the owner has no such image."""
+        try:
+            item = self._table.get_item(Key={"owner": owner, "image_id": image_id}, ConsistentRead=True).get("Item")
+        except ClientError as error:
+            raise StoreError(f"reading image {image_id} failed: {_code(error)}") from error
+        return ImageRecord.from_item(item) if item else None
+
+    def list_images(self, owner: str, limit: int, after_image_id: str | None) -> tuple[list[ImageRecord], str | None]:
+        """Up to `limit` of the owner's records, newest first, and the image id to continue after (None at the end)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": owner},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after_image_id:
+            # The partition is always the caller's: a cursor only says where to resume inside it.
+            query["ExclusiveStartKey"] = {"owner": owner, "image_id": after_image_id}
+        try:
+            page = self._table.query(**query)
+        except ClientError as error:
+            raise StoreError(f"listing images failed: {_code(error)}") from error
+        records = [ImageRecord.from_item(item) for item in page.get("Items", [])]
+        last_key = page.get("LastEvaluatedKey")
+        return records, (str(last_key["image_id"]) if last_key else None)
+
+    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str:
+        """A pre-signed GET of one rendition object (renditions bucket only: originals are never served)."""
+        return str(
+            self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._renditions_bucket, "Key": key, "ResponseContentType": content_type},
+                ExpiresIn=expires_in,
+            )
+        )
+
+    def delete_original(self, key: str) -> None:
+        """Delete the uploaded original (S3 answers success when it is already gone)."""
+        try:
+            self._s3.delete_object(Bucket=self._originals_bucket, Key=key)
+        except ClientError as error:
+            raise StoreError(f"deleting original {key} failed: {_code(error)}") from error
+
+    def delete_renditions(self, prefix: str) -> int:
+        """Delete every rendition object under `prefix`; the number deleted."""
+        deleted = 0
+        try:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._renditions_bucket, Prefix=prefix, PaginationConfig={"PageSize": DELETE_BATCH_SIZE}
+            )
+            for page in pages:
+                keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
+                if not keys:
+                    continue
+                result = self._s3.delete_objects(
+                    Bucket=self._renditions_bucket, Delete={"Objects": keys, "Quiet": True}
+                )
+                if result.get("Errors"):
+                    failed = [f"{e.get('Key')}: {e.get('Code')}" for e in result["Errors"]]
+                    raise StoreError(f"deleting renditions failed for {failed}")
+                deleted += len(keys)
+        except ClientError as error:
+            raise StoreError(f"deleting renditions under {prefix} failed: {_code(error)}") from error
+        return deleted
+
+    def delete_image_record(self, owner: str, image_id: str) -> bool:
+        """Delete the record if it still exists; False when it was already gone (e.g. a concurrent delete)."""
+        try:
+            self._table.delete_item(
+                Key={"owner": owner, "image_id": image_id},
+                ConditionExpression="attribute_exists(image_id)",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
+        return True
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+@cache
+def retrieval_store() -> RetrievalStore:
+    """The store of this container, built on first use (tests call retrieval_store.cache_clear())."""
+    settings = load_settings(RetrievalSettings)
+    table = boto3.resource("dynamodb").Table(settings.images_table)
+    # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    return RetrievalStore(table=table, s3=s3, settings=settings)

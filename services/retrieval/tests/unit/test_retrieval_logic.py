@@ -1,0 +1,279 @@
+"""The retrieval logic on its own, with a small in-memory store instead of AWS."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from imgplat_common.errors import BadRequest, Conflict, NotFound
+from imgplat_common.keys import new_image_id, original_key, rendition_prefix
+from imgplat_common.models import RENDITION_FORMATS, ImageRecord, Rendition
+from imgplat_common.status import ImageStatus
+from imgplat_retrieval.deletion import ForeignOriginalKeyError, delete_image
+from imgplat_retrieval.images import RenditionFormat, describe_image, find_image, link_rendition
+from imgplat_retrieval.listing import decode_cursor, encode_cursor, list_images
+
+OWNER = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
+OTHER_OWNER = "9b2d7e10-2222-4d4d-8e8e-abcdefabcdef"
+
+
+class FakeStore:
+    """Records keyed (owner, image_id) and object keys, like the table and the buckets; logs every call."""
+
+    def __init__(self, *records: ImageRecord) -> None:
+        self.records = {(r.owner, r.image_id): r for r in records}
+        self.originals = {r.original_key for r in records}
+        self.renditions = {
+            f.key for r in records for rendition in r.renditions.values() for f in rendition.files.values()
+        }
+        self.calls: list[str] = []
+        self.fail_on: str | None = None
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if name == self.fail_on:
+            raise RuntimeError(f"{name} failed")
+
+    def get_image(self, owner: str, image_id: str) -> ImageRecord | None:
+        self._call("get_image")
+        return self.records.get((owner, image_id))
+
+    def list_images(self, owner: str, limit: int, after_image_id: str | None) -> tuple[list[ImageRecord], str | None]:
+        ids = sorted((i for o, i in self.records if o == owner), reverse=True)
+        if after_image_id:
+            ids = [i for i in ids if i < after_image_id]
+        page = ids[:limit]
+        return [self.records[(owner, i)] for i in page], (page[-1] if len(ids) > limit else None)
+
+    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str:
+        return f"https://renditions.example/{key}?type={content_type}&expires={expires_in}"
+
+    def delete_original(self, key: str) -> None:
+        self._call("delete_original")
+        self.originals.discard(key)
+
+    def delete_renditions(self, prefix: str) -> int:
+        self._call("delete_renditions")
+        doomed = {key for key in self.renditions if key.startswith(prefix)}
+        self.renditions -= doomed
+        return len(doomed)
+
+    def delete_image_record(self, owner: str, image_id: str) -> bool:
+        self._call("delete_image_record")
+        return self.records.pop((owner, image_id), None) is not None
+
+
+# find_image
+
+
+def test_malformed_id_is_not_found_without_reading_the_table(make_record):
+    store = FakeStore(make_record(OWNER))
+
+    with pytest.raises(NotFound, match=r"No such image\."):
+        find_image(store, OWNER, "../../etc/passwd")
+    assert store.calls == []
+
+
+def test_other_users_image_is_not_found_like_an_unknown_one(make_record):
+    theirs = make_record(OTHER_OWNER)
+    store = FakeStore(theirs)
+
+    with pytest.raises(NotFound) as other_users:
+        find_image(store, OWNER, theirs.image_id)
+    with pytest.raises(NotFound) as unknown:
+        find_image(store, OWNER, new_image_id())
+
+    assert (other_users.value.message, other_users.value.details) == (unknown.value.message, unknown.value.details)
+
+
+# describe_image
+
+
+def test_description_of_ready_image_lists_renditions_smallest_first(make_record):
+    record = make_record(OWNER)
+    shuffled = dict(random.Random(7).sample(sorted(record.renditions.items()), k=len(record.renditions)))
+    record = record.model_copy(update={"renditions": shuffled})
+
+    view = describe_image(record)
+
+    assert list(view["renditions"]) == ["thumb", "small", "medium", "large"]
+    assert view["metadata"]["processing_ms"] == 180
+
+
+@pytest.mark.parametrize("status", [ImageStatus.PENDING, ImageStatus.PROCESSING])
+def test_description_of_unfinished_image_has_no_metadata_reason_or_error(make_record, status):
+    view = describe_image(make_record(OWNER, status))
+
+    assert view["status"] == status.value
+    assert not {"metadata", "renditions", "reason", "error_id"} & set(view)
+
+
+def test_rendition_without_jpeg_takes_its_size_from_webp(make_record):
+    record = make_record(OWNER)
+    thumb = record.renditions["thumb"]
+    webp_only = Rendition(name="thumb", long_edge=160, files={"webp": thumb.files["webp"]})
+    record = record.model_copy(update={"renditions": {"thumb": webp_only}})
+
+    assert describe_image(record)["renditions"]["thumb"] == {
+        "width": 160,
+        "height": 120,
+        "formats": {"webp": {"bytes": thumb.files["webp"].bytes}},
+    }
+
+
+# link_rendition
+
+
+def test_link_signs_the_rendition_key_with_the_formats_content_type(make_record):
+    record = make_record(OWNER)
+
+    link = link_rendition(record, "medium", RenditionFormat.WEBP, signer=FakeStore(), expires_in=120)
+
+    key = record.renditions["medium"].files["webp"].key
+    assert link["url"] == f"https://renditions.example/{key}?type=image/webp&expires=120"
+    assert link["expires_in"] == 120 and link["size"] == "medium" and link["format"] == "webp"
+
+
+def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
+    record = make_record(OWNER, ImageStatus.FAILED)
+
+    with pytest.raises(Conflict) as raised:
+        link_rendition(record, "medium", RenditionFormat.JPEG, signer=FakeStore(), expires_in=300)
+
+    assert raised.value.code == "not_ready"
+    assert raised.value.details == {"status": "FAILED", "error_id": record.error_id}
+
+
+def test_link_to_processing_image_is_not_ready(make_record):
+    with pytest.raises(Conflict) as raised:
+        link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RenditionFormat.JPEG, FakeStore(), 300)
+
+    assert raised.value.details == {"status": "PROCESSING"}
+
+
+def test_unknown_size_lists_the_sizes_the_image_has(make_record):
+    record = make_record(OWNER)
+    record = record.model_copy(update={"renditions": {"thumb": record.renditions["thumb"]}})
+
+    with pytest.raises(BadRequest) as raised:
+        link_rendition(record, "large", RenditionFormat.JPEG, signer=FakeStore(), expires_in=300)
+
+    assert raised.value.code == "invalid_size" and raised.value.details == {"allowed": ["thumb"]}
+
+
+def test_format_a_rendition_lacks_is_400_listing_what_it_has(make_record):
+    record = make_record(OWNER)
+    jpeg_only = Rendition(name="large", long_edge=1600, files={"jpeg": record.renditions["large"].files["jpeg"]})
+    record = record.model_copy(update={"renditions": {"large": jpeg_only}})
+
+    with pytest.raises(BadRequest) as raised:
+        link_rendition(record, "large", RenditionFormat.WEBP, signer=FakeStore(), expires_in=300)
+
+    assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg"]}
+
+
+def test_rendition_formats_match_the_shared_contract():
+    assert tuple(f.value for f in RenditionFormat) == RENDITION_FORMATS
+
+
+# listing
+
+
+def test_cursor_round_trips_any_image_id():
+    for _ in range(200):
+        image_id = new_image_id(now_ms=random.randrange(0, 16**12))
+        cursor = encode_cursor(image_id)
+        assert "=" not in cursor and "/" not in cursor and "+" not in cursor
+        assert decode_cursor(cursor) == image_id
+
+
+@pytest.mark.parametrize("cursor", ["Zm9v", "%%%", "a b", "A" * 65, encode_cursor("x" * 32), encode_cursor("A" * 32)])
+def test_cursor_that_does_not_hold_an_image_id_is_invalid(cursor):
+    with pytest.raises(BadRequest) as raised:
+        decode_cursor(cursor)
+
+    assert raised.value.code == "invalid_cursor"
+
+
+def test_empty_cursor_starts_from_the_newest(make_record):
+    record = make_record(OWNER)
+
+    assert list_images(FakeStore(record), OWNER, 20, "")["items"][0]["image_id"] == record.image_id
+
+
+def test_listing_pages_through_only_the_owners_images_newest_first(make_record):
+    mine = [make_record(OWNER, image_id=new_image_id(now_ms=1000 + n)) for n in range(7)]
+    store = FakeStore(*mine, *(make_record(OTHER_OWNER) for _ in range(5)))
+
+    listed, cursor = [], None
+    while True:
+        page = list_images(store, OWNER, 3, cursor)
+        listed += [item["image_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert listed == [r.image_id for r in reversed(mine)]
+
+
+# deletion
+
+
+def test_delete_removes_objects_before_the_record(make_record):
+    record = make_record(OWNER)
+    store = FakeStore(record)
+
+    delete_image(store, OWNER, record.image_id)
+
+    assert store.calls == ["get_image", "delete_original", "delete_renditions", "delete_image_record"]
+    assert not store.records and not store.originals and not store.renditions
+
+
+@pytest.mark.parametrize("failing_step", ["delete_original", "delete_renditions"])
+def test_record_survives_when_deleting_objects_fails(make_record, failing_step):
+    record = make_record(OWNER)
+    store = FakeStore(record)
+    store.fail_on = failing_step
+
+    with pytest.raises(RuntimeError):
+        delete_image(store, OWNER, record.image_id)
+
+    assert (OWNER, record.image_id) in store.records
+
+
+def test_delete_of_another_users_image_touches_nothing(make_record):
+    theirs = make_record(OTHER_OWNER)
+    store = FakeStore(theirs)
+
+    with pytest.raises(NotFound):
+        delete_image(store, OWNER, theirs.image_id)
+
+    assert store.calls == ["get_image"]
+
+
+def test_record_pointing_at_another_images_original_is_refused(make_record):
+    victim_key = original_key(OTHER_OWNER, new_image_id())
+    record = make_record(OWNER, original_key=victim_key)
+    store = FakeStore(record)
+    store.originals.add(victim_key)
+
+    with pytest.raises(ForeignOriginalKeyError):
+        delete_image(store, OWNER, record.image_id)
+
+    assert victim_key in store.originals and store.calls == ["get_image"]
+
+
+def test_delete_racing_another_delete_is_not_found(make_record):
+    record = make_record(OWNER)
+    store = FakeStore(record)
+    original_delete_renditions = store.delete_renditions
+
+    def concurrent_delete_first(prefix: str) -> int:
+        store.records.pop((OWNER, record.image_id))
+        return original_delete_renditions(prefix)
+
+    store.delete_renditions = concurrent_delete_first  # type: ignore[method-assign]
+
+    with pytest.raises(NotFound):
+        delete_image(store, OWNER, record.image_id)
+    assert not {k for k in store.renditions if k.startswith(rendition_prefix(OWNER, record.image_id))}

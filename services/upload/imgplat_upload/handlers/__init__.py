@@ -1,0 +1,1 @@
+"""Lambda entry points of the upload service (one module per function)."""

@@ -1,0 +1,22 @@
+"""The upload service's settings, read from the function's environment (see serverless.yml)."""
+
+from __future__ import annotations
+
+from imgplat_common.settings import PlatformSettings
+from pydantic import Field
+
+MIB = 1024 * 1024
+
+
+class UploadSettings(PlatformSettings):
+    """Where uploads go and what they may be. Field `images_table` reads env IMAGES_TABLE, and so on."""
+
+    images_table: str
+    originals_bucket: str
+    kms_key_arn: str
+    max_upload_bytes: int = Field(default=25 * MIB, gt=0, le=5 * 1024 * MIB)  # 5 GiB: the largest single PUT/POST
+    # Long enough for a slow mobile upload to start; short because the URL is a bearer credential.
+    upload_url_expires_seconds: int = Field(default=300, ge=30, le=3600)
+    allowed_content_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff")
+    # Names clients commonly send for an allowed type; the canonical name is what gets signed and stored.
+    content_type_aliases: dict[str, str] = Field(default_factory=lambda: {"image/jpg": "image/jpeg"})

@@ -1,0 +1,80 @@
+"""The upload service's only AWS code: the images table and request signing for the originals bucket.
+
+Clients are created once per container, on first use, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from imgplat_common.models import ImageRecord
+
+from imgplat_upload.uploads import SSE_ALGORITHM, ImageAlreadyExists, PresignedPost
+
+# SigV4 always (boto3 falls back to SigV2 for custom endpoints), and the regional endpoint also in us-east-1, so
+# URLs work for a bucket in any region the moment it exists (the global endpoint redirects new buckets).
+S3_CONFIG = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
+
+
+@cache
+def s3_client() -> Any:
+    """The container's S3 client."""
+    return boto3.client("s3", config=S3_CONFIG)
+
+
+@cache
+def dynamodb_resource() -> Any:
+    """The container's DynamoDB resource."""
+    return boto3.resource("dynamodb")
+
+
+class DynamoImageRecords:
+    """Image records in the images table (partition key `owner`, sort key `image_id`)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = dynamodb_resource().Table(table_name)
+
+    def create(self, record: ImageRecord) -> None:
+        """Store a new record; never overwrites one (ImageAlreadyExists)."""
+        try:
+            self._table.put_item(
+                Item=record.to_item(),
+                ConditionExpression="attribute_not_exists(image_id)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ImageAlreadyExists(f"{record.owner}/{record.image_id}") from error
+            raise
+
+
+class OriginalsUploadSigner:
+    """Pre-signs uploads into the originals bucket with this function's role (local computation, no AWS call)."""
+
+    def __init__(self, bucket: str) -> None:
+        self._bucket = bucket
+
+    def presign_post(self, key: str, fields: dict[str, str], conditions: list[Any], expires_in: int) -> PresignedPost:
+        """A POST form for exactly `key` (boto3 adds the bucket and key conditions to the policy)."""
+        signed = s3_client().generate_presigned_post(
+            Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+        return PresignedPost(url=signed["url"], fields=signed["fields"])
+
+    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
+        """A PUT URL whose signature covers the content type and SSE-KMS headers the client must send."""
+        url: str = s3_client().generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ServerSideEncryption": SSE_ALGORITHM,
+                "SSEKMSKeyId": kms_key_arn,
+            },
+            ExpiresIn=expires_in,
+        )
+        return url

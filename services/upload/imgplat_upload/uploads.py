@@ -1,0 +1,184 @@
+"""Start an upload: check what the client declares, record a PENDING image, and sign where its bytes may go.
+
+The client never chooses the object key: the platform issues the image id and the key is built from it and the
+caller's sub. The signed POST policy pins the key, the content type, the size and the encryption key, so S3 itself
+refuses anything else; the PUT URL pins what a PUT can (not the size), and processing checks everything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
+from imgplat_common.keys import new_image_id, original_key
+from imgplat_common.models import ImageRecord, utc_now_iso
+from imgplat_common.status import ImageStatus
+from pydantic import BaseModel, Field
+
+from imgplat_upload.settings import UploadSettings
+
+SSE_ALGORITHM = "aws:kms"
+SSE_HEADER = "x-amz-server-side-encryption"
+SSE_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+
+
+class UploadRequest(BaseModel):
+    """What a client declares about the file it is about to upload (body of POST /upload)."""
+
+    content_type: str = Field(min_length=1, max_length=255)
+    filename: str | None = Field(default=None, max_length=255)  # metadata only, never part of a key
+    size: int | None = Field(default=None, gt=0, strict=True)
+
+
+class ImageAlreadyExists(Exception):
+    """A record with this owner and image id is already stored."""
+
+
+class ImageRecords(Protocol):
+    """Where image records are stored."""
+
+    def create(self, record: ImageRecord) -> None:
+        """Store a new record; ImageAlreadyExists when the owner and id are taken."""
+        ...
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    """A browser form upload: POST multipart/form-data to `url` with `fields` first, then the file."""
+
+    url: str
+    fields: dict[str, str]
+
+
+class UploadSigner(Protocol):
+    """Signs uploads into the originals bucket (no network call: signing is local)."""
+
+    def presign_post(self, key: str, fields: dict[str, str], conditions: list[Any], expires_in: int) -> PresignedPost:
+        """A POST form for `key` whose policy holds `conditions` (plus the bucket and the exact key)."""
+        ...
+
+    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
+        """A PUT URL for `key` that signs the content type and the SSE-KMS headers."""
+        ...
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """Everything a client needs to upload one image and follow its progress."""
+
+    image_id: str
+    expires_in: int
+    max_bytes: int
+    post: PresignedPost
+    put_url: str
+    put_headers: dict[str, str]
+
+    @property
+    def status_url(self) -> str:
+        return f"/image/{self.image_id}"
+
+    def response_body(self) -> dict[str, Any]:
+        """The JSON body of a 201 answer to POST /upload."""
+        return {
+            "image_id": self.image_id,
+            "status": ImageStatus.PENDING.value,
+            "expires_in": self.expires_in,
+            "max_bytes": self.max_bytes,
+            "upload": {"method": "POST", "url": self.post.url, "fields": self.post.fields},
+            "put": {"method": "PUT", "url": self.put_url, "headers": self.put_headers},
+            "status_url": self.status_url,
+        }
+
+
+def canonical_content_type(declared: str, settings: UploadSettings) -> str:
+    """The allowed content type the client declared, in its canonical spelling; UnsupportedMediaType otherwise."""
+    normalized = declared.strip().lower()
+    canonical = settings.content_type_aliases.get(normalized, normalized)
+    if canonical not in settings.allowed_content_types:
+        allowed = list(settings.allowed_content_types)
+        raise UnsupportedMediaType(
+            f"Images must be one of: {', '.join(allowed)}.",
+            details={"allowed": allowed},
+        )
+    return canonical
+
+
+def check_declared_size(size: int | None, settings: UploadSettings) -> None:
+    """Refuse a declared size above the limit before anything is signed (S3 enforces it again on POST)."""
+    if size is not None and size > settings.max_upload_bytes:
+        raise PayloadTooLarge(
+            f"Images may be at most {settings.max_upload_bytes} bytes.",
+            code="too_large",
+            details={"max_bytes": settings.max_upload_bytes},
+        )
+
+
+def post_policy(content_type: str, size: int | None, settings: UploadSettings) -> tuple[dict[str, str], list[Any]]:
+    """The form fields and policy conditions of a pre-signed POST (the signer adds the bucket and the exact key).
+
+    A declared size is pinned exactly, so the client cannot declare a small file and send a large one.
+    """
+    fields = {
+        "Content-Type": content_type,
+        SSE_HEADER: SSE_ALGORITHM,
+        SSE_KEY_HEADER: settings.kms_key_arn,
+    }
+    smallest, largest = (size, size) if size is not None else (1, settings.max_upload_bytes)
+    conditions: list[Any] = [
+        {"Content-Type": content_type},
+        ["content-length-range", smallest, largest],
+        {SSE_HEADER: SSE_ALGORITHM},
+        {SSE_KEY_HEADER: settings.kms_key_arn},
+    ]
+    return fields, conditions
+
+
+def start_upload(
+    request: UploadRequest,
+    owner: str,
+    settings: UploadSettings,
+    records: ImageRecords,
+    signer: UploadSigner,
+    *,
+    issue_image_id: Callable[[], str] = new_image_id,
+    now: Callable[[], str] = utc_now_iso,
+) -> UploadTicket:
+    """Record a PENDING image for `owner` and sign the ways to upload its original.
+
+    Raises UnsupportedMediaType (415) or PayloadTooLarge (413) for what the client declared, and Conflict (409) in
+    the (astronomically unlikely) case that the issued id is already taken.
+    """
+    content_type = canonical_content_type(request.content_type, settings)
+    check_declared_size(request.size, settings)
+
+    image_id = issue_image_id()
+    key = original_key(owner, image_id)
+    created_at = now()
+    record = ImageRecord(
+        owner=owner,
+        image_id=image_id,
+        status=ImageStatus.PENDING,
+        created_at=created_at,
+        updated_at=created_at,
+        original_key=key,
+        content_type=content_type,
+        filename=request.filename,
+        declared_size=request.size,
+    )
+    try:
+        records.create(record)
+    except ImageAlreadyExists as error:
+        raise Conflict("Could not reserve an image id; please try again.") from error
+
+    expires_in = settings.upload_url_expires_seconds
+    fields, conditions = post_policy(content_type, request.size, settings)
+    return UploadTicket(
+        image_id=image_id,
+        expires_in=expires_in,
+        max_bytes=settings.max_upload_bytes,
+        post=signer.presign_post(key, fields, conditions, expires_in),
+        put_url=signer.presign_put(key, content_type, settings.kms_key_arn, expires_in),
+        put_headers={"Content-Type": content_type, SSE_HEADER: SSE_ALGORITHM, SSE_KEY_HEADER: settings.kms_key_arn},
+    )

@@ -1,0 +1,215 @@
+"""Security and operations properties of the CloudFormation templates that `osls package` generates.
+
+The templates are the deployed truth (framework defaults, plugins and our resources together), so the checks run on
+them rather than on serverless.yml. Missing or stale templates are packaged first (offline, a few seconds each).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.serverless_files import ROOT, serverless_config, service_dir, service_names
+
+# The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
+FRAMEWORK_BUCKET = "ServerlessDeploymentBucket"
+# Actions AWS only authorises on resource "*" (no resource-level permissions): X-Ray segments and sampling, and the
+# CloudWatch Logs delivery APIs Step Functions logging needs. None of them touches platform data.
+WILDCARD_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def _template_path(name: str) -> Path:
+    return service_dir(name) / ".serverless" / "cloudformation-template-update-stack.json"
+
+
+def _is_stale(name: str) -> bool:
+    template = _template_path(name)
+    if not template.exists():
+        return True
+    sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
+    return any(source.stat().st_mtime > template.stat().st_mtime for source in sources)
+
+
+@pytest.fixture(scope="module")
+def templates() -> dict[str, dict[str, Any]]:
+    stale = [name for name in service_names() if _is_stale(name)]
+    if stale:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "package_services.py"), *stale], check=True)
+    return {name: json.loads(_template_path(name).read_text()) for name in service_names()}
+
+
+def _resources(templates: dict[str, dict[str, Any]], resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (service, logical_id, resource.get("Properties", {}))
+        for service, template in templates.items()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    ]
+
+
+def _platform_key_reference(value: Any) -> bool:
+    """A reference to the platform key: the upload stack's own key, or the kmsKeyArn param (a placeholder ARN)."""
+    text = json.dumps(value)
+    return "PlatformKey" in text or ":kms:" in text
+
+
+def test_every_data_bucket_is_kms_encrypted_with_bucket_key_private_and_tls_only(templates):
+    buckets = [b for b in _resources(templates, "AWS::S3::Bucket") if b[1] != FRAMEWORK_BUCKET]
+    assert {service for service, _, _ in buckets} == {"upload", "processing"}
+    policies = _resources(templates, "AWS::S3::BucketPolicy")
+    for service, logical_id, properties in buckets:
+        rule = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms", logical_id
+        assert _platform_key_reference(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]), logical_id
+        assert rule["BucketKeyEnabled"] is True, logical_id
+        block = properties["PublicAccessBlockConfiguration"]
+        assert all(
+            block[k] is True
+            for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+        )
+        policy = next(
+            p for s, _, p in policies if s == service and json.dumps(p["Bucket"]) == json.dumps({"Ref": logical_id})
+        )
+        denies_plain_http = [
+            statement
+            for statement in policy["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(statement.get("Condition", {}))
+        ]
+        assert denies_plain_http, f"{logical_id} has no TLS-only policy"
+        rules = properties["LifecycleConfiguration"]["Rules"]
+        assert any("AbortIncompleteMultipartUpload" in r for r in rules), logical_id
+
+
+def test_every_queue_and_table_is_encrypted_with_the_platform_key_and_every_queue_has_a_dead_letter_path(templates):
+    queues = _resources(templates, "AWS::SQS::Queue")
+    assert len(queues) == 2
+    for _, logical_id, properties in queues:
+        assert _platform_key_reference(properties["KmsMasterKeyId"]), logical_id
+    redriven = [q for q in queues if "RedrivePolicy" in q[2]]
+    assert len(redriven) == 1
+    dlq_id = redriven[0][2]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert dlq_id in {logical_id for _, logical_id, _ in queues}
+    for _, _, properties in _resources(templates, "AWS::DynamoDB::Table"):
+        assert properties["SSESpecification"]["SSEEnabled"] is True
+        assert properties["SSESpecification"]["SSEType"] == "KMS"
+        assert _platform_key_reference(properties["SSESpecification"]["KMSMasterKeyId"])
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_the_platform_key_rotates(templates):
+    keys = _resources(templates, "AWS::KMS::Key")
+    assert [(service, logical_id) for service, logical_id, _ in keys] == [("upload", "PlatformKey")]
+    assert keys[0][2]["EnableKeyRotation"] is True
+
+
+def test_no_iam_statement_grants_wildcard_actions_or_wildcard_data_resources(templates):
+    for service, logical_id, properties in _resources(templates, "AWS::IAM::Role"):
+        for policy in properties.get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = statement.get("Resource", [])
+                resources = resources if isinstance(resources, list) else [resources]
+                for action in actions:
+                    assert action != "*" and not str(action).endswith(":*"), f"{service}/{logical_id}: {action}"
+                if "*" in resources:
+                    assert set(actions) <= WILDCARD_RESOURCE_ACTIONS, f"{service}/{logical_id}: {actions} on *"
+
+
+def test_every_function_has_its_own_role_and_active_tracing(templates):
+    for service, logical_id, properties in _resources(templates, "AWS::Lambda::Function"):
+        assert properties["TracingConfig"] == {"Mode": "Active"}, f"{service}/{logical_id}"
+        role = json.dumps(properties["Role"])
+        assert "IamRoleLambdaExecution" in role and f'"{"IamRoleLambdaExecution"}"' not in role, logical_id
+        assert properties["Runtime"] == "python3.12"
+        assert properties["Architectures"] == ["arm64"]
+
+
+def test_api_stages_and_the_state_machine_are_traced(templates):
+    # The framework turns API Gateway stage tracing on through the API after deploy (not in the template).
+    for service in ("auth", "upload", "retrieval"):
+        assert serverless_config(service)["provider"]["tracing"] == {"lambda": True, "apiGateway": True}, service
+    machines = _resources(templates, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1
+    assert machines[0][2]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_alarms_watch_the_dead_letter_queue_and_workflow_failures(templates):
+    alarms = {
+        properties["MetricName"]: properties for _, _, properties in _resources(templates, "AWS::CloudWatch::Alarm")
+    }
+    assert alarms["ApproximateNumberOfMessagesVisible"]["Namespace"] == "AWS/SQS"
+    assert alarms["ExecutionsFailed"]["Namespace"] == "AWS/States"
+
+
+def test_every_non_auth_route_uses_the_cognito_authorizer(templates):
+    for service in ("upload", "retrieval"):
+        methods = [
+            p
+            for s, _, p in _resources(templates, "AWS::ApiGateway::Method")
+            if s == service and p["HttpMethod"] != "OPTIONS"
+        ]
+        assert methods, service
+        for method in methods:
+            assert method["AuthorizationType"] == "COGNITO_USER_POOLS", method
+    authorizers = _resources(templates, "AWS::ApiGateway::Authorizer")
+    assert {s for s, _, _ in authorizers} == {"upload", "retrieval"}
+    for _, _, properties in authorizers:
+        assert properties["Type"] == "COGNITO_USER_POOLS"
+        assert properties["IdentitySource"] == "method.request.header.Authorization"
+
+
+def test_the_user_pool_hides_whether_users_exist(templates):
+    ((_, _, client),) = _resources(templates, "AWS::Cognito::UserPoolClient")
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    ((_, _, pool),) = _resources(templates, "AWS::Cognito::UserPool")
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+
+
+def test_a_stage_can_put_every_function_in_a_vpc_with_gateway_endpoints():
+    from local.stack import printed_config
+
+    placeholders = {"userPoolArn": "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_x"}
+    vpc = {
+        "vpcMode": "private",
+        "vpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        "vpcSecurityGroupIds": "sg-0123456789abcdef0",
+        "vpcId": "vpc-0123456789abcdef0",
+        "vpcRouteTableIds": "rtb-0123456789abcdef0",
+    }
+    without = printed_config("upload", "dev", placeholders)
+    assert not without["provider"].get("vpc")
+    within = printed_config("upload", "dev", {**placeholders, **vpc})
+    assert within["provider"]["vpc"]["subnetIds"] == {"Fn::Split": [",", vpc["vpcSubnetIds"]]}
+    assert within["provider"]["vpc"]["securityGroupIds"] == {"Fn::Split": [",", vpc["vpcSecurityGroupIds"]]}
+    endpoints = {
+        logical_id: resource
+        for logical_id, resource in within["resources"]["Resources"].items()
+        if resource["Type"] == "AWS::EC2::VPCEndpoint"
+    }
+    assert {r["Properties"]["VpcEndpointType"] for r in endpoints.values()} == {"Gateway"}
+    assert {r["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[1] for r in endpoints.values()} == {
+        "s3",
+        "dynamodb",
+    }
+    assert all(r["Condition"] == "CreateGatewayEndpoints" for r in endpoints.values())

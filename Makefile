@@ -30,8 +30,9 @@ lint: setup  ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src services/*/imgplat_* scripts local
 
-package: setup  ## osls package every service offline and check the zips
+package: setup  ## osls package every service offline, check the zips, cfn-lint the templates
 	$(BIN)/python scripts/package_services.py
+	$(BIN)/cfn-lint --ignore-checks W3005 -- services/*/.serverless/cloudformation-template-update-stack.json
 
 ci: lint package test
 

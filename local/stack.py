@@ -109,6 +109,9 @@ class Stack:
             return pseudo[name]
         if name in self.resources:
             return self.resources[name].ref
+        parameters = (self.config.get("resources") or {}).get("Parameters") or {}
+        if name in parameters:
+            return parameters[name].get("Default", "")
         raise KeyError(f"{self.service}: Ref to unknown resource {name}")
 
     def _get_att(self, logical_id: str, attribute: str) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from imgplat_auth.identity import IdentityRefusal, Reason, TokenSet
+
+from local.serverless_files import load_yaml
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 
@@ -79,7 +80,7 @@ def _resolve(value: Any, params: dict[str, Any], stage: str) -> Any:
 @pytest.fixture(scope="session")
 def serverless_config() -> Callable[[str], dict[str, Any]]:
     """services/auth/serverless.yml for a stage, with that stage's params filled in."""
-    raw = yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())
+    raw = load_yaml(SERVICE_DIR / "serverless.yml")
 
     def resolved(stage: str = "dev") -> dict[str, Any]:
         params = raw["params"]["default"] | raw["params"].get(stage, {})

@@ -23,6 +23,8 @@ from imgplat_common.status import ImageStatus
 from imgplat_processing import store, workflow
 from moto import mock_aws
 
+from local.serverless_files import load_yaml
+
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 ORIGINALS_BUCKET = "test-originals"
@@ -48,7 +50,7 @@ class LambdaContext:
 
 @cache
 def serverless_functions() -> dict[str, dict[str, Any]]:
-    return yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())["functions"]
+    return load_yaml(SERVICE_DIR / "serverless.yml")["functions"]
 
 
 @cache

@@ -9,9 +9,11 @@ from typing import Any
 
 import yaml
 
+from local.serverless_files import load_yaml
+
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 DEFINITION = yaml.safe_load((SERVICE_DIR / "statemachine.asl.yaml").read_text())
-CONFIG = yaml.safe_load((SERVICE_DIR / "serverless.yml").read_text())
+CONFIG = load_yaml(SERVICE_DIR / "serverless.yml")
 STATES: dict[str, dict[str, Any]] = DEFINITION["States"]
 TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
 TRANSIENT_ERRORS = {

@@ -6,36 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from local.serverless_files import load_yaml
 
 SERVERLESS_YML = Path(__file__).resolve().parents[2] / "serverless.yml"
 KEY_ARN = {"Fn::GetAtt": ["PlatformKey", "Arn"]}
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) read as their long form."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        return {"Fn::GetAtt": value.split(".", 1)}
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    return yaml.load(SERVERLESS_YML.read_text(), Loader=_CloudFormationLoader)
+    return load_yaml(SERVERLESS_YML)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ class Route:
     function: FunctionSpec
     authorized: bool
     pattern: re.Pattern[str]
+    cors: dict[str, Any] | None = None
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method.upper() != self.method and self.method != "ANY":
@@ -39,7 +40,9 @@ def routes_of(functions: list[FunctionSpec]) -> list[Route]:
                 continue
             path = "/" + http["path"].strip("/")
             pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
-            routes.append(Route(http["method"].upper(), path, spec, bool(http.get("authorizer")), pattern))
+            cors = http.get("cors")
+            cors = {"origin": "*"} if cors is True else cors or None
+            routes.append(Route(http["method"].upper(), path, spec, bool(http.get("authorizer")), pattern, cors))
     return routes
 
 
@@ -122,3 +125,26 @@ UNAUTHORIZED = {
     "headers": {"Content-Type": "application/json"},
     "body": json.dumps({"message": "Unauthorized"}),
 }
+
+
+DEFAULT_CORS_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token"]
+
+
+def preflight(routes: list[Route], path: str, origin: str | None) -> dict[str, Any]:
+    """API Gateway's answer to a CORS preflight (OPTIONS), from the `cors` settings of the routes on that path."""
+    matching = [route for route in routes if route.cors and route.pattern.fullmatch(path)]
+    if not matching:
+        return {"statusCode": 403, "headers": {}, "body": json.dumps({"message": "Missing Authentication Token"})}
+    cors = matching[0].cors or {}
+    allowed_origins = [o.strip() for o in str(cors.get("origin") or cors.get("origins") or "*").split(",")]
+    allow_origin = "*" if "*" in allowed_origins else (origin if origin in allowed_origins else allowed_origins[0])
+    return {
+        "statusCode": 200,
+        "headers": {
+            "Access-Control-Allow-Origin": allow_origin,
+            "Access-Control-Allow-Headers": ",".join(cors.get("headers") or DEFAULT_CORS_HEADERS),
+            "Access-Control-Allow-Methods": ",".join(sorted({r.method for r in matching} | {"OPTIONS"})),
+            "Access-Control-Max-Age": str(cors.get("maxAge", 600)),
+        },
+        "body": "",
+    }

@@ -48,6 +48,8 @@ class LocalPlatform:
         self.functions: dict[str, FunctionSpec] = {}
         self.routes: list[Route] = []
         self.verifier: TokenVerifier | None = None
+        # How a function runs: in this process (tests) or in warm worker processes (the local platform server).
+        self.runner: Callable[[FunctionSpec, Any], Invocation] = invoke_in_process
 
     # --- deployment -----------------------------------------------------------------------------------------
     def deploy(self, log: Callable[[str], None] = lambda _: None) -> None:
@@ -86,7 +88,7 @@ class LocalPlatform:
         return matches[0]
 
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
-        return invoke_in_process(self.function(name_or_arn), event)
+        return self.runner(self.function(name_or_arn), event)
 
     @contextmanager
     def routing_moto_lambda(self) -> Iterator[None]:
@@ -128,7 +130,7 @@ class LocalPlatform:
                 if claims is None:
                     return UNAUTHORIZED
             event = proxy_event(route, method, url, headers, body, path_parameters, claims)
-            result = invoke_in_process(route.function, event)
+            result = self.runner(route.function, event)
             if result.failed:
                 return {"statusCode": 502, "headers": {}, "body": json.dumps({"message": "Internal server error"})}
             return result.payload
@@ -170,7 +172,7 @@ class LocalPlatform:
                 }
                 for m in messages
             ]
-            result = invoke_in_process(spec, {"Records": records})
+            result = self.runner(spec, {"Records": records})
             failed = {item["itemIdentifier"] for item in (result.payload or {}).get("batchItemFailures", [])}
             if result.failed:
                 failed = {m["MessageId"] for m in messages}

@@ -1,0 +1,204 @@
+"""`python -m local`: the whole platform on this machine, in the foreground, until Ctrl-C.
+
+moto (server mode) is AWS; every service is deployed into it from its own serverless.yml; one HTTP server plays
+API Gateway for all services; warm worker processes run the real handlers; a poller feeds the SQS event sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.request import Request, urlopen
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local.api import TokenVerifier, preflight
+from local.platform import MOTO_SETTINGS, LocalPlatform
+from local.workers import WorkerPool
+
+REGION = "us-east-1"
+# Routes whose real counterpart e-mails a code; locally nothing is sent and moto accepts any code.
+CODE_ROUTES = {"/auth/signup", "/auth/resend-code", "/auth/forgot-password"}
+LOCAL_CODE_HINT = "any code works locally (no e-mail is sent), e.g. 123456"
+
+
+def log(component: str, message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} [{component}] {message}", flush=True)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def http_json(url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    with urlopen(Request(url, data=data, method="POST" if data else "GET"), timeout=10) as answer:  # noqa: S310
+        return json.loads(answer.read() or b"null")
+
+
+def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
+    """The HTTP side of API Gateway: every request becomes a proxy event for the route's handler."""
+
+    class ApiGateway(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, response: dict[str, Any]) -> None:
+            body = response.get("body") or ""
+            payload = body.encode() if isinstance(body, str) else body
+            self.send_response(int(response.get("statusCode", 200)))
+            headers = dict(response.get("headers") or {})
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                headers[name] = ", ".join(str(v) for v in values)
+            for name, value in headers.items():
+                if name.lower() not in {"content-length", "connection"}:
+                    self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _handle(self) -> None:
+            started = time.monotonic()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else None
+            path = self.path.split("?", 1)[0]
+            if self.command == "OPTIONS":
+                response = preflight(platform.routes, path, self.headers.get("Origin"))
+            else:
+                headers = {name: value for name, value in self.headers.items()}
+                response = platform.request(self.command, self.path, headers, body)
+            self._answer(response)
+            elapsed = (time.monotonic() - started) * 1000
+            log("api", f"{self.command} {path} -> {response.get('statusCode')} ({elapsed:.0f} ms)")
+            if self.command == "POST" and path in CODE_ROUTES and int(response.get("statusCode", 500)) < 300:
+                log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Requests are logged once, with their status and time, by _handle."""
+
+    return ApiGateway
+
+
+def poll_queues(platform: LocalPlatform, stop: threading.Event) -> None:
+    """The SQS event source mappings: deliver batches until stopped, idling briefly when the queues are empty."""
+    while not stop.is_set():
+        try:
+            delivered = platform.deliver_queue_messages()
+        except Exception as error:  # keep polling: one bad poll must not stop the pipeline
+            log("queue", f"poll failed: {error}")
+            delivered = 0
+        if delivered:
+            log("queue", f"delivered {delivered} message(s)")
+        else:
+            stop.wait(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default=os.environ.get("IMGPLAT_HOST", "127.0.0.1"))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("IMGPLAT_API_PORT", "3000")))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("IMGPLAT_AWS_PORT", "4566")))
+    args = parser.parse_args(argv)
+
+    for name, port in (("--api-port", args.api_port), ("--aws-port", args.aws_port)):
+        if not port_is_free(args.host, port):
+            print(
+                f"error: port {port} on {args.host} is already in use; pick another with {name} or stop what uses it"
+            )
+            return 2
+
+    endpoint = f"http://{args.host}:{args.aws_port}"
+    os.environ.update(
+        {
+            "MOTO_PORT": str(args.aws_port),  # Step Functions calls Lambda through this port
+            "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+        }
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator call would drown the platform's log
+    moto_server = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto_server.start()
+    http_json(f"{endpoint}/moto-api/config", MOTO_SETTINGS)
+    log("aws", f"emulator (moto) listening on {endpoint}")
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+
+    platform = LocalPlatform(client, stage="local", region=REGION)
+    pool: WorkerPool | None = None
+    api_server: ThreadingHTTPServer | None = None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        platform.deploy(log=lambda message: log("deploy", message))
+        auth = platform.stacks["auth"].outputs
+        jwks = http_json(f"{endpoint}/{auth['UserPoolId']}/.well-known/jwks.json")
+        issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{auth['UserPoolId']}"
+        platform.verifier = TokenVerifier(jwks, issuer, [auth["UserPoolClientId"]])
+
+        worker_environment = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon on a laptop
+        }
+        pool = WorkerPool(list(platform.functions.values()), worker_environment)
+        log("lambda", f"starting {len(pool.workers)} warm workers")
+        pool.start()
+        active_pool = pool
+        platform.runner = lambda spec, event: active_pool.invoke(spec.name, event)
+
+        with platform.routing_moto_lambda():
+            api_server = ThreadingHTTPServer((args.host, args.api_port), api_handler(platform))
+            api_server.daemon_threads = True
+            threading.Thread(target=api_server.serve_forever, name="api", daemon=True).start()
+            poller = threading.Thread(target=poll_queues, args=(platform, stop), name="sqs-poller", daemon=True)
+            poller.start()
+            api_url = f"http://{args.host}:{args.api_port}"
+            print(
+                f"\n  imgplat is running locally\n"
+                f"    API:           {api_url}   (export API={api_url})\n"
+                f"    AWS emulator:  {endpoint}   (moto; aws --endpoint-url {endpoint} ...)\n"
+                f"    Sign-up codes: {LOCAL_CODE_HINT}\n"
+                f"    Stop:          Ctrl-C\n",
+                flush=True,
+            )
+            while not stop.is_set():
+                stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        log("local", "stopping")
+        if api_server is not None:
+            api_server.shutdown()
+            api_server.server_close()
+        if pool is not None:
+            pool.close()
+        moto_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

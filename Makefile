@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint package ci clean
+.PHONY: setup dev test lint package ci clean
+
+API_PORT ?= 3000
+AWS_PORT ?= 4566
 
 setup: $(BIN)/.installed node_modules/.installed
 
@@ -21,6 +24,9 @@ node_modules/.installed: package.json package-lock.json
 	@echo "==> Serverless Framework tooling (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+dev: setup  ## run the whole platform locally (moto as AWS, real handlers) until Ctrl-C
+	$(BIN)/python -m local --api-port $(API_PORT) --aws-port $(AWS_PORT)
 
 test: setup  ## run every test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -50,6 +50,7 @@ class LocalPlatform:
         self.verifier: TokenVerifier | None = None
         # How a function runs: in this process (tests) or in warm worker processes (the local platform server).
         self.runner: Callable[[FunctionSpec, Any], Invocation] = invoke_in_process
+        self.log: Callable[[str], None] = lambda _: None
 
     # --- deployment -----------------------------------------------------------------------------------------
     def deploy(self, log: Callable[[str], None] = lambda _: None) -> None:
@@ -132,6 +133,7 @@ class LocalPlatform:
             event = proxy_event(route, method, url, headers, body, path_parameters, claims)
             result = self.runner(route.function, event)
             if result.failed:
+                self.log(f"{route.function.name} failed: {result.payload}")
                 return {"statusCode": 502, "headers": {}, "body": json.dumps({"message": "Internal server error"})}
             return result.payload
         return {"statusCode": 403, "headers": {}, "body": json.dumps({"message": "Missing Authentication Token"})}
@@ -173,6 +175,8 @@ class LocalPlatform:
                 for m in messages
             ]
             result = self.runner(spec, {"Records": records})
+            if result.failed:
+                self.log(f"{spec.name} failed on a batch of {len(records)}: {result.payload}")
             failed = {item["itemIdentifier"] for item in (result.payload or {}).get("batchItemFailures", [])}
             if result.failed:
                 failed = {m["MessageId"] for m in messages}

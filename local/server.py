@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, port in (("--api-port", args.api_port), ("--aws-port", args.aws_port)):
         if not port_is_free(args.host, port):
-            print(
-                f"error: port {port} on {args.host} is already in use; pick another with {name} or stop what uses it"
-            )
+            print(f"error: port {port} on {args.host} is already in use; pick another with {name} or stop what uses it")
             return 2
 
     endpoint = f"http://{args.host}:{args.aws_port}"
@@ -144,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
     platform = LocalPlatform(client, stage="local", region=REGION)
+    platform.log = lambda message: log("lambda", message)
     pool: WorkerPool | None = None
     api_server: ThreadingHTTPServer | None = None
     stop = threading.Event()

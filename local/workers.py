@@ -18,6 +18,8 @@ from typing import Any
 from local.lambdas import FunctionSpec, Invocation, LambdaContext
 from local.serverless_files import ROOT
 
+# Lambda allows 10 s of init; two cores importing every function at once need more, so locally it is generous.
+INIT_TIMEOUT_SECONDS = 120
 # Spawned (not forked) workers start clean: no inherited moto patches, threads or locks from the platform process.
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -32,6 +34,7 @@ def _serve(spec: FunctionSpec, extra_environment: dict[str, str], connection: Co
     # Functions that publish no metric on a request are fine; Powertools' warning about it is only noise here.
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     handler = spec.import_handler()
+    connection.send(("ready", None))  # init is done: the timeout of each invocation starts counting now
     while True:
         try:
             event = connection.recv()
@@ -52,6 +55,10 @@ class _Worker:
         self.connection: Connection | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
         parent, child = _SPAWN.Pipe()
         self.process = _SPAWN.Process(
             target=_serve, args=(self.spec, self.extra_environment, child), name=f"lambda:{self.spec.name}", daemon=True
@@ -59,6 +66,14 @@ class _Worker:
         self.process.start()
         child.close()
         self.connection = parent
+
+    def wait_until_ready(self) -> None:
+        assert self.connection is not None
+        if not self.connection.poll(INIT_TIMEOUT_SECONDS):
+            self.stop()
+            raise RuntimeError(f"{self.spec.name} did not finish its init in {INIT_TIMEOUT_SECONDS} s")
+        status, _ = self.connection.recv()
+        assert status == "ready", status
 
     def stop(self) -> None:
         if self.connection is not None:
@@ -96,8 +111,11 @@ class WorkerPool:
         self.workers = {spec.name: _Worker(spec, extra_environment) for spec in specs}
 
     def start(self) -> None:
+        """Launch every worker, then wait for all of them to finish their init (they import in parallel)."""
         for worker in self.workers.values():
-            worker.start()
+            worker.launch()
+        for worker in self.workers.values():
+            worker.wait_until_ready()
 
     def invoke(self, function_name: str, event: Any) -> Invocation:
         return self.workers[function_name].invoke(event)

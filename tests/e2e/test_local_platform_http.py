@@ -1,0 +1,166 @@
+"""The local platform over real HTTP, as a user's app sees it: every request crosses a socket.
+
+signup -> verify -> signin -> POST /upload -> upload with the returned form -> poll until READY -> GET ?size=medium
+-> download the URL -> a watermarked 800 px JPEG without EXIF/GPS; plus a REJECTED upload, 401 and 404.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from PIL import ExifTags, Image
+
+from tests.e2e.conftest import RunningPlatform, free_port
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+def sign_in(platform: RunningPlatform, email: str) -> str:
+    api = platform.api_url
+    assert (
+        requests.post(f"{api}/auth/signup", json={"email": email, "password": PASSWORD}, timeout=30).status_code == 202
+    )
+    assert requests.post(f"{api}/auth/verify", json={"email": email, "code": "123456"}, timeout=30).status_code == 200
+    answer = requests.post(f"{api}/auth/signin", json={"email": email, "password": PASSWORD}, timeout=30)
+    assert answer.status_code == 200
+    return str(answer.json()["id_token"])
+
+
+def phone_photo() -> bytes:
+    """A dark 3000x2000 JPEG with camera EXIF and a GPS position, as a phone would upload it."""
+    image = Image.new("RGB", (3000, 2000), (25, 45, 70))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Imgplat"
+    exif[ExifTags.Base.Model] = "Test Phone"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (52.0, 22.0, 12.5),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (4.0, 53.0, 41.0),
+    }
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, exif=exif)
+    return buffer.getvalue()
+
+
+def wait_for_terminal_status(platform: RunningPlatform, image_id: str, token: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{platform.api_url}/image/{image_id}", headers=bearer(token), timeout=30)
+        assert answer.status_code == 200
+        if answer.json()["status"] in {"READY", "REJECTED", "FAILED"}:
+            return dict(answer.json())
+        time.sleep(0.5)
+    pytest.fail(f"{image_id} never reached a terminal status:\n{platform.log()[-3000:]}")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_upload_with_the_presigned_post_form_is_served_as_a_clean_watermarked_rendition(local_platform):
+    token = sign_in(local_platform, "ada@example.com")
+    created = requests.post(
+        f"{local_platform.api_url}/upload",
+        json={"filename": "holiday.jpg", "content_type": "image/jpeg"},
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert created.status_code == 201
+    form = created.json()["upload"]
+    posted = requests.post(form["url"], data=form["fields"], files={"file": ("holiday.jpg", phone_photo())}, timeout=60)
+    assert posted.status_code in {200, 204}, posted.text
+
+    record = wait_for_terminal_status(local_platform, created.json()["image_id"], token)
+    assert record["status"] == "READY", record
+    assert record["metadata"]["exif"]["camera_model"] == "Test Phone"
+    assert "gps" not in str(record).lower()
+
+    medium = requests.get(
+        f"{local_platform.api_url}/image/{record['image_id']}",
+        params={"size": "medium"},
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert medium.status_code == 200
+    downloaded = requests.get(medium.json()["url"], timeout=30)
+    assert downloaded.status_code == 200
+    image = Image.open(io.BytesIO(downloaded.content))
+    assert image.format == "JPEG" and image.size == (800, 533)
+    assert not image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    gray = image.convert("L")
+    assert gray.crop((400, 266, 800, 533)).getextrema()[1] > 150  # the watermark, bottom right
+    assert gray.crop((0, 0, 400, 266)).getextrema()[1] < 90  # the dark photo itself
+
+
+def test_an_upload_with_the_presigned_put_also_works(local_platform):
+    token = sign_in(local_platform, "put-client@example.com")
+    created = requests.post(
+        f"{local_platform.api_url}/upload", json={"content_type": "image/jpeg"}, headers=bearer(token), timeout=30
+    ).json()
+    put = created["put"]
+    assert requests.put(put["url"], data=phone_photo(), headers=put["headers"], timeout=60).status_code == 200
+    assert wait_for_terminal_status(local_platform, created["image_id"], token)["status"] == "READY"
+
+
+def test_a_non_image_ends_rejected_with_a_readable_reason(local_platform):
+    token = sign_in(local_platform, "grace@example.com")
+    created = requests.post(
+        f"{local_platform.api_url}/upload",
+        json={"filename": "notes.jpg", "content_type": "image/jpeg"},
+        headers=bearer(token),
+        timeout=30,
+    ).json()
+    put = created["put"]
+    assert requests.put(
+        put["url"], data=b"<html><script>alert(1)</script></html>", headers=put["headers"], timeout=30
+    ).ok
+    record = wait_for_terminal_status(local_platform, created["image_id"], token)
+    assert record["status"] == "REJECTED" and record["reason"]
+
+
+def test_without_a_token_the_api_answers_401_before_any_handler(local_platform):
+    for method, path in (("POST", "/upload"), ("GET", "/images"), ("GET", "/image/0" * 1), ("DELETE", "/image/abc")):
+        answer = requests.request(method, f"{local_platform.api_url}{path}", timeout=30)
+        assert answer.status_code == 401, (method, path)
+    garbage = requests.get(f"{local_platform.api_url}/images", headers=bearer("not-a-jwt"), timeout=30)
+    assert garbage.status_code == 401
+
+
+def test_another_users_image_is_404(local_platform):
+    owner = sign_in(local_platform, "owner@example.com")
+    stranger = sign_in(local_platform, "stranger@example.com")
+    created = requests.post(
+        f"{local_platform.api_url}/upload", json={"content_type": "image/png"}, headers=bearer(owner), timeout=30
+    ).json()
+    url = f"{local_platform.api_url}/image/{created['image_id']}"
+    assert requests.get(url, headers=bearer(owner), timeout=30).status_code == 200
+    assert requests.get(url, headers=bearer(stranger), timeout=30).status_code == 404
+
+
+def test_cors_preflight_is_answered_for_browser_clients(local_platform):
+    answer = requests.options(
+        f"{local_platform.api_url}/upload",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] in {"*", "http://localhost:5173"}
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_busy_port_gives_a_clear_error(local_platform):
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "--api-port", str(local_platform.api_port), "--aws-port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"port {local_platform.api_port}" in result.stdout and "already in use" in result.stdout

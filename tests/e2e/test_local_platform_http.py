@@ -164,3 +164,15 @@ def test_a_busy_port_gives_a_clear_error(local_platform):
     )
     assert result.returncode == 2
     assert f"port {local_platform.api_port}" in result.stdout and "already in use" in result.stdout
+
+
+def test_the_platform_log_says_which_verification_code_to_type(local_platform):
+    answer = requests.post(
+        f"{local_platform.api_url}/auth/forgot-password", json={"email": "nobody@example.com"}, timeout=30
+    )
+    assert answer.status_code == 202
+    deadline = time.monotonic() + 10
+    while "verification code for /auth/forgot-password" not in local_platform.log():
+        assert time.monotonic() < deadline, local_platform.log()[-2000:]
+        time.sleep(0.2)
+    assert "123456" in local_platform.log()

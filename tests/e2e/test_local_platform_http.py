@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import ExifTags, Image
 
-from tests.e2e.conftest import RunningPlatform, free_port
+from local.launcher import RunningPlatform, free_port
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Correct-Horse-9-Battery"

@@ -77,7 +77,13 @@ class Client:
 
 def step_times(aws_url: str, image_id: str, uploaded_wall: float) -> dict[str, float]:
     """Milliseconds per workflow state (and the wait before the run started), from the execution history."""
-    sfn = boto3.client("stepfunctions", endpoint_url=aws_url, region_name="us-east-1")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=aws_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any key
+    )
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     execution = next(
         e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["name"].startswith(image_id)

@@ -120,11 +120,36 @@ def proxy_event(
     }
 
 
-UNAUTHORIZED = {
-    "statusCode": 401,
-    "headers": {"Content-Type": "application/json"},
-    "body": json.dumps({"message": "Unauthorized"}),
-}
+def gateway_response(
+    configs: list[dict[str, Any]], response_type: str, status: int, message: str, origin: str | None
+) -> dict[str, Any]:
+    """Render the first matching GatewayResponse (the type itself, then DEFAULT_4XX/5XX) of the given services.
+
+    Without one, API Gateway's own default body {"message": ...} is used, as on AWS.
+    """
+    fallback = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+    for wanted in (response_type, fallback):
+        for config in configs:
+            for resource in ((config.get("resources") or {}).get("Resources") or {}).values():
+                properties = resource.get("Properties") or {}
+                if (
+                    resource.get("Type") != "AWS::ApiGateway::GatewayResponse"
+                    or properties.get("ResponseType") != wanted
+                ):
+                    continue
+                template = (properties.get("ResponseTemplates") or {}).get("application/json", "")
+                body = template.replace("$context.error.messageString", json.dumps(message))
+                body = body.replace("$context.error.validationErrorString", message)
+                return {
+                    "statusCode": int(properties.get("StatusCode") or status),
+                    "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": origin or "*"},
+                    "body": body,
+                }
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": message}),
+    }
 
 
 DEFAULT_CORS_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token"]

@@ -12,7 +12,7 @@ from unittest import mock
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from local.api import UNAUTHORIZED, Route, TokenVerifier, proxy_event, routes_of
+from local.api import Route, TokenVerifier, gateway_response, proxy_event, routes_of
 from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process
 from local.provision import Provisioner
 from local.serverless_files import compose
@@ -129,14 +129,25 @@ class LocalPlatform:
                 authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
                 claims = self.verifier.claims(authorization)
                 if claims is None:
-                    return UNAUTHORIZED
+                    return self.gateway_response(route.function.service, "UNAUTHORIZED", 401, "Unauthorized", headers)
             event = proxy_event(route, method, url, headers, body, path_parameters, claims)
             result = self.runner(route.function, event)
             if result.failed:
                 self.log(f"{route.function.name} failed: {result.payload}")
-                return {"statusCode": 502, "headers": {}, "body": json.dumps({"message": "Internal server error"})}
+                return self.gateway_response(
+                    route.function.service, "DEFAULT_5XX", 502, "Internal server error", headers
+                )
             return result.payload
-        return {"statusCode": 403, "headers": {}, "body": json.dumps({"message": "Missing Authentication Token"})}
+        return self.gateway_response(None, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token", headers)
+
+    def gateway_response(
+        self, service: str | None, response_type: str, status: int, message: str, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """An answer API Gateway makes itself, shaped by the service's GatewayResponse resources."""
+        services = [service] if service else list(self.stacks)
+        configs = [self.stacks[name].config for name in services if name in self.stacks]
+        origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
+        return gateway_response(configs, response_type, status, message, origin)
 
     # --- SQS event sources ------------------------------------------------------------------------------------
     def queue_consumers(self) -> list[tuple[FunctionSpec, dict[str, Any]]]:

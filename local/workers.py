@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import warnings
@@ -26,6 +27,8 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 def _serve(spec: FunctionSpec, extra_environment: dict[str, str], connection: Connection) -> None:
     """The worker's main loop: set the environment, import the handler once, answer invocations until closed."""
+    # Ctrl-C in a terminal reaches the whole process group: the platform process stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(spec.environment)
     os.environ.update(extra_environment)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.name

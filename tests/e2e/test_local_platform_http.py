@@ -129,6 +129,7 @@ def test_without_a_token_the_api_answers_401_before_any_handler(local_platform):
     for method, path in (("POST", "/upload"), ("GET", "/images"), ("GET", "/image/0" * 1), ("DELETE", "/image/abc")):
         answer = requests.request(method, f"{local_platform.api_url}{path}", timeout=30)
         assert answer.status_code == 401, (method, path)
+        assert answer.json()["error"]["code"] == "unauthorized"  # the service's own gateway response shape
     garbage = requests.get(f"{local_platform.api_url}/images", headers=bearer("not-a-jwt"), timeout=30)
     assert garbage.status_code == 401
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import time
 import traceback
@@ -97,6 +98,18 @@ def function_environment(spec: FunctionSpec) -> Iterator[None]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def start_fresh_containers() -> None:
+    """A new deployment gets new containers: forget what loaded handler modules cached (settings, AWS clients).
+
+    Only needed in-process, where one interpreter outlives several deployments (tests); workers are new processes.
+    """
+    for name, module in list(sys.modules.items()):
+        if name.startswith("imgplat_") and module is not None:
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                    value.cache_clear()
 
 
 def invoke_in_process(spec: FunctionSpec, event: Any) -> Invocation:

@@ -13,7 +13,8 @@ from unittest import mock
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from local.api import Route, TokenVerifier, gateway_response, proxy_event, routes_of
-from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process
+from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process, start_fresh_containers
+from local.moto_gaps import cognito_gaps_filled
 from local.provision import Provisioner
 from local.serverless_files import compose
 from local.stack import Stack, printed_config
@@ -55,6 +56,7 @@ class LocalPlatform:
     # --- deployment -----------------------------------------------------------------------------------------
     def deploy(self, log: Callable[[str], None] = lambda _: None) -> None:
         provisioner = Provisioner(self.client)
+        start_fresh_containers()
         for service in deploy_order():
             params = self._params_for(service)
             stack = Stack(service, printed_config(service, self.stage, params), self.region)
@@ -92,8 +94,9 @@ class LocalPlatform:
         return self.runner(self.function(name_or_arn), event)
 
     @contextmanager
-    def routing_moto_lambda(self) -> Iterator[None]:
-        """Step Functions tasks and direct invokes in moto run the real handlers instead of moto's stub."""
+    def emulating(self) -> Iterator[None]:
+        """Patch the emulator: Lambda invokes (Step Functions tasks, direct invokes) run the real handlers instead
+        of moto's stub, and the Cognito calls moto lacks are answered."""
 
         def invoke(
             _backend: Any,
@@ -109,7 +112,7 @@ class LocalPlatform:
                 response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(result.payload).encode()
 
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke), cognito_gaps_filled():
             yield
 
     # --- API Gateway ----------------------------------------------------------------------------------------

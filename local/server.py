@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import mimetypes
 import os
 import signal
 import socket
@@ -16,20 +17,27 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
 import boto3
+import yaml
 from moto.server import ThreadedMotoServer
 
 from local.api import TokenVerifier, preflight
 from local.platform import MOTO_SETTINGS, LocalPlatform
+from local.serverless_files import ROOT
 from local.workers import WorkerPool
 
 REGION = "us-east-1"
 # Routes whose real counterpart e-mails a code; locally nothing is sent and moto accepts any code.
 CODE_ROUTES = {"/auth/signup", "/auth/resend-code", "/auth/forgot-password"}
 LOCAL_CODE_HINT = "any code works locally (no e-mail is sent), e.g. 123456"
+WEB_DIR = ROOT / "web"
+OPENAPI_FILE = ROOT / "docs" / "openapi.yaml"
+# Pages the local platform serves itself, next to the API: the web gallery, the OpenAPI document and its docs page.
+STATIC_PAGES = {"/": WEB_DIR / "index.html", "/docs": WEB_DIR / "docs.html"}
 
 
 def log(component: str, message: str) -> None:
@@ -52,6 +60,26 @@ def http_json(url: str, body: Any = None) -> Any:
         return json.loads(answer.read() or b"null")
 
 
+def static_answer(path: str) -> dict[str, Any] | None:
+    """The web page's files, /openapi.json and /docs; None for every other path (those are API routes)."""
+    if path == "/openapi.json":
+        spec = yaml.safe_load(OPENAPI_FILE.read_text())
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(spec)}
+    file: Path | None = STATIC_PAGES.get(path)
+    if file is None and path.startswith("/web/"):
+        candidate = (WEB_DIR / path.removeprefix("/web/")).resolve()
+        # Only files inside web/: a crafted path ("/web/../services/...") must not read the rest of the repo.
+        if candidate.is_relative_to(WEB_DIR) and candidate.is_file():
+            file = candidate
+        else:
+            return {"statusCode": 404, "headers": {"Content-Type": "text/plain"}, "body": "Not found"}
+    if file is None:
+        return None
+    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    headers = {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"}
+    return {"statusCode": 200, "headers": headers, "body": file.read_bytes()}
+
+
 def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
     """The HTTP side of API Gateway: every request becomes a proxy event for the route's handler."""
 
@@ -61,6 +89,8 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
         def _answer(self, response: dict[str, Any]) -> None:
             body = response.get("body") or ""
             payload = body.encode() if isinstance(body, str) else body
+            if self.command == "HEAD":
+                payload = b""
             self.send_response(int(response.get("statusCode", 200)))
             headers = dict(response.get("headers") or {})
             for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -77,7 +107,10 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else None
             path = self.path.split("?", 1)[0]
-            if self.command == "OPTIONS":
+            static = static_answer(path) if self.command == "GET" else None
+            if static is not None:
+                response = static
+            elif self.command == "OPTIONS":
                 response = preflight(platform.routes, path, self.headers.get("Origin"))
             else:
                 headers = {name: value for name, value in self.headers.items()}
@@ -88,7 +121,8 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
             if self.command == "POST" and path in CODE_ROUTES and int(response.get("statusCode", 500)) < 300:
                 log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
+        # Every method reaches the router, as on API Gateway: one no route serves is its 403, never a 501 page.
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_TRACE = do_CONNECT = _handle
 
         def log_message(self, format: str, *args: Any) -> None:
             """Requests are logged once, with their status and time, by _handle."""
@@ -168,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         active_pool = pool
         platform.runner = lambda spec, event: active_pool.invoke(spec.name, event)
 
-        with platform.routing_moto_lambda():
+        with platform.emulating():
             api_server = ThreadingHTTPServer((args.host, args.api_port), api_handler(platform))
             api_server.daemon_threads = True
             threading.Thread(target=api_server.serve_forever, name="api", daemon=True).start()

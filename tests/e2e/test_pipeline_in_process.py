@@ -30,7 +30,7 @@ def platform():
     with mock_aws(config=MOTO_SETTINGS):
         local = LocalPlatform(lambda name: boto3.client(name, region_name="us-east-1"))
         local.deploy()
-        with local.routing_moto_lambda():
+        with local.emulating():
             yield local
 
 

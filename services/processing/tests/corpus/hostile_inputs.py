@@ -1,0 +1,201 @@
+"""A corpus of hostile and awkward uploads, generated in memory (nothing binary is committed).
+
+Each case names what the platform must do with it: REJECTED (with a readable reason) or READY (clean outputs).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import ExifTags, Image, ImageCms
+
+READY, REJECTED = "READY", "REJECTED"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    expected: str
+    make: Callable[[], bytes]
+
+
+def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _photo(size: tuple[int, int] = (640, 480), mode: str = "RGB") -> Image.Image:
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    return image if mode == "RGB" else image.convert(mode)
+
+
+def _jpeg(**options: object) -> bytes:
+    return _save(_photo(), "JPEG", quality=85, **options)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height (a decompression bomb's header)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG with its frame header (SOF) patched to claim width x height."""
+    data = bytearray(_jpeg())
+    for marker in (b"\xff\xc0", b"\xff\xc2"):
+        at = data.find(marker)
+        if at >= 0:
+            data[at + 5 : at + 9] = struct.pack(">HH", height, width)
+            return bytes(data)
+    raise AssertionError("no SOF marker")
+
+
+def _gif_claiming(width: int, height: int) -> bytes:
+    data = bytearray(_save(_photo((8, 8)).convert("P"), "GIF"))
+    data[6:10] = struct.pack("<HH", width, height)  # logical screen size
+    return bytes(data)
+
+
+def _frames(fmt: str, count: int, size: tuple[int, int] = (16, 16), **options: object) -> bytes:
+    """`count` frames that all differ (encoders merge identical neighbours): a dot walks over the canvas."""
+    frames = []
+    for i in range(count):
+        frame = Image.new("RGB", size, (0, 0, 0))
+        frame.putpixel((i % size[0], (i // size[0]) % size[1]), (i % 256, (i // 256) % 256, 255))
+        frames.append(frame)
+    if fmt == "GIF":
+        frames = [frame.convert("P") for frame in frames]
+    return _save(frames[0], fmt, save_all=True, append_images=frames[1:], **options)
+
+
+def _exif_with(**tags: object) -> Image.Exif:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[getattr(ExifTags.Base, tag)] = value
+    return exif
+
+
+def _gps_exif() -> Image.Exif:
+    exif = _exif_with(Make="Hostile", Model="Phone")
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (52.0, 22.0, 12.5),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (4.0, 53.0, 41.0),
+    }
+    return exif
+
+
+def _ycck_jpeg() -> bytes:
+    """A CMYK JPEG whose Adobe marker says YCCK (transform 2), as some print workflows write them."""
+    data = bytearray(_save(_photo().convert("CMYK"), "JPEG", quality=85))
+    adobe = data.find(b"Adobe")
+    if adobe >= 0:
+        data[adobe + 11] = 2
+    return bytes(data)
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("payload.txt", "hello")
+    return buffer.getvalue()
+
+
+def _with_icc(size: int) -> bytes:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _save(_photo(), "JPEG", quality=85, icc_profile=srgb + b"\x00" * size)
+
+
+SVG_XXE = b"""<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><text>&xxe;</text></svg>"""
+SVG_SCRIPT = b"""<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>"""
+
+CORPUS: list[Case] = [
+    # empty and truncated
+    Case("zero bytes", REJECTED, lambda: b""),
+    Case("one byte", REJECTED, lambda: b"\xff"),
+    Case("JPEG magic only", REJECTED, lambda: b"\xff\xd8\xff\xe0"),
+    Case("truncated JPEG (half)", REJECTED, lambda: _jpeg()[: len(_jpeg()) // 2]),
+    Case("truncated progressive JPEG", REJECTED, lambda: _jpeg(progressive=True)[:600]),
+    Case("truncated PNG", REJECTED, lambda: _save(_photo(), "PNG")[:300]),
+    Case("truncated GIF", REJECTED, lambda: _save(_photo().convert("P"), "GIF")[:40]),
+    Case("truncated WebP", REJECTED, lambda: _save(_photo(), "WEBP")[:60]),
+    Case(
+        "PNG with a broken chunk CRC",
+        REJECTED,
+        lambda: _save(_photo(), "PNG")[:40] + b"\x00\x00\x00\x00" + _save(_photo(), "PNG")[44:],
+    ),
+    # decompression bombs and pixel floods
+    Case("PNG header claiming 50000x50000", REJECTED, lambda: _png_claiming(50_000, 50_000)),
+    Case("PNG header just over the pixel cap", REJECTED, lambda: _png_claiming(8_000, 5_001)),
+    Case("JPEG header claiming 65000x65000", REJECTED, lambda: _jpeg_claiming(65_000, 65_000)),
+    Case("JPEG header just over the pixel cap", REJECTED, lambda: _jpeg_claiming(8_000, 5_001)),
+    Case("GIF screen claiming 65535x65535", REJECTED, lambda: _gif_claiming(65_535, 65_535)),
+    # frame bombs
+    Case("GIF with 3000 frames", REJECTED, lambda: _frames("GIF", 3000)),
+    Case("GIF with 101 frames (just over)", REJECTED, lambda: _frames("GIF", 101)),
+    Case("animated WebP with 300 frames", REJECTED, lambda: _frames("WEBP", 300)),
+    Case("TIFF with 300 pages", REJECTED, lambda: _frames("TIFF", 300)),
+    # not images at all
+    Case("SVG with an XXE entity", REJECTED, lambda: SVG_XXE),
+    Case("SVG with a script", REJECTED, lambda: SVG_SCRIPT),
+    Case("HTML renamed .jpg", REJECTED, lambda: b"<!doctype html><html><script>alert(1)</script></html>"),
+    Case("PDF renamed .jpg", REJECTED, lambda: b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"),
+    Case("Windows EXE renamed .jpg", REJECTED, lambda: b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00"),
+    Case("ZIP renamed .jpg", REJECTED, _zip),
+    Case("BMP (not on the allowlist)", REJECTED, lambda: _save(_photo(), "BMP")),
+    Case("over the byte cap", REJECTED, lambda: b"\xff\xd8\xff" + b"\x00" * (25 * 1024 * 1024)),
+    # polyglots and wrong declarations: decoded as the image they are, served only re-encoded
+    Case("PNG declared as JPEG", READY, lambda: _save(_photo(), "PNG")),
+    Case("JPEG with HTML appended", READY, lambda: _jpeg() + b"<html><script>alert(1)</script></html>"),
+    Case("JPEG with a ZIP appended", READY, lambda: _jpeg() + _zip()),
+    # colour modes and bit depths
+    Case("CMYK JPEG", READY, lambda: _save(_photo().convert("CMYK"), "JPEG", quality=85)),
+    Case("YCCK JPEG", READY, _ycck_jpeg),
+    Case("grayscale JPEG", READY, lambda: _save(_photo(mode="L"), "JPEG")),
+    Case("progressive JPEG", READY, lambda: _jpeg(progressive=True)),
+    Case("16-bit grayscale PNG", READY, lambda: _save(_photo(mode="L").convert("I;16"), "PNG")),
+    Case("palette PNG with transparency", READY, lambda: _save(_photo().convert("P"), "PNG", transparency=0)),
+    Case("LA PNG", READY, lambda: _save(_photo(mode="LA"), "PNG")),
+    Case("RGBA PNG", READY, lambda: _save(_photo(mode="RGBA"), "PNG")),
+    Case("32-bit integer (I) TIFF", READY, lambda: _save(_photo(mode="L").convert("I"), "TIFF")),
+    Case("float (F) TIFF", READY, lambda: _save(_photo(mode="L").convert("F"), "TIFF")),
+    Case("1-bit PNG", READY, lambda: _save(_photo(mode="1"), "PNG")),
+    # animation: the first frame is processed
+    Case("animated GIF (5 frames)", READY, lambda: _frames("GIF", 5, (64, 48))),
+    Case("animated WebP (5 frames)", READY, lambda: _frames("WEBP", 5, (64, 48))),
+    # metadata abuse
+    Case("EXIF with GPS", READY, lambda: _save(_photo(), "JPEG", exif=_gps_exif())),
+    Case(
+        "huge EXIF block (60 KB comment)",
+        READY,
+        lambda: _save(_photo(), "JPEG", exif=_exif_with(ImageDescription="x" * 60_000)),
+    ),
+    Case("huge ICC profile (60 KB padding)", READY, lambda: _with_icc(60_000)),
+    Case("EXIF orientation 0 (invalid)", READY, lambda: _save(_photo(), "JPEG", exif=_exif_with(Orientation=0))),
+    Case("EXIF orientation 9 (invalid)", READY, lambda: _save(_photo(), "JPEG", exif=_exif_with(Orientation=9))),
+    Case(
+        "EXIF orientation 65535 (invalid)", READY, lambda: _save(_photo(), "JPEG", exif=_exif_with(Orientation=65535))
+    ),
+    Case("EXIF orientation 8", READY, lambda: _save(_photo(), "JPEG", exif=_exif_with(Orientation=8))),
+    # shapes
+    Case("1x1 pixel", READY, lambda: _save(Image.new("RGB", (1, 1), "red"), "PNG")),
+    Case("10000x1 strip", READY, lambda: _save(Image.new("RGB", (10_000, 1), "red"), "PNG")),
+    Case("1x10000 strip", READY, lambda: _save(Image.new("RGB", (1, 10_000), "red"), "PNG")),
+]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -119,20 +122,30 @@ def _request_for(record: S3EventRecord, originals_bucket: str) -> ProcessingRequ
     )
 
 
-def start_workflows(body: str, originals_bucket: str, start: WorkflowStarter) -> int:
-    """Start one workflow run per object the message announces; returns how many runs were newly started.
+@dataclass(frozen=True)
+class WorkflowStarts:
+    """What one message led to: runs newly started, and runs that already existed (duplicate or late events)."""
+
+    started: int = 0
+    duplicates: int = 0
+
+
+def start_workflows(body: str, originals_bucket: str, start: WorkflowStarter) -> WorkflowStarts:
+    """Start one workflow run per object the message announces; count new runs and runs that already existed.
 
     A run that already exists (a duplicate or late event) counts as done. Any other failure raises, so that this
     message alone goes back to the queue; runs it already started are not started twice when it comes back.
     """
-    started = 0
+    started = duplicates = 0
     for request in processing_requests(body, originals_bucket):
-        if start(request.run_id, json.dumps(request.model_dump(mode="json"), separators=(",", ":"))):
-            logger.info("workflow started", extra={"run_id": request.run_id, "image_id": request.image_id})
-            started += 1
-        else:
-            logger.info("workflow already started", extra={"run_id": request.run_id, "image_id": request.image_id})
-    return started
+        with _logging_for(request):
+            if start(request.run_id, json.dumps(request.model_dump(mode="json"), separators=(",", ":"))):
+                logger.info("workflow started")
+                started += 1
+            else:
+                logger.info("workflow already started")
+                duplicates += 1
+    return WorkflowStarts(started=started, duplicates=duplicates)
 
 
 def start_workflows_for_batch(
@@ -140,10 +153,23 @@ def start_workflows_for_batch(
 ) -> PartialItemFailureResponse:
     """Handle an SQS batch message by message; the answer lists only the messages that failed, for a retry."""
 
-    def start_for_message(record: SQSRecord) -> int:
-        started = start_workflows(record.body, originals_bucket, start)
-        metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=started)
-        return started
+    def start_for_message(record: SQSRecord) -> WorkflowStarts:
+        starts = start_workflows(record.body, originals_bucket, start)
+        metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=starts.started)
+        metrics.add_metric(name="WorkflowsDeduplicated", unit=MetricUnit.Count, value=starts.duplicates)
+        return starts
 
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=start_for_message, processor=processor, context=context)
+
+
+@contextmanager
+def _logging_for(request: ProcessingRequest) -> Iterator[None]:
+    """Log what happens to one request under its image id (the correlation id of every step's logs) and run id."""
+    logger.set_correlation_id(request.image_id)
+    logger.append_keys(run_id=request.run_id)
+    try:
+        yield
+    finally:
+        logger.remove_keys(["run_id"])
+        logger.set_correlation_id(None)

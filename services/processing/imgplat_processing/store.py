@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -40,6 +41,8 @@ _TRANSIENT_CODES = frozenset(
 )
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
+# How far the clocks of Lambda and Step Functions may disagree when telling a new execution from an earlier one.
+CLOCK_SKEW_MARGIN = timedelta(seconds=1)
 
 
 class TransientError(Exception):
@@ -48,6 +51,10 @@ class TransientError(Exception):
 
 class ConditionFailed(Exception):
     """A status write was refused: the record is missing, already further along, or claimed by another run."""
+
+
+class RecordMissing(ConditionFailed):
+    """A status write was refused because the record does not exist (never made, or the owner deleted the image)."""
 
 
 class ObjectMissing(Exception):
@@ -182,26 +189,49 @@ def transition(
         values[f":f{index}"] = value
         assignments.append(f"#f{index} = :f{index}")
 
-    with _translated_errors(f"{target.value} {owner}/{image_id} by {run_id}"):
-        dynamodb_resource().Table(table_name).update_item(
-            Key={"owner": owner, "image_id": image_id},
-            UpdateExpression="SET " + ", ".join(assignments),
-            ConditionExpression=" OR ".join(allowed),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+    what = f"{target.value} {owner}/{image_id} by {run_id}"
+    try:
+        with _translated_errors(what):
+            dynamodb_resource().Table(table_name).update_item(
+                Key={"owner": owner, "image_id": image_id},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=" OR ".join(allowed),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                # A refusal then carries the record as it is: none at all means the image was deleted.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except ConditionFailed as refused:
+        cause = refused.__cause__
+        if isinstance(cause, ClientError) and not cause.response.get("Item"):
+            raise RecordMissing(what) from cause
+        raise
 
 
 # --- the workflow ---------------------------------------------------------------------------------------------------
 
 
 def start_execution(state_machine_arn: str, name: str, payload: str) -> bool:
-    """Start an execution named `name`; False when one of that name already exists (a duplicate event)."""
+    """Start an execution named `name`; False when one of that name already exists (a duplicate event).
+
+    Step Functions refuses a second start with ExecutionAlreadyExists, except when the first execution is still
+    running and the input is the same: then it answers with success and the first start's date. Only an execution
+    that started after we asked (less a margin for clock skew) is a new one.
+    """
+    asked_at = utc_now()
     try:
         with _translated_errors(f"start {name}"):
-            stepfunctions_client().start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
+            response = stepfunctions_client().start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=payload
+            )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
             return False
         raise
-    return True
+    started_at: datetime = response["startDate"]
+    return started_at >= asked_at - CLOCK_SKEW_MARGIN
+
+
+def utc_now() -> datetime:
+    """The current time (a function, so tests can move the clock)."""
+    return datetime.now(UTC)

@@ -13,8 +13,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from io import BytesIO
+from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
 from imgplat_common.errors import new_error_id
@@ -34,15 +35,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_processing import store
 from imgplat_processing.images.encode import MIME, encode_rendition
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary, library_versions
-from imgplat_processing.images.renditions import render_renditions
+from imgplat_processing.images.renditions import RenderedImage, render_renditions
 from imgplat_processing.images.validate import ImageRejected, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
 from imgplat_processing.settings import MIB, ProcessingSettings
 
 # Renditions never change once written (their key holds the original's content hash).
 RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
-# Intermediates are read once by the next step: fast compression beats small files, and PNG keeps alpha.
-INTERMEDIATE_PNG_COMPRESS_LEVEL = 1
+# Intermediates are raw pixels, read once by the next step (the mode is also the key's extension: .rgb, .rgba).
+INTERMEDIATE_CONTENT_TYPE = "application/octet-stream"
+# Threads for S3 transfers and encodes: enough to overlap uploads with encoding on one or two vCPUs.
+IMAGE_WORKERS = 4
 REJECTED_ORIGINAL_TAGS = {"status": "rejected"}  # the originals bucket's lifecycle expires these
 DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
 
@@ -76,10 +79,13 @@ class ValidatedOriginal(_Result):
 
 
 class Intermediate(_Result):
+    """A rendition's pixels between Resize and Watermark: raw bytes (Image.tobytes()) at `key`."""
+
     key: str
     long_edge: int
     width: int
     height: int
+    mode: str  # RGB or RGBA
 
 
 class Resized(_Result):
@@ -99,7 +105,8 @@ class Persisted(_Result):
 
 class Outcome(_Result):
     status: ImageStatus
-    recorded: bool  # False when the record had already moved on (nothing was written)
+    recorded: bool  # False when the record had already moved on or is gone (nothing was written)
+    image_gone: bool = False  # the owner deleted the image during the run; the state machine ends as ImageGone
     reason: str | None = None
     error_id: str | None = None
 
@@ -210,23 +217,33 @@ def validate(state: WorkflowState, settings: ProcessingSettings) -> ValidatedOri
 
 @reports_rejections
 def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
-    """Render every rendition from the original and keep them as PNG intermediates under the run's work prefix."""
+    """Render every rendition from the original and keep them as raw-pixel intermediates under the run's work prefix.
+
+    Raw pixels (Image.tobytes(); mode and size travel in the step result) cost a copy to write and to read, where a
+    PNG costs an encode here and a decode in Watermark; the files live for seconds and never leave the bucket.
+    """
     validated = state.require_validated()
     data = store.read_object(settings.originals_bucket, original_key(state.owner, state.image_id))
     if hashlib.sha256(data).hexdigest() != validated.sha256:
         raise OriginalChanged(f"the original of {state.image_id} changed after it was validated")
     rendered = render_renditions(data, settings.rendition_specs, validated.format)
     prefix = work_prefix(state.owner, state.image_id, state.run_id)
-    intermediates: dict[str, Intermediate] = {}
-    for rendition in rendered:
-        key = f"{prefix}{rendition.name}.png"
-        png = BytesIO()
-        rendition.image.save(png, format="PNG", compress_level=INTERMEDIATE_PNG_COMPRESS_LEVEL)
+
+    def keep(rendition: RenderedImage) -> Intermediate:
+        image = rendition.image
+        key = f"{prefix}{rendition.name}.{image.mode.lower()}"
         store.write_object(
-            settings.renditions_bucket, key, png.getvalue(), content_type="image/png", kms_key_arn=settings.kms_key_arn
+            settings.renditions_bucket,
+            key,
+            image.tobytes(),
+            content_type=INTERMEDIATE_CONTENT_TYPE,
+            kms_key_arn=settings.kms_key_arn,
         )
-        width, height = rendition.image.size
-        intermediates[rendition.name] = Intermediate(key=key, long_edge=rendition.long_edge, width=width, height=height)
+        return Intermediate(
+            key=key, long_edge=rendition.long_edge, width=image.width, height=image.height, mode=image.mode
+        )
+
+    intermediates = dict(zip((r.name for r in rendered), _worker_pool().map(keep, rendered), strict=True))
     smallest = min(rendered, key=lambda rendition: rendition.long_edge).image
     return Resized(
         intermediates=intermediates, placeholder=blurhash_of(smallest), dominant_color=dominant_color(smallest)
@@ -235,34 +252,63 @@ def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
 
 @reports_rejections
 def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
-    """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files."""
+    """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files.
+
+    Reads, encodes and uploads run in a small thread pool (Pillow and boto3 release the GIL while they work); the
+    watermark itself is stamped in this thread, one rendition after the other (FreeType fonts are shared).
+    """
     validated = state.require_validated()
     config = watermark_config(settings)
-    renditions: dict[str, Rendition] = {}
-    for name, intermediate in state.require_resized().intermediates.items():
-        with Image.open(
-            BytesIO(store.read_object(settings.renditions_bucket, intermediate.key)), formats=["PNG"]
-        ) as png:
-            image = png.copy()
-        marked = config.applies_to(name)
-        if marked:
-            image = apply_watermark(image, config)
-        files: dict[str, RenditionFile] = {}
-        for image_format in RENDITION_FORMATS:
-            body = encode_rendition(image, image_format)
-            key = rendition_key(state.owner, state.image_id, validated.sha256, name, image_format)
-            store.write_object(
-                settings.renditions_bucket,
-                key,
-                body,
-                content_type=MIME[image_format],
-                kms_key_arn=settings.kms_key_arn,
-                cache_control=RENDITION_CACHE_CONTROL,
-            )
-            files[image_format] = RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
-        renditions[name] = Rendition(name=name, long_edge=intermediate.long_edge, watermarked=marked, files=files)
+    intermediates = state.require_resized().intermediates
+    pool = _worker_pool()
+
+    def load(intermediate: Intermediate) -> Image.Image:
+        pixels = store.read_object(settings.renditions_bucket, intermediate.key)
+        return Image.frombytes(intermediate.mode, (intermediate.width, intermediate.height), pixels)
+
+    images = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
+    marked = {name: config.applies_to(name) for name in intermediates}
+    for name, image in images.items():
+        if marked[name]:
+            images[name] = apply_watermark(image, config)
+
+    def publish(name: str, image_format: str) -> RenditionFile:
+        image = images[name]
+        body = encode_rendition(image, image_format)
+        key = rendition_key(state.owner, state.image_id, validated.sha256, name, image_format)
+        store.write_object(
+            settings.renditions_bucket,
+            key,
+            body,
+            content_type=MIME[image_format],
+            kms_key_arn=settings.kms_key_arn,
+            cache_control=RENDITION_CACHE_CONTROL,
+        )
+        return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
+
+    # Largest first, so the longest encodes start early and the small ones fill the gaps.
+    outputs = sorted(
+        ((name, image_format) for name in images for image_format in RENDITION_FORMATS),
+        key=lambda output: -images[output[0]].width * images[output[0]].height,
+    )
+    published = dict(zip(outputs, pool.map(lambda output: publish(*output), outputs), strict=True))
+    renditions = {
+        name: Rendition(
+            name=name,
+            long_edge=intermediate.long_edge,
+            watermarked=marked[name],
+            files={image_format: published[(name, image_format)] for image_format in RENDITION_FORMATS},
+        )
+        for name, intermediate in intermediates.items()
+    }
     store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
     return Rendered(renditions=renditions)
+
+
+@functools.cache
+def _worker_pool() -> ThreadPoolExecutor:
+    """One small pool per container for the image steps' I/O and encodes (idle threads cost nothing)."""
+    return ThreadPoolExecutor(max_workers=IMAGE_WORKERS, thread_name_prefix="image")
 
 
 def persist(state: WorkflowState, settings: ProcessingSettings) -> Persisted:
@@ -303,28 +349,53 @@ def mark_rejected(state: WorkflowState, settings: ProcessingSettings) -> Outcome
     """REJECTED with the reason a user can read; the original is tagged for expiry and this run's files go."""
     code, reason = rejection_from(state.error)
     logger.info("marking image rejected", extra={"code": code, "reason": reason})
-    recorded = _record_ending(state, settings, ImageStatus.REJECTED, {"reason": reason})
-    if recorded:
+    ending = _record_ending(state, settings, ImageStatus.REJECTED, {"reason": reason})
+    if ending is _Ending.RECORDED:
         store.tag_object(settings.originals_bucket, original_key(state.owner, state.image_id), REJECTED_ORIGINAL_TAGS)
-    return Outcome(status=ImageStatus.REJECTED, recorded=recorded, reason=reason)
+    return ending.outcome(ImageStatus.REJECTED, reason=reason)
 
 
 def mark_failed(state: WorkflowState, settings: ProcessingSettings) -> Outcome:
-    """FAILED with a new error id, logged with the error so support can find it; this run's files go."""
+    """FAILED with a new error id, logged with the error so support can find it; this run's files go.
+
+    An image its owner deleted during the run is no failure: the run only removes what it wrote.
+    """
     error_id = new_error_id()
     error = state.error or StepError()
-    logger.error("image processing failed", extra={"error_id": error_id, "error": error.error, "cause": error.cause})
-    recorded = _record_ending(state, settings, ImageStatus.FAILED, {"error_id": error_id})
-    return Outcome(status=ImageStatus.FAILED, recorded=recorded, error_id=error_id)
+    ending = _record_ending(state, settings, ImageStatus.FAILED, {"error_id": error_id})
+    details = {"error_id": error_id, "error": error.error, "cause": error.cause}
+    if ending is _Ending.IMAGE_GONE:
+        logger.info("image deleted during processing; this run's files were removed", extra=details)
+    else:
+        logger.error("image processing failed", extra=details)
+    return ending.outcome(ImageStatus.FAILED, error_id=error_id)
+
+
+class _Ending(Enum):
+    """How writing a run's final status went."""
+
+    RECORDED = "recorded"  # this run wrote the final status
+    MOVED_ON = "moved_on"  # the record is finished or belongs to another run: left as it is
+    IMAGE_GONE = "image_gone"  # there is no record any more: the owner deleted the image
+
+    def outcome(self, status: ImageStatus, *, reason: str | None = None, error_id: str | None = None) -> Outcome:
+        return Outcome(
+            status=status,
+            recorded=self is _Ending.RECORDED,
+            image_gone=self is _Ending.IMAGE_GONE,
+            reason=reason,
+            error_id=error_id,
+        )
 
 
 def _record_ending(
     state: WorkflowState, settings: ProcessingSettings, target: ImageStatus, fields: dict[str, Any]
-) -> bool:
-    """Write the final status and remove the run's files; False when the record had already moved on.
+) -> _Ending:
+    """Write the final status and remove the run's files.
 
-    The run's work prefix is always its own. Renditions are keyed by content, not by run, so they are only deleted
-    when this run still owned the record: a record that is READY may be serving the very same keys.
+    The run's work prefix is always its own. Renditions are keyed by content, not by run, so they are deleted only
+    when this run still owned the record, or when the record is gone (nobody serves them any more): a record that is
+    READY, or another run's, may be serving the very same keys.
     """
     try:
         store.transition(
@@ -335,14 +406,17 @@ def _record_ending(
             run_id=state.run_id,
             fields=fields,
         )
-        recorded = True
+        ending = _Ending.RECORDED
+    except store.RecordMissing:
+        logger.info("the image was deleted during processing", extra={"target": target.value})
+        ending = _Ending.IMAGE_GONE
     except store.ConditionFailed:
         logger.warning("record already moved on; leaving it as it is", extra={"target": target.value})
-        recorded = False
+        ending = _Ending.MOVED_ON
     store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
-    if recorded and state.validated is not None:
+    if ending is not _Ending.MOVED_ON and state.validated is not None:
         store.delete_objects(settings.renditions_bucket, _rendition_keys(state, settings, state.validated.sha256))
-    return recorded
+    return ending
 
 
 def _rendition_keys(state: WorkflowState, settings: ProcessingSettings, content_hash: str) -> list[str]:

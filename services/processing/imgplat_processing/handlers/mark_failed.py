@@ -17,7 +17,8 @@ from imgplat_processing.workflow import WorkflowState, mark_failed
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
-    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    logger.set_correlation_id(state.image_id)
+    logger.append_keys(run_id=state.run_id)
     outcome = mark_failed(state, load_settings(ProcessingSettings))
     metrics.add_metric(name="ImagesFailed", unit=MetricUnit.Count, value=1 if outcome.recorded else 0)
     return outcome.model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""Resize: render every rendition as a PNG intermediate under the run's work prefix, plus placeholder and colour."""
+"""Resize: render every rendition as raw pixels under the run's work prefix, plus placeholder and colour."""
 
 from __future__ import annotations
 
@@ -16,5 +16,6 @@ from imgplat_processing.workflow import WorkflowState, resize
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
-    logger.append_keys(image_id=state.image_id, run_id=state.run_id)
+    logger.set_correlation_id(state.image_id)
+    logger.append_keys(run_id=state.run_id)
     return resize(state, load_settings(ProcessingSettings)).model_dump(mode="json")

@@ -34,17 +34,22 @@ def encode_rendition(image: Image.Image, image_format: str) -> bytes:
 
 
 def _encode_jpeg(image: Image.Image) -> bytes:
-    rgb = _flatten(image) if _has_alpha(image) else image.convert("RGB")
+    rgb = _flatten(image) if _has_alpha(image) else _in_mode(image, "RGB")
     out = BytesIO()
     rgb.save(out, format="JPEG", quality=JPEG_QUALITY, progressive=True, optimize=False)
     return out.getvalue()
 
 
 def _encode_webp(image: Image.Image) -> bytes:
-    pixels = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    pixels = _in_mode(image, "RGBA" if _has_alpha(image) else "RGB")
     out = BytesIO()
     pixels.save(out, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return out.getvalue()
+
+
+def _in_mode(image: Image.Image, mode: str) -> Image.Image:
+    """`image` itself when it already is in `mode` (encoders only read it), else a converted copy."""
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _has_alpha(image: Image.Image) -> bool:

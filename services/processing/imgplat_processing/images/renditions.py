@@ -1,8 +1,9 @@
 """Render the resized copies (renditions) of a validated original, upright and in sRGB.
 
-Speed comes from doing less work, not from a faster library: a JPEG is decoded DCT-scaled (`draft`) to about twice
-the largest rendition, each resize does an integer `reduce` before LANCZOS, colour conversion and EXIF rotation run on
-the small results, and every rendition is made from the previous, larger one.
+Speed comes from doing less work, not from a faster library: a JPEG is decoded DCT-scaled (`draft`) to the smallest
+scale that is still at least as large as the largest rendition, each resize does an integer `reduce` before LANCZOS,
+colour conversion and EXIF rotation run on the small results, and every rendition is made from the previous, larger
+one.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from PIL import ExifTags, Image, ImageCms
 
 from imgplat_processing.images.validate import ImageRejected
 
-# Decode a JPEG at no less than this multiple of the largest rendition, so LANCZOS still has detail to work with.
-DRAFT_OVERSAMPLE = 2.0
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
 REDUCING_GAP = 2.0
 MAX_LONG_EDGE = 10_000
@@ -156,12 +155,15 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _draft_for(image: Image.Image, largest_long_edge: int) -> None:
-    """Ask the JPEG decoder for a DCT-scaled decode no smaller than DRAFT_OVERSAMPLE x the largest rendition."""
+    """Ask the JPEG decoder for a DCT-scaled decode (1/2, 1/4, 1/8) no smaller than the largest rendition.
+
+    Pillow picks the strongest scale whose result still covers the requested size, so LANCZOS always shrinks (never
+    enlarges) to the largest rendition; the DCT scaling itself averages whole blocks, a clean downscale.
+    """
     width, height = image.size
-    wanted = largest_long_edge * DRAFT_OVERSAMPLE
-    if wanted >= max(width, height):
+    if largest_long_edge >= max(width, height):
         return
-    scale = wanted / max(width, height)
+    scale = largest_long_edge / max(width, height)
     image.draft(None, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
 
 

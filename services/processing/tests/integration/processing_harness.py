@@ -4,8 +4,10 @@ machine's own definition (statemachine.asl.yaml) deciding which handler runs nex
 from __future__ import annotations
 
 import importlib
+import io
 import itertools
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ import pytest
 import yaml
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
+from imgplat_common.observability import logger
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store, workflow
@@ -91,6 +94,18 @@ def _merged(state: dict[str, Any], result_path: str, result: Any) -> dict[str, A
     return {**state, result_path[2:]: result}
 
 
+def _chosen(spec: dict[str, Any], state: dict[str, Any]) -> str:
+    """The next state of a Choice state; only the `BooleanEquals` rules this workflow uses are understood."""
+    for rule in spec["Choices"]:
+        assert set(rule) == {"Variable", "BooleanEquals", "Next"}, f"the test runner does not know the rule {rule}"
+        value: Any = state
+        for part in rule["Variable"].removeprefix("$.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is rule["BooleanEquals"]:
+            return str(rule["Next"])
+    return str(spec["Default"])
+
+
 @dataclass
 class WorkflowRun:
     end_state: str  # a Succeed or Fail state's name, or "ExecutionFailed" when an error was not caught
@@ -117,6 +132,9 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
         spec = definition["States"][name]
         if spec["Type"] in ("Succeed", "Fail"):
             return WorkflowRun(name, state, path, errors)
+        if spec["Type"] == "Choice":
+            name = _chosen(spec, state)
+            continue
         assert spec["Type"] == "Task", f"the test runner does not know {spec['Type']} states"
         if before and name in before:
             state = before[name](state) or state
@@ -237,3 +255,18 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         _clear_container_caches()
         yield Platform(kms_key_arn=kms_key_arn, s3=s3, table=table)
     _clear_container_caches()
+
+
+LogLines = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def logged() -> Iterator[LogLines]:
+    """The JSON log lines the functions write, as dicts (Powertools' stream handler is pointed at a buffer)."""
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    if previous is not None:
+        handler.setStream(previous)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.settings import load_settings
-from tests.integration.processing_harness import ORIGINALS_BUCKET, OWNER, Platform, invoke
+from imgplat_processing import store
+from tests.integration.processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, invoke
 
 
 @pytest.fixture
@@ -112,6 +114,57 @@ def test_redelivered_batch_starts_no_second_execution(
 
     assert first == second == {"batchItemFailures": []}
     assert len(_executions(state_machine_arn)) == 1
+
+
+def _published_metrics(output: str) -> dict[str, float]:
+    """The sum of each metric the handler published (CloudWatch embedded metric format lines on stdout)."""
+    sums: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = document[metric["Name"]]
+            sums[metric["Name"]] = sums.get(metric["Name"], 0) + sum(value if isinstance(value, list) else [value])
+    return sums
+
+
+def test_redelivery_while_the_run_is_running_counts_as_deduplicated_not_started(
+    platform: Platform,
+    state_machine_arn: str,
+    ingest_queue_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    # Given a batch that started a run, which is still running
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=original_key(OWNER, new_image_id()), Body=b"image bytes")
+    batch = _delivered_batch(ingest_queue_url)
+    invoke("orchestrator", batch)
+    assert _published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 1, "WorkflowsDeduplicated": 0}
+
+    # When SQS delivers the same batch again a minute later (Step Functions answers a repeated start of a running
+    # execution with the same input with success, not with ExecutionAlreadyExists)
+    a_minute_later = store.utc_now() + timedelta(minutes=1)
+    monkeypatch.setattr(store, "utc_now", lambda: a_minute_later)
+    invoke("orchestrator", batch)
+
+    # Then the run is counted as a duplicate, not as a second start
+    assert _published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 0, "WorkflowsDeduplicated": 1}
+    assert len(_executions(state_machine_arn)) == 1
+
+
+def test_orchestrator_logs_each_run_with_its_image_id_as_correlation_id(
+    platform: Platform, state_machine_arn: str, ingest_queue_url: str, logged: LogLines
+):
+    image_id = new_image_id()
+    platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=original_key(OWNER, image_id), Body=b"image bytes")
+
+    invoke("orchestrator", _delivered_batch(ingest_queue_url))
+
+    (started,) = [line for line in logged() if line["message"] == "workflow started"]
+    assert started["correlation_id"] == image_id
+    assert started["run_id"].startswith(f"{image_id}-")
+    assert all("correlation_id" not in line for line in logged() if line["message"] != "workflow started")
 
 
 def test_foreign_object_starts_nothing_and_is_not_retried(

@@ -6,14 +6,22 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from imgplat_common.keys import work_prefix
+from imgplat_common.keys import rendition_prefix, work_prefix
 from imgplat_common.models import ProcessingRequest
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
+from imgplat_processing import store
 from imgplat_processing.workflow import StaleEvent
 from PIL import Image
 from tests.integration import processing_samples as samples
-from tests.integration.processing_harness import RENDITIONS_BUCKET, Platform, WorkflowRun, invoke, run_workflow
+from tests.integration.processing_harness import (
+    RENDITIONS_BUCKET,
+    LogLines,
+    Platform,
+    WorkflowRun,
+    invoke,
+    run_workflow,
+)
 
 RENDITION_LONG_EDGES = {"thumb": 150, "small": 320, "medium": 800, "large": 1600}
 
@@ -138,6 +146,23 @@ def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform
     assert not record.renditions["thumb"].watermarked
 
 
+def test_intermediates_are_raw_pixels_described_by_the_step_result(platform: Platform):
+    # Given an image with transparency, validated and resized
+    request = platform.upload(samples.png_with_alpha((500, 400)), "image/png")
+    state = request.model_dump(mode="json")
+    state["validated"] = invoke("validate", state)
+
+    resized = invoke("resize", state)
+
+    # Then each intermediate holds exactly width x height pixels of its mode, under the run's work prefix
+    for name, intermediate in resized["intermediates"].items():
+        assert intermediate["key"].startswith(work_prefix(request.owner, request.image_id, request.run_id)), name
+        body = platform.s3.get_object(Bucket=RENDITIONS_BUCKET, Key=intermediate["key"])["Body"].read()
+        assert intermediate["mode"] == "RGBA"
+        image = Image.frombytes(intermediate["mode"], (intermediate["width"], intermediate["height"]), body)
+        assert max(image.size) == min(RENDITION_LONG_EDGES[name], 500)
+
+
 # --- rejected uploads -----------------------------------------------------------------------------------------------
 
 
@@ -205,7 +230,7 @@ def test_original_gone_mid_run_marks_failed_with_an_error_id(platform: Platform)
 
     # Then the record is FAILED with an error id, the execution fails (the alarm sees it) and nothing is left behind
     assert run.end_state == "ProcessingFailed"
-    assert run.path[-3:] == ["Resize", "MarkFailed", "ProcessingFailed"]
+    assert run.path[-4:] == ["Resize", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
     record = platform.record(request)
     assert record.status is ImageStatus.FAILED
     assert record.error_id and len(record.error_id) == 32
@@ -227,6 +252,101 @@ def test_failure_after_renditions_were_published_removes_them(platform: Platform
     assert run.end_state == "ProcessingFailed"
     assert platform.record(request).status is ImageStatus.FAILED
     assert platform.renditions_keys() == []
+
+
+def test_claim_that_keeps_failing_marks_the_image_failed_instead_of_leaving_it_pending(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+):
+    # Given the table refuses every claim (throttled beyond the retries; a timeout or AccessDenied end the same way)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    real_transition = store.transition
+
+    def claims_refused(table_name: str, **write: Any) -> None:
+        if write["target"] is ImageStatus.PROCESSING:
+            raise store.TransientError("claim: ThrottlingException")
+        real_transition(table_name, **write)
+
+    monkeypatch.setattr(store, "transition", claims_refused)
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then the image is FAILED with an error id (the ingest message is gone: PENDING would be forever)
+    assert run.path == ["Claim", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert [error["Error"] for error in run.errors] == ["TransientError"]
+    record = platform.record(request)
+    assert record.status is ImageStatus.FAILED
+    assert record.error_id and run.state["outcome"]["error_id"] == record.error_id
+
+
+def _delete_as_the_owner_does(platform: Platform, request: ProcessingRequest) -> None:
+    """What DELETE /image/{id} does: the original, every rendition, then the record."""
+    platform.s3.delete_object(Bucket=request.bucket, Key=request.key)
+    for key in platform.renditions_keys(rendition_prefix(request.owner, request.image_id)):
+        platform.s3.delete_object(Bucket=RENDITIONS_BUCKET, Key=key)
+    platform.table.delete_item(Key={"owner": request.owner, "image_id": request.image_id})
+
+
+@pytest.mark.parametrize("deleted_before", ["Validate", "Resize", "Watermark", "Persist"])
+def test_image_deleted_during_processing_ends_as_image_gone_and_leaves_nothing(platform: Platform, deleted_before: str):
+    # Given the owner deletes the image while the run is processing it
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def owner_deletes_the_image(state: dict[str, Any]) -> None:
+        _delete_as_the_owner_does(platform, request)
+
+    # When the run goes on
+    run = run_workflow(request, before={deleted_before: owner_deletes_the_image})
+
+    # Then it ends as ImageGone (a success: no alarm for an ordinary user action), creates no record, and removes
+    # everything it wrote, renditions published after the owner's delete included
+    assert run.end_state == "ImageGone", run.errors
+    assert run.path[-3:] == ["MarkFailed", "ImageDeleted", "ImageGone"]
+    assert run.state["outcome"]["image_gone"] is True
+    assert platform.item(request) is None
+    assert platform.renditions_keys() == []
+
+
+def test_run_whose_image_another_run_finished_keeps_that_runs_renditions(platform: Platform):
+    # Given another run makes the image READY (same content, same rendition keys) while this one is in Watermark
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def another_run_finishes(state: dict[str, Any]) -> None:
+        platform.table.update_item(
+            Key={"owner": request.owner, "image_id": request.image_id},
+            UpdateExpression="SET #status = :ready, run_id = :other",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":ready": "READY", ":other": f"{request.image_id}-ffffffffffffffff"},
+        )
+
+    run = run_workflow(request, before={"Watermark": another_run_finishes})
+
+    # Then this run fails as before, and leaves the record and the renditions it may be serving alone
+    assert run.path[-4:] == ["Persist", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert run.state["outcome"] == {**run.state["outcome"], "recorded": False, "image_gone": False}
+    assert platform.record(request).status is ImageStatus.READY
+    published = platform.renditions_keys(rendition_prefix(request.owner, request.image_id))
+    assert len(published) == 2 * len(RENDITION_LONG_EDGES)
+    assert platform.renditions_keys(work_prefix(request.owner, request.image_id, request.run_id)) == []
+
+
+def test_every_step_logs_with_the_image_id_as_correlation_id_and_the_run_id(platform: Platform, logged: LogLines):
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    run_workflow(request, before={"Resize": lambda state: _delete_original(platform, request)})
+    rejected = platform.upload(samples.truncated_jpeg())
+    run_workflow(rejected)
+
+    lines = [line for line in logged() if line.get("function_name")]
+    messages = {line["message"] for line in lines}
+    assert {"image processing failed", "image rejected", "marking image rejected"} <= messages
+    for line in lines:
+        assert line.get("correlation_id") in (request.image_id, rejected.image_id), line
+        assert line.get("run_id") in (request.run_id, rejected.run_id), line
+
+
+def _delete_original(platform: Platform, request: ProcessingRequest) -> None:
+    platform.s3.delete_object(Bucket=request.bucket, Key=request.key)
 
 
 # --- duplicates, retries and late events -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from imgplat_common.keys import new_image_id, original_key
-from imgplat_processing.orchestration import run_id_for, start_workflows, start_workflows_for_batch
+from imgplat_processing.orchestration import WorkflowStarts, run_id_for, start_workflows, start_workflows_for_batch
 
 BUCKET = "originals-bucket"
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -73,9 +73,9 @@ def test_an_upload_starts_one_run_with_the_request_as_input():
     key = original_key(OWNER, image_id)
     step_functions = FakeStepFunctions()
 
-    started = start_workflows(notification(key, sequencer="0055AED6DCD90281E5"), BUCKET, step_functions)
+    starts = start_workflows(notification(key, sequencer="0055AED6DCD90281E5"), BUCKET, step_functions)
 
-    assert started == 1
+    assert starts == WorkflowStarts(started=1, duplicates=0)
     (name, request), *_ = step_functions.executions.items()
     assert name == run_id_for(image_id, BUCKET, key, "0055AED6DCD90281E5")
     assert request == {
@@ -97,15 +97,17 @@ def test_the_same_message_twice_starts_one_run():
     first = start_workflows(body, BUCKET, step_functions)
     second = start_workflows(body, BUCKET, step_functions)
 
-    assert (first, second) == (1, 0)
+    assert (first, second) == (WorkflowStarts(started=1), WorkflowStarts(duplicates=1))
     assert len(step_functions.executions) == 1
 
 
-def test_an_existing_execution_counts_as_success():
+def test_an_existing_execution_counts_as_a_duplicate_not_as_started():
     def already_exists(name: str, payload: str) -> bool:
         return False
 
-    assert start_workflows(notification(original_key(OWNER, new_image_id())), BUCKET, already_exists) == 0
+    starts = start_workflows(notification(original_key(OWNER, new_image_id())), BUCKET, already_exists)
+
+    assert starts == WorkflowStarts(started=0, duplicates=1)
 
 
 def test_a_new_version_of_the_same_key_gets_a_new_run_id():
@@ -129,7 +131,7 @@ def test_run_ids_are_valid_execution_names():
 def test_s3_test_event_is_skipped():
     step_functions = FakeStepFunctions()
 
-    assert start_workflows(TEST_EVENT, BUCKET, step_functions) == 0
+    assert start_workflows(TEST_EVENT, BUCKET, step_functions) == WorkflowStarts()
     assert step_functions.executions == {}
 
 
@@ -166,7 +168,7 @@ def test_url_encoded_keys_are_decoded(caplog: pytest.LogCaptureFixture):
 def test_messages_the_platform_cannot_act_on_are_skipped_not_retried(body: str):
     step_functions = FakeStepFunctions()
 
-    assert start_workflows(body, BUCKET, step_functions) == 0
+    assert start_workflows(body, BUCKET, step_functions) == WorkflowStarts()
     assert step_functions.executions == {}
 
 
@@ -195,5 +197,5 @@ def test_a_message_with_several_records_starts_each_and_retries_safely():
     start_workflows(notification(*keys), BUCKET, step_functions)
     again = start_workflows(notification(*keys), BUCKET, step_functions)
 
-    assert again == 0
+    assert again == WorkflowStarts(started=0, duplicates=3)
     assert sorted(request["key"] for request in step_functions.executions.values()) == sorted(keys)

@@ -26,8 +26,13 @@ TRANSIENT_ERRORS = {
 IMAGE_STEPS = ("Validate", "Resize", "Watermark")
 
 
+ENDINGS = ("MarkRejected", "MarkFailed")
+
+
 def _targets(state: dict[str, Any]) -> list[str]:
     targets = [state["Next"]] if "Next" in state else []
+    targets += [choice["Next"] for choice in state.get("Choices", [])]
+    targets += [state["Default"]] if "Default" in state else []
     return targets + [catcher["Next"] for catcher in state.get("Catch", [])]
 
 
@@ -63,9 +68,20 @@ def test_every_task_retries_transient_errors_only_with_backoff_and_jitter():
         assert retrier["JitterStrategy"] == "FULL", name
 
 
-def test_claim_catches_only_stale_events_and_ends_as_already_handled():
-    assert _catches("Claim") == [(("StaleEvent",), "AlreadyHandled")]
+def test_claim_ends_stale_events_as_already_handled_and_marks_any_other_error_failed():
+    # Any other error (retries exhausted, a timeout, AccessDenied) must not leave the image PENDING forever: the
+    # ingest message is already gone, so nothing would ever try again.
+    assert _catches("Claim") == [(("StaleEvent",), "AlreadyHandled"), (("States.ALL",), "MarkFailed")]
     assert STATES["AlreadyHandled"]["Type"] == "Succeed"
+
+
+def test_every_task_but_the_endings_catches_every_error_last():
+    for name, task in TASKS.items():
+        if name in ENDINGS:
+            assert "Catch" not in task, f"{name} failing must fail the execution"
+            continue
+        *_, (errors, target) = _catches(name)
+        assert (errors, target) == (("States.ALL",), "MarkFailed"), name
 
 
 def test_image_steps_send_rejections_to_mark_rejected_and_everything_else_to_mark_failed():
@@ -77,10 +93,14 @@ def test_persist_failures_go_to_mark_failed():
     assert _catches("Persist") == [(("States.ALL",), "MarkFailed")]
 
 
-def test_rejections_succeed_and_failures_fail_the_execution():
+def test_rejections_succeed_and_failures_fail_the_execution_unless_the_image_was_deleted():
     assert STATES["MarkRejected"]["Next"] == "Rejected"
     assert STATES["Rejected"]["Type"] == "Succeed"
-    assert STATES["MarkFailed"]["Next"] == "ProcessingFailed"
+    choice = STATES[STATES["MarkFailed"]["Next"]]
+    assert choice["Type"] == "Choice"
+    assert choice["Choices"] == [{"Variable": "$.outcome.image_gone", "BooleanEquals": True, "Next": "ImageGone"}]
+    assert choice["Default"] == "ProcessingFailed"
+    assert STATES["ImageGone"]["Type"] == "Succeed"
     assert STATES["ProcessingFailed"]["Type"] == "Fail"
 
 

@@ -9,13 +9,13 @@ import time
 from collections import Counter
 
 import pytest
+from hostile_inputs import CORPUS, READY, REJECTED, Case
 from imgplat_processing.images.encode import encode_rendition
 from imgplat_processing.images.metadata import extract_exif_summary
 from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, render_renditions
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
 from PIL import ExifTags, Image
-from tests.corpus.hostile_inputs import CORPUS, READY, REJECTED, Case
 
 SECONDS_PER_CASE = 20  # a hang is a failure, not a stuck CI run
 WATERMARK = WatermarkConfig(text="© imgplat")

@@ -1,5 +1,5 @@
 """Fixtures of the processing service's integration tests (the harness itself is in processing_harness.py)."""
 
-from tests.integration.processing_harness import logged, platform
+from processing_harness import logged, platform
 
 __all__ = ["logged", "platform"]

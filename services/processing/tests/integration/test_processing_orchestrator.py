@@ -11,7 +11,7 @@ import pytest
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.settings import load_settings
 from imgplat_processing import store
-from tests.integration.processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, invoke
+from processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, invoke
 
 
 @pytest.fixture

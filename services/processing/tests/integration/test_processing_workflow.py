@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import BytesIO
 from typing import Any
 
+import processing_samples as samples
 import pytest
 from imgplat_common.keys import rendition_prefix, work_prefix
 from imgplat_common.models import ProcessingRequest
@@ -13,8 +14,7 @@ from imgplat_common.status import ImageStatus
 from imgplat_processing import store
 from imgplat_processing.workflow import StaleEvent
 from PIL import Image
-from tests.integration import processing_samples as samples
-from tests.integration.processing_harness import (
+from processing_harness import (
     RENDITIONS_BUCKET,
     LogLines,
     Platform,

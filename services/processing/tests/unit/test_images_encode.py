@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from io import BytesIO
 
+import image_factory as factory
 import pytest
 from imgplat_processing.images.encode import MIME, encode_rendition
 from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, RenditionSpec, render_renditions
 from PIL import ExifTags, Image
-from tests.unit import image_factory as factory
 
 
 def decoded(data: bytes) -> Image.Image:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 
 import blurhash
+import image_factory as factory
 import PIL
 import pytest
 from imgplat_processing.images.metadata import (
@@ -14,7 +15,6 @@ from imgplat_processing.images.metadata import (
     library_versions,
 )
 from PIL import ExifTags, Image
-from tests.unit import image_factory as factory
 
 EMPTY_SUMMARY = {"camera_make": None, "camera_model": None, "lens": None, "taken_at": None}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
+import image_factory as factory
 import pytest
 from imgplat_processing.images.renditions import (
     DEFAULT_RENDITIONS,
@@ -14,7 +15,6 @@ from imgplat_processing.images.renditions import (
 )
 from imgplat_processing.images.validate import ImageRejected
 from PIL import Image, ImageCms, JpegImagePlugin
-from tests.unit import image_factory as factory
 
 
 def rendered_sizes(data: bytes, image_format: str, specs=DEFAULT_RENDITIONS) -> dict[str, tuple[int, int]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import pickle
 
+import image_factory as factory
 import pytest
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, sniff_format, validate_image
-from tests.unit import image_factory as factory
 
 LIMITS = ValidationLimits()
 

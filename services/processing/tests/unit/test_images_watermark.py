@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import image_factory as factory
 import pytest
 from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, render_renditions
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
 from PIL import Image, ImageChops
-from tests.unit import image_factory as factory
 
 
 def changed_box(before: Image.Image, after: Image.Image) -> tuple[int, int, int, int] | None:

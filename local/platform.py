@@ -162,15 +162,21 @@ class LocalPlatform:
                     consumers.append((spec, sqs))
         return consumers
 
-    def deliver_queue_messages(self) -> int:
-        """One poll of every SQS event source: deliver a batch, delete what the handler did not report as failed."""
+    def deliver_queue_messages(self, wait_seconds: int = 0) -> int:
+        """One poll of every SQS event source: deliver a batch, delete what the handler did not report as failed.
+
+        `wait_seconds` > 0 long-polls, as Lambda's pollers do: a message is handed over as soon as it arrives.
+        """
         sqs = self.client("sqs")
         delivered = 0
         for spec, source in self.queue_consumers():
             arn = str(source["arn"])
             url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
             messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=min(int(source.get("batchSize", 10)), 10), AttributeNames=["All"]
+                QueueUrl=url,
+                MaxNumberOfMessages=min(int(source.get("batchSize", 10)), 10),
+                AttributeNames=["All"],
+                WaitTimeSeconds=wait_seconds,
             ).get("Messages", [])
             if not messages:
                 continue

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -36,8 +35,9 @@ CODE_ROUTES = {"/auth/signup", "/auth/resend-code", "/auth/forgot-password"}
 LOCAL_CODE_HINT = "any code works locally (no e-mail is sent), e.g. 123456"
 WEB_DIR = ROOT / "web"
 OPENAPI_FILE = ROOT / "docs" / "openapi.yaml"
-# Pages the local platform serves itself, next to the API: the web gallery, the OpenAPI document and its docs page.
-STATIC_PAGES = {"/": WEB_DIR / "index.html", "/docs": WEB_DIR / "docs.html"}
+# Pages the local platform serves itself, next to the API: the web gallery (web/, as a static site would serve it),
+# the OpenAPI document and its docs page.
+REDIRECTS = {"/": "/web/", "/web": "/web/", "/docs": "/web/docs.html"}
 
 
 def log(component: str, message: str) -> None:
@@ -65,16 +65,14 @@ def static_answer(path: str) -> dict[str, Any] | None:
     if path == "/openapi.json":
         spec = yaml.safe_load(OPENAPI_FILE.read_text())
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(spec)}
-    file: Path | None = STATIC_PAGES.get(path)
-    if file is None and path.startswith("/web/"):
-        candidate = (WEB_DIR / path.removeprefix("/web/")).resolve()
-        # Only files inside web/: a crafted path ("/web/../services/...") must not read the rest of the repo.
-        if candidate.is_relative_to(WEB_DIR) and candidate.is_file():
-            file = candidate
-        else:
-            return {"statusCode": 404, "headers": {"Content-Type": "text/plain"}, "body": "Not found"}
-    if file is None:
+    if path in REDIRECTS:
+        return {"statusCode": 302, "headers": {"Location": REDIRECTS[path]}, "body": ""}
+    if not path.startswith("/web/"):
         return None
+    file = (WEB_DIR / (path.removeprefix("/web/") or "index.html")).resolve()
+    # Only files inside web/: a crafted path ("/web/../services/...") must not read the rest of the repo.
+    if not (file.is_relative_to(WEB_DIR) and file.is_file()):
+        return {"statusCode": 404, "headers": {"Content-Type": "text/plain"}, "body": "Not found"}
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     headers = {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"}
     return {"statusCode": 200, "headers": headers, "body": file.read_bytes()}
@@ -105,7 +103,8 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             started = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode() if length else None
+            # API Gateway (no binary media types) hands text to the function: bytes that are not UTF-8 become U+FFFD.
+            body = self.rfile.read(length).decode(errors="replace") if length else None
             path = self.path.split("?", 1)[0]
             static = static_answer(path) if self.command == "GET" else None
             if static is not None:
@@ -121,8 +120,12 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
             if self.command == "POST" and path in CODE_ROUTES and int(response.get("statusCode", 500)) < 300:
                 log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
 
-        # Every method reaches the router, as on API Gateway: one no route serves is its 403, never a 501 page.
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_TRACE = do_CONNECT = _handle
+        def __getattr__(self, name: str) -> Any:
+            # Every method (GET, POST, ..., TRACE, QUERY) reaches the router, as on API Gateway: a method no route
+            # serves gets API Gateway's 403, never http.server's own 501 page.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Requests are logged once, with their status and time, by _handle."""
@@ -131,17 +134,16 @@ def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
 
 
 def poll_queues(platform: LocalPlatform, stop: threading.Event) -> None:
-    """The SQS event source mappings: deliver batches until stopped, idling briefly when the queues are empty."""
+    """The SQS event source mappings: long-poll and deliver batches until stopped."""
     while not stop.is_set():
         try:
-            delivered = platform.deliver_queue_messages()
+            delivered = platform.deliver_queue_messages(wait_seconds=1)
         except Exception as error:  # keep polling: one bad poll must not stop the pipeline
             log("queue", f"poll failed: {error}")
-            delivered = 0
+            stop.wait(1)
+            continue
         if delivered:
             log("queue", f"delivered {delivered} message(s)")
-        else:
-            stop.wait(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\n  imgplat is running locally\n"
                 f"    API:           {api_url}   (export API={api_url})\n"
+                f"    Web page:      {api_url}/   (API docs: {api_url}/docs)\n"
                 f"    AWS emulator:  {endpoint}   (moto; aws --endpoint-url {endpoint} ...)\n"
                 f"    Sign-up codes: {LOCAL_CODE_HINT}\n"
                 f"    Stop:          Ctrl-C\n",

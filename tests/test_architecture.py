@@ -79,3 +79,16 @@ def test_dev_requirements_pin_the_same_versions_as_the_services():
         for line in (service_dir(name) / "requirements.txt").read_text().splitlines():
             if "==" in line:
                 assert line.strip() in (d.strip() for d in dev), f"{name} pins {line} but requirements-dev.txt does not"
+
+
+def test_deploy_doc_gives_each_service_exactly_the_params_compose_wires():
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    for name, service in compose()["services"].items():
+        command = re.search(rf"\(cd services/{name} && npx osls deploy (.*?)\)\n", doc, re.S)
+        assert command, f"docs/deploy.md has no standalone deploy command for {name}"
+        documented = dict(re.findall(r'--param="(\w+)=\$\(out (\w+ \w+)\)"', command.group(1)))
+        wired = {
+            param: " ".join(PARAM_REFERENCE.match(str(ref)).groups())
+            for param, ref in (service.get("params") or {}).items()
+        }
+        assert documented == wired, f"docs/deploy.md: {name}'s --param list differs from serverless-compose.yml"

@@ -6,7 +6,9 @@ them rather than on serverless.yml. Missing or stale templates are packaged firs
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from local.serverless_files import ROOT, serverless_config, service_dir, service_names
+from local.serverless_files import ROOT, compose, serverless_config, service_dir, service_names
+from local.stack import function_logical_id, printed_config
 
 # The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
 FRAMEWORK_BUCKET = "ServerlessDeploymentBucket"
@@ -213,3 +216,84 @@ def test_a_stage_can_put_every_function_in_a_vpc_with_gateway_endpoints():
         "dynamodb",
     }
     assert all(r["Condition"] == "CreateGatewayEndpoints" for r in endpoints.values())
+
+
+def _placeholder_outputs() -> dict[str, str]:
+    """The packaging placeholders (scripts/package_services.py): the only account ids and ARNs a template may hold."""
+    spec = importlib.util.spec_from_file_location("package_services", ROOT / "scripts" / "package_services.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.PLACEHOLDER_OUTPUTS)
+
+
+def _wired_placeholders(service: str) -> dict[str, str]:
+    outputs = _placeholder_outputs()
+    wired = compose()["services"][service].get("params") or {}
+    return {param: outputs[str(reference).strip("${}").split(".", 1)[1]] for param, reference in wired.items()}
+
+
+def test_no_account_id_region_or_arn_is_hard_coded(templates):
+    for service, template in templates.items():
+        text = json.dumps(template)
+        for placeholder in sorted(_placeholder_outputs().values(), key=len, reverse=True):
+            text = text.replace(placeholder, "<param>")
+        assert not re.findall(r"\b\d{12}\b", text), f"{service}: an account id in the template"
+        assert not re.findall(r"arn:aws[a-z-]*:", text), f"{service}: a literal ARN (use ${{AWS::Partition}}, a param)"
+        assert not re.findall(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d\b", text), f"{service}: a literal region"
+
+
+def test_every_function_has_a_deliberate_memory_size_timeout_and_log_retention(templates):
+    for service in service_names():
+        config = serverless_config(service)
+        text = (service_dir(service) / "serverless.yml").read_text()
+        retention = config["params"]["default"]["logRetentionDays"]
+        resources = templates[service]["Resources"]
+        for name, function in config["functions"].items():
+            assert {"memorySize", "timeout"} <= set(function), f"{service}.{name}: set memorySize and timeout"
+            block = re.search(rf"^  {name}:\n(.*?)(?=^  \S|\Z)", text, re.M | re.S)
+            lines = block.group(1).splitlines() if block else []
+            at = next(i for i, line in enumerate(lines) if line.strip().startswith("memorySize:"))
+            assert any("#" in line for line in lines[max(0, at - 3) : at + 2]), (
+                f"{service}.{name}: say next to memorySize why this memory size and timeout (a comment)"
+            )
+            properties = resources[function_logical_id(name)]["Properties"]
+            assert properties["MemorySize"] == function["memorySize"] and properties["Timeout"] == function["timeout"]
+            log_group = resources[function_logical_id(name).replace("LambdaFunction", "LogGroup")]["Properties"]
+            assert log_group["RetentionInDays"] == retention, f"{service}.{name}: log retention"
+            if any("http" in event for event in function.get("events") or []):
+                assert function["timeout"] <= 29, f"{service}.{name}: API Gateway gives up after 29 s"
+
+
+def test_the_ingest_queue_outlasts_the_orchestrator_and_the_workflow_logs_are_kept_like_the_functions(templates):
+    orchestrator = serverless_config("processing")["functions"]["orchestrator"]
+    queue = serverless_config("upload")["resources"]["Resources"]["IngestQueue"]["Properties"]
+    # AWS's advice for SQS event sources: a visibility timeout of at least 6x the function's timeout.
+    assert queue["VisibilityTimeout"] >= 6 * orchestrator["timeout"]
+    workflow_logs = templates["processing"]["Resources"]["WorkflowLogGroup"]["Properties"]
+    assert workflow_logs["RetentionInDays"] == serverless_config("processing")["params"]["default"]["logRetentionDays"]
+
+
+def test_processing_reserves_concurrency_for_the_orchestrator_and_the_image_steps_unless_a_stage_opts_out(templates):
+    template = templates["processing"]
+    for function in ("orchestrator", "validate", "resize", "watermark"):
+        reserved = template["Resources"][function_logical_id(function)]["Properties"]["ReservedConcurrentExecutions"]
+        condition, (reference,), no_value = reserved["Fn::If"][0], [reserved["Fn::If"][1]], reserved["Fn::If"][2]
+        assert no_value == {"Ref": "AWS::NoValue"}, function
+        parameter = template["Parameters"][reference["Ref"]]
+        assert int(parameter["Default"]) > 0, f"{function}: reserved by default"
+        # "0" means no reservation (accounts whose concurrency limit leaves nothing to reserve), never "throttled".
+        assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [reference, "0"]}]}
+
+
+def test_prod_keeps_the_data_on_stack_removal_and_dev_does_not():
+    data = {"upload": ["PlatformKey", "OriginalsBucket", "ImagesTable"], "processing": ["RenditionsBucket"]}
+    data["auth"] = ["UserPool"]
+    for stage, policy in (("dev", "Delete"), ("prod", "Retain")):
+        for service, logical_ids in data.items():
+            resources = printed_config(service, stage, _wired_placeholders(service))["resources"]["Resources"]
+            for logical_id in logical_ids:
+                resource = resources[logical_id]
+                assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (policy, policy), (
+                    f"{stage}: {service}.{logical_id}"
+                )

@@ -161,3 +161,15 @@ def test_shared_api_maps_errors_to_json_without_leaking(api):
 def test_cors_headers_follow_the_configured_origin(api):
     answer = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), _Context())
     assert answer["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["https://app.example.com"]
+
+
+def test_a_body_that_is_not_declared_json_is_415_not_a_server_error(api):
+    for content_type in ("text/plain", "multipart/form-data"):  # the latter without its boundary
+        # Given a JSON body sent with another content type
+        event = _event("/hello", json.dumps({"name": "x", "password": "p"}))
+        event["headers"]["Content-Type"] = content_type
+        # When the API resolves it
+        answer = api.resolve(event, _Context())
+        # Then the caller is told to send JSON
+        assert answer["statusCode"] == 415, content_type
+        assert json.loads(answer["body"])["error"]["code"] == "unsupported_media_type"

@@ -8,7 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from imgplat_common.errors import ApiError, error_body, new_error_id
 from imgplat_common.observability import logger
@@ -16,6 +19,7 @@ from imgplat_common.observability import logger
 # Request bodies of this API are small JSON documents; anything larger is refused before parsing.
 MAX_JSON_BODY_BYTES = 16 * 1024
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type"]
+NOT_JSON_MESSAGE = "Send the body as JSON, with 'Content-Type: application/json'."
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -52,6 +56,11 @@ def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddlewar
     return _body_too_large(app) or next_middleware(app)
 
 
+def _declares_other_than_json(app: APIGatewayRestResolver) -> bool:
+    content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+    return bool(content_type) and not content_type.startswith("application/json")
+
+
 def _field_name(location: Any) -> str:
     return ".".join(str(part) for part in location if part != "body") or "body"
 
@@ -64,6 +73,14 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response[str]:
         return json_response(int(error.status), error_body(error.code, error.message, **error.details))
+
+    def _not_json() -> Response[str]:
+        return json_response(415, error_body("unsupported_media_type", NOT_JSON_MESSAGE))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
+        # Bodies are JSON: any other declared Content-Type (text/plain, ...) is the client's error, not ours.
+        return _not_json()
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
@@ -83,5 +100,11 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
         error_id = new_error_id()
         logger.exception("unhandled error", extra={"error_id": error_id})
         return json_response(500, error_body("internal_error", "Something went wrong on our side.", error_id=error_id))
+
+    @app.exception_handler(ValueError)
+    def _value_error(error: ValueError) -> Response[str]:
+        # Powertools parses form and multipart bodies itself and raises ValueError on a malformed one (a multipart
+        # type without a boundary): still the client's error. Any other ValueError is ours.
+        return _not_json() if _declares_other_than_json(app) else _unexpected(error)
 
     return app

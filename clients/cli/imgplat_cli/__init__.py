@@ -1,0 +1,1 @@
+"""imgplat: the command-line client of the image platform (`imgplat --help`)."""

@@ -407,3 +407,17 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
     assert read.renditions == {"medium": medium}
     assert view["metadata"]["dominant_color"] == "#1a2b3c"
     assert set(view["renditions"]) == {"medium"}
+
+
+def test_the_ingest_message_shape_is_the_shared_model_on_both_sides():
+    """S3's notification for a key upload issues parses with the one model (libs/common) the orchestrator reads."""
+    from imgplat_common.events import S3Notification
+    from imgplat_common.keys import parse_original_key
+
+    key = original_key(OWNER, new_image_id())
+    notification = S3Notification.model_validate_json(_s3_notification(ORIGINALS_BUCKET, key, 1234))
+    (record,) = notification.records
+    assert record.event_name.startswith("ObjectCreated:")
+    assert record.s3.bucket.name == ORIGINALS_BUCKET
+    assert parse_original_key(urllib.parse.unquote_plus(record.s3.object.key)).owner == OWNER
+    assert (record.s3.object.size, record.s3.object.version_id) == (1234, "096fKKXTRTtl3on89fVO.nfljtsv6qko")

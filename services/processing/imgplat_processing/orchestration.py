@@ -19,46 +19,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.events import S3_TEST_EVENT, S3EventRecord, S3Notification
 from imgplat_common.keys import InvalidKeyError, parse_original_key
 from imgplat_common.models import ProcessingRequest
 from imgplat_common.observability import MetricUnit, logger, metrics
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-S3_TEST_EVENT = "s3:TestEvent"
 RUN_ID_HASH_LENGTH = 16
-
-
-class _Notification(BaseModel):
-    # Only the fields the platform reads. Powertools' S3Model also requires fields that S3 sends but local
-    # emulators (moto) leave out, such as requestParameters; a stricter model would drop real work.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class S3ObjectInfo(_Notification):
-    key: str
-    size: int = 0
-    e_tag: str | None = Field(default=None, alias="eTag")
-    version_id: str | None = Field(default=None, alias="versionId")
-    sequencer: str | None = None
-
-
-class S3BucketInfo(_Notification):
-    name: str
-
-
-class S3Entity(_Notification):
-    bucket: S3BucketInfo
-    object: S3ObjectInfo
-
-
-class S3EventRecord(_Notification):
-    event_name: str = Field(default="", alias="eventName")
-    s3: S3Entity
-
-
-class S3Notification(_Notification):
-    event: str | None = Field(default=None, alias="Event")
-    records: list[S3EventRecord] = Field(default_factory=list, alias="Records")
 
 
 class WorkflowStarter(Protocol):

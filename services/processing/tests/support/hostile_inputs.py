@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from image_factory import camera_exif_with_gps
 from PIL import ExifTags, Image, ImageCms
 
 READY, REJECTED = "READY", "REJECTED"
@@ -87,17 +88,6 @@ def _exif_with(**tags: object) -> Image.Exif:
     exif = Image.Exif()
     for tag, value in tags.items():
         exif[getattr(ExifTags.Base, tag)] = value
-    return exif
-
-
-def _gps_exif() -> Image.Exif:
-    exif = _exif_with(Make="Hostile", Model="Phone")
-    exif[ExifTags.IFD.GPSInfo] = {
-        ExifTags.GPS.GPSLatitudeRef: "N",
-        ExifTags.GPS.GPSLatitude: (52.0, 22.0, 12.5),
-        ExifTags.GPS.GPSLongitudeRef: "E",
-        ExifTags.GPS.GPSLongitude: (4.0, 53.0, 41.0),
-    }
     return exif
 
 
@@ -181,7 +171,7 @@ CORPUS: list[Case] = [
     Case("animated GIF (5 frames)", READY, lambda: _frames("GIF", 5, (64, 48))),
     Case("animated WebP (5 frames)", READY, lambda: _frames("WEBP", 5, (64, 48))),
     # metadata abuse
-    Case("EXIF with GPS", READY, lambda: _save(_photo(), "JPEG", exif=_gps_exif())),
+    Case("EXIF with GPS", READY, lambda: _save(_photo(), "JPEG", exif=camera_exif_with_gps())),
     Case(
         "huge EXIF block (60 KB comment)",
         READY,

@@ -14,11 +14,13 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 API_PORT ?= 3000
 AWS_PORT ?= 4566
 
-setup: $(BIN)/.installed $(VENV)/checkov/.installed node_modules/.installed chromium
+# What `make dev` needs: the Python environment and the Serverless tooling.
+setup: $(BIN)/.installed node_modules/.installed
 
-# The browser test drives Debian's Chromium (Playwright's own browser download does not work everywhere).
+# The browser test drives Debian's Chromium (Playwright's own browser download does not work everywhere). Where
+# there is no apt-get (a Mac, say) the browser test is skipped locally; CI always installs it.
 chromium:
-	@test -x /usr/bin/chromium || { echo "==> Chromium (apt-get)"; \
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || { echo "==> Chromium (apt-get)"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
@@ -43,7 +45,7 @@ node_modules/.installed: package.json package-lock.json
 dev: setup  ## run the whole platform locally (moto as AWS, real handlers) until Ctrl-C
 	$(BIN)/python -m local --api-port $(API_PORT) --aws-port $(AWS_PORT)
 
-test: setup  ## run every test
+test: setup chromium  ## run every test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: setup  ## ruff + mypy
@@ -51,7 +53,7 @@ lint: setup  ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src services/*/imgplat_* clients/cli/imgplat_cli scripts local
 
-package: setup  ## osls package every service and the compose project offline, check the zips, cfn-lint + checkov
+package: setup $(VENV)/checkov/.installed  ## osls package every service and the compose project offline, check the zips, cfn-lint + checkov
 	$(BIN)/python scripts/package_services.py
 	$(BIN)/python scripts/package_compose.py
 	@# W3005 (a DependsOn that a Ref already implies) is in the framework's own output, not in our resources.

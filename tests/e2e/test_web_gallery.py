@@ -32,7 +32,10 @@ PASSWORD = "Correct-Horse-9-Battery"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make setup does it)")
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium (make test does it where apt-get exists)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it, so a missing browser there is a broken setup, not a skip
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

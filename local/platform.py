@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from graphlib import TopologicalSorter
 from typing import Any
 from unittest import mock
@@ -151,6 +153,38 @@ class LocalPlatform:
         configs = [self.stacks[name].config for name in services if name in self.stacks]
         origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
         return gateway_response(configs, response_type, status, message, origin)
+
+    # --- EventBridge schedules -------------------------------------------------------------------------------
+    def schedules(self) -> list[tuple[FunctionSpec, int]]:
+        """Functions with an enabled `schedule: rate(N unit)` event, and their period in seconds."""
+        units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+        found = []
+        for spec in self.functions.values():
+            for event in spec.events:
+                schedule = event.get("schedule")
+                if not schedule:
+                    continue
+                schedule = schedule if isinstance(schedule, dict) else {"rate": schedule}
+                if str(schedule.get("enabled", True)).lower() == "false":
+                    continue
+                match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(schedule["rate"]))
+                if match:
+                    found.append((spec, int(match.group(1)) * units[match.group(2)]))
+        return found
+
+    def scheduled_event(self, spec: FunctionSpec) -> dict[str, Any]:
+        """The event EventBridge Scheduler-style rules send to a scheduled function."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": spec.arn.split(":")[4],
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [f"arn:aws:events:{self.region}:{spec.arn.split(':')[4]}:rule/{spec.name}"],
+            "detail": {},
+        }
 
     # --- SQS event sources ------------------------------------------------------------------------------------
     def queue_consumers(self) -> list[tuple[FunctionSpec, dict[str, Any]]]:

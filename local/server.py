@@ -146,6 +146,18 @@ def poll_queues(platform: LocalPlatform, stop: threading.Event) -> None:
             log("queue", f"delivered {delivered} message(s)")
 
 
+def run_schedules(platform: LocalPlatform, stop: threading.Event) -> None:
+    """EventBridge rules: invoke each scheduled function at its rate (first run one period after start)."""
+    schedules = platform.schedules()
+    next_run = {spec.name: time.monotonic() + period for spec, period in schedules}
+    while not stop.wait(1):
+        for spec, period in schedules:
+            if time.monotonic() >= next_run[spec.name]:
+                next_run[spec.name] = time.monotonic() + period
+                result = platform.runner(spec, platform.scheduled_event(spec))
+                log("schedule", f"{spec.name}: {'failed' if result.failed else 'ran'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default=os.environ.get("IMGPLAT_HOST", "127.0.0.1"))
@@ -210,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=api_server.serve_forever, name="api", daemon=True).start()
             poller = threading.Thread(target=poll_queues, args=(platform, stop), name="sqs-poller", daemon=True)
             poller.start()
+            threading.Thread(target=run_schedules, args=(platform, stop), name="schedules", daemon=True).start()
             api_url = f"http://{args.host}:{args.api_port}"
             print(
                 f"\n  imgplat is running locally\n"

@@ -73,9 +73,11 @@ def _expected_kind(path: tuple[Any, ...], text: str, param: str, parent: Any) ->
     before = text.split(f"${{param:{param}}}", 1)[0]
     if before.startswith("arn:"):
         return NAME  # spliced into an ARN the consumer builds itself (arn:...:s3:::<bucket>/...)
+    keys = [step for step in path if isinstance(step, str)]
+    if not before and text.startswith(f"${{param:{param}}}/") and "Resource" in keys[-2:]:
+        return ARN  # a part of the resource the ARN names (a table's index: <table ARN>/index/<name>)
     if text != f"${{param:{param}}}":
         return None
-    keys = [step for step in path if isinstance(step, str)]
     last = keys[-1]
     if "Resource" in keys[-2:] or last in {"ProviderARNs", "KmsKeyId", "KMSMasterKeyID", "KmsMasterKeyId"}:
         return ARN
@@ -315,6 +317,7 @@ def images_table() -> Iterator[Any]:
             TableName=TABLE,
             KeySchema=definition["KeySchema"],
             AttributeDefinitions=definition["AttributeDefinitions"],
+            GlobalSecondaryIndexes=definition["GlobalSecondaryIndexes"],
             BillingMode=definition["BillingMode"],
         )
         yield table
@@ -421,3 +424,18 @@ def test_the_ingest_message_shape_is_the_shared_model_on_both_sides():
     assert record.s3.bucket.name == ORIGINALS_BUCKET
     assert parse_original_key(urllib.parse.unquote_plus(record.s3.object.key)).owner == OWNER
     assert (record.s3.object.size, record.s3.object.version_id) == (1234, "096fKKXTRTtl3on89fVO.nfljtsv6qko")
+
+
+def test_the_status_index_processing_queries_is_the_one_upload_defines_on_the_images_table():
+    # The reconciler (processing) finds stuck records with a Query on this GSI of upload's table; the index name is
+    # a processing param whose default must name an index that exists, with the keys the Query uses.
+    table = serverless_config("upload")["resources"]["Resources"]["ImagesTable"]["Properties"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    index_name = serverless_config("processing")["params"]["default"]["imagesStatusIndexName"]
+    index = indexes[index_name]
+    assert [(key["AttributeName"], key["KeyType"]) for key in index["KeySchema"]] == [
+        ("status", "HASH"),
+        ("updated_at", "RANGE"),
+    ]
+    # The reconciler reads run_id from the index (to remove a dead run's work files); the rest it does not need.
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["run_id"]}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import pytest
 
 from local.lambdas import FunctionSpec
@@ -63,3 +67,22 @@ def test_an_exception_becomes_a_lambda_error_payload(pool):
     failed = pool.invoke("breaker", {})
     assert failed.failed and failed.error_type == "ValueError"
     assert failed.payload["errorMessage"] == "the handler failed on purpose"
+
+
+def test_a_worker_killed_mid_invocation_fails_it_as_runtime_exit_error_and_the_next_one_gets_a_fresh_worker(pool):
+    # Given a worker busy with an invocation
+    worker = pool.workers["sleeper"]
+    pool.invoke("sleeper", {"seconds": 0})
+    pid = worker.process.pid
+    killer = threading.Timer(0.3, os.kill, args=(pid, signal.SIGKILL))
+
+    # When its process is killed mid-step (out of memory, the sandbox recycled)
+    killer.start()
+    killed = pool.invoke("sleeper", {"seconds": 0.9})
+    killer.join()
+
+    # Then the invocation fails the way Lambda reports it (Step Functions' Catch sends the image to MarkFailed:
+    # services/processing/tests/integration/test_processing_faults.py), and the function keeps working
+    assert killed.error_type == "Runtime.ExitError"
+    assert pool.invoke("sleeper", {"seconds": 0}).payload == {"slept": 0}
+    assert worker.process.pid != pid

@@ -17,7 +17,16 @@ class ProcessingSettings(PlatformSettings):
     originals_bucket: str = ""
     renditions_bucket: str = ""
     kms_key_arn: str = ""
-    state_machine_arn: str = ""  # the orchestrator's only; the steps never start workflows
+    state_machine_arn: str = ""  # the orchestrator's and the reconciler's; the steps never start workflows
+    images_status_index: str = "status-updated_at"  # upload's GSI of the images table (status, updated_at)
+
+    # The reconciler: a PENDING record whose original arrived, or a PROCESSING one, is stuck once its last write is
+    # this old (longer than the workflow's TimeoutSeconds, so no run of it can still be going).
+    stuck_after_seconds: int = 900
+    # A PENDING record without an original gets no upload any more after this: upload's longest URL expiry
+    # (3600 s) plus a margin for a PUT that started just before it.
+    upload_window_seconds: int = 3900
+    reconcile_batch_size: int = 100  # records per status per scheduled run; the next run takes the rest
 
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
     max_upload_bytes: int = 25 * MIB

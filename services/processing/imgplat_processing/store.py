@@ -235,3 +235,88 @@ def start_execution(state_machine_arn: str, name: str, payload: str) -> bool:
 def utc_now() -> datetime:
     """The current time (a function, so tests can move the clock)."""
     return datetime.now(UTC)
+
+
+# --- the reconciler -------------------------------------------------------------------------------------------------
+
+
+def records_in_status_before(
+    table_name: str, index_name: str, status: ImageStatus, updated_before: str, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` records in `status` whose last write is older than `updated_before` (oldest first).
+
+    A Query on upload's status/updated_at index (never a Scan): the index holds the keys, status, updated_at and
+    run_id of every record, so the cost grows with the records found, not with the table.
+    """
+    table = dynamodb_resource().Table(table_name)
+    query: dict[str, Any] = {
+        "IndexName": index_name,
+        "KeyConditionExpression": "#status = :status AND #updated_at < :before",
+        "ExpressionAttributeNames": {"#status": "status", "#updated_at": "updated_at"},
+        "ExpressionAttributeValues": {":status": status.value, ":before": updated_before},
+        "Limit": limit,
+    }
+    items: list[dict[str, Any]] = []
+    with _translated_errors(f"query {index_name} for {status.value}"):
+        while len(items) < limit:
+            page = table.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items[:limit]
+
+
+def object_version(bucket: str, key: str) -> dict[str, Any] | None:
+    """The size, ETag (without quotes) and version id of an object, from its headers; None when it is not there."""
+    try:
+        with _translated_errors(f"head s3://{bucket}/{key}"):
+            head = s3_client().head_object(Bucket=bucket, Key=key)
+    except ObjectMissing:
+        return None
+    return {
+        "size": int(head["ContentLength"]),
+        "etag": str(head.get("ETag", "")).strip('"') or None,
+        "version_id": head.get("VersionId"),
+    }
+
+
+def execution_status(state_machine_arn: str, name: str) -> str:
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: the status of the execution `name` of this state machine."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    execution_arn = f"{prefix}:execution:{machine}:{name}"
+    with _translated_errors(f"describe {name}"):
+        return str(stepfunctions_client().describe_execution(executionArn=execution_arn)["status"])
+
+
+def fail_if_unchanged(
+    table_name: str, *, owner: str, image_id: str, status: ImageStatus, updated_at: str, fields: Mapping[str, Any]
+) -> bool:
+    """FAILED with `fields`, only if the record is still in `status` and unchanged since `updated_at`.
+
+    False when the record moved on (or is gone) since it was read: a run finished it meanwhile, nothing is written.
+    """
+    names = {"#status": "status", "#updated_at": "updated_at"}
+    values: dict[str, Any] = {
+        ":failed": ImageStatus.FAILED.value,
+        ":seen_status": status.value,
+        ":seen_at": updated_at,
+        ":now": utc_now_iso(),
+    }
+    assignments = ["#status = :failed", "#updated_at = :now"]
+    for index, (name, value) in enumerate(fields.items()):
+        names[f"#f{index}"] = name
+        values[f":f{index}"] = value
+        assignments.append(f"#f{index} = :f{index}")
+    try:
+        with _translated_errors(f"fail {owner}/{image_id}"):
+            dynamodb_resource().Table(table_name).update_item(
+                Key={"owner": owner, "image_id": image_id},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression="#status = :seen_status AND #updated_at = :seen_at",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+    except ConditionFailed:
+        return False
+    return True

@@ -33,11 +33,12 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from imgplat_processing import store
-from imgplat_processing.images.encode import MIME, encode_rendition
+from imgplat_processing.images.encode import MIME
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary, library_versions
+from imgplat_processing.images.pipeline import encode_outputs, stamp_watermarks
 from imgplat_processing.images.renditions import RenderedImage, render_renditions
 from imgplat_processing.images.validate import ImageRejected, validate_image
-from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
+from imgplat_processing.images.watermark import WatermarkConfig
 from imgplat_processing.settings import MIB, ProcessingSettings
 
 # Renditions never change once written (their key holds the original's content hash).
@@ -266,15 +267,11 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
         pixels = store.read_object(settings.renditions_bucket, intermediate.key)
         return Image.frombytes(intermediate.mode, (intermediate.width, intermediate.height), pixels)
 
-    images = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
+    loaded = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
     marked = {name: config.applies_to(name) for name in intermediates}
-    for name, image in images.items():
-        if marked[name]:
-            images[name] = apply_watermark(image, config)
+    images = stamp_watermarks(loaded, config)
 
-    def publish(name: str, image_format: str) -> RenditionFile:
-        image = images[name]
-        body = encode_rendition(image, image_format)
+    def publish(name: str, image_format: str, image: Image.Image, body: bytes) -> RenditionFile:
         key = rendition_key(state.owner, state.image_id, validated.sha256, name, image_format)
         store.write_object(
             settings.renditions_bucket,
@@ -286,12 +283,7 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
         )
         return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
 
-    # Largest first, so the longest encodes start early and the small ones fill the gaps.
-    outputs = sorted(
-        ((name, image_format) for name in images for image_format in RENDITION_FORMATS),
-        key=lambda output: -images[output[0]].width * images[output[0]].height,
-    )
-    published = dict(zip(outputs, pool.map(lambda output: publish(*output), outputs), strict=True))
+    published = encode_outputs(images, RENDITION_FORMATS, pool, publish)
     renditions = {
         name: Rendition(
             name=name,

@@ -80,8 +80,12 @@ def invoke(function_key: str, event: dict[str, Any]) -> Any:
 
 
 def lambda_error(error: Exception) -> dict[str, str]:
-    """What a Catch receives when a Lambda task raised `error` (Error = class name, Cause = the Lambda error JSON)."""
-    name = type(error).__name__
+    """What a Catch receives when a Lambda task raised `error` (Error = class name, Cause = the Lambda error JSON).
+
+    An exception may name the Lambda error itself (`lambda_error_type`), for failures of the runtime rather than of
+    the handler, such as `Runtime.ExitError` when the worker process dies mid-step.
+    """
+    name = getattr(error, "lambda_error_type", None) or type(error).__name__
     return {"Error": name, "Cause": json.dumps({"errorMessage": str(error), "errorType": name, "stackTrace": []})}
 
 
@@ -111,7 +115,8 @@ class WorkflowRun:
     end_state: str  # a Succeed or Fail state's name, or "ExecutionFailed" when an error was not caught
     state: dict[str, Any]
     path: list[str]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, str]]  # the errors that went to a Catch (or failed the execution)
+    retried: list[tuple[str, str]] = field(default_factory=list)  # (state, error) of every attempt a Retry repeated
 
 
 StateHook = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -127,11 +132,12 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
     name = definition["StartAt"]
     path: list[str] = []
     errors: list[dict[str, str]] = []
+    retried: list[tuple[str, str]] = []
     while True:
         path.append(name)
         spec = definition["States"][name]
         if spec["Type"] in ("Succeed", "Fail"):
-            return WorkflowRun(name, state, path, errors)
+            return WorkflowRun(name, state, path, errors, retried)
         if spec["Type"] == "Choice":
             name = _chosen(spec, state)
             continue
@@ -150,6 +156,7 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
                 retrier = next((rule for rule in spec.get("Retry", []) if _matches(rule, failure["Error"])), None)
                 if retrier is None or attempt > retrier["MaxAttempts"]:
                     break
+                retried.append((name, failure["Error"]))
         if failure is None:
             state = _merged(state, spec["ResultPath"], result)
             name = spec["Next"]
@@ -157,7 +164,7 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
         errors.append(failure)
         catcher = next((rule for rule in spec.get("Catch", []) if _matches(rule, failure["Error"])), None)
         if catcher is None:
-            return WorkflowRun("ExecutionFailed", state, path, errors)
+            return WorkflowRun("ExecutionFailed", state, path, errors, retried)
         state = _merged(state, catcher["ResultPath"], failure)
         name = catcher["Next"]
 
@@ -222,6 +229,14 @@ def _clear_container_caches() -> None:
     workflow._watermark_logo.cache_clear()
 
 
+@cache
+def images_table_definition() -> dict[str, Any]:
+    """The images table as the upload service defines it (keys and the status index the reconciler Queries)."""
+    properties = load_yaml(SERVICE_DIR.parent / "upload" / "serverless.yml")["resources"]["Resources"]["ImagesTable"]
+    wanted = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")
+    return {name: properties["Properties"][name] for name in wanted}
+
+
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     """Fresh moto resources and the function environment serverless.yml would set."""
@@ -232,16 +247,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             s3.create_bucket(Bucket=bucket)
         dynamodb = boto3.resource("dynamodb")
         table = dynamodb.create_table(
-            TableName=IMAGES_TABLE,
-            KeySchema=[
-                {"AttributeName": "owner", "KeyType": "HASH"},
-                {"AttributeName": "image_id", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "owner", "AttributeType": "S"},
-                {"AttributeName": "image_id", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+            TableName=IMAGES_TABLE, BillingMode="PAY_PER_REQUEST", **images_table_definition()
         )
         environment = {
             "IMAGES_TABLE": IMAGES_TABLE,
@@ -270,3 +276,34 @@ def logged() -> Iterator[LogLines]:
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
     if previous is not None:
         handler.setStream(previous)
+
+
+def published_metrics(output: str) -> dict[str, float]:
+    """The sum of each metric the handlers published (CloudWatch embedded metric format lines on stdout)."""
+    sums: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = document[metric["Name"]]
+            sums[metric["Name"]] = sums.get(metric["Name"], 0) + sum(value if isinstance(value, list) else [value])
+    return sums
+
+
+def assert_settled(platform: Platform, request: ProcessingRequest, status: ImageStatus) -> ImageRecord:
+    """The invariants after any fault: one record for the image, in a terminal `status`, and no orphan files (the
+    renditions bucket holds exactly what a READY record references, nothing for any other status, no work files)."""
+    from boto3.dynamodb.conditions import Key
+
+    items = platform.table.query(KeyConditionExpression=Key("owner").eq(request.owner), ConsistentRead=True)["Items"]
+    assert [item["image_id"] for item in items].count(request.image_id) == 1
+    record = platform.record(request)
+    assert record.status is status and status.is_terminal, (record.status, record.reason, record.error_id)
+    image_prefix = f"renditions/{request.owner}/{request.image_id}/"
+    referenced = sorted(file.key for rendition in record.renditions.values() for file in rendition.files.values())
+    assert platform.renditions_keys(image_prefix) == (referenced if status is ImageStatus.READY else [])
+    assert platform.renditions_keys(f"work/{request.owner}/{request.image_id}/") == []
+    if status is ImageStatus.FAILED:
+        assert record.error_id and len(record.error_id) == 32
+    return record

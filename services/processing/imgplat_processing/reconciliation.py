@@ -1,0 +1,153 @@
+"""The reconciler: the backstop that finds images stuck before a terminal status and re-drives or fails them.
+
+Nothing should get stuck: every run ends in READY, REJECTED or FAILED (statemachine.asl.yaml), and every ingest
+message is retried, then kept in the dead-letter queue (its alarm calls a human). What is left is what no run
+finishes: a notification in the DLQ (a poison message), a run that timed out or was stopped, an ending that itself
+failed, or an upload URL that was never used. Every few minutes (serverless.yml: reconciler) this module decides:
+
+- PENDING with the original in the bucket, last written over stuck_after_seconds ago: start the run for that
+  object version (the same deterministic name every round, so never two runs). If that run already exists and has
+  ended, or cannot be started: FAILED "processing did not finish".
+- PENDING without an original, older than upload_window_seconds (its upload URL has expired): FAILED "no upload
+  received". Kept rather than deleted, so the owner sees what happened (and deletes it like any image).
+- PROCESSING, last written over stuck_after_seconds ago (longer than the workflow's TimeoutSeconds, so its run has
+  ended): FAILED "processing did not finish".
+
+FAILED carries a new error id, logged with the cause, like a run's own MarkFailed; the write is conditional on the
+record being unchanged since it was read, so a run that finishes meanwhile wins. The image's work files and
+renditions are removed (a FAILED image serves none). Records are found with a Query on upload's status/updated_at
+index, never a Scan.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from imgplat_common.errors import new_error_id
+from imgplat_common.keys import original_key, rendition_prefix, work_prefix
+from imgplat_common.models import ProcessingRequest
+from imgplat_common.observability import logger
+from imgplat_common.status import ImageStatus
+from pydantic import BaseModel, ConfigDict
+
+from imgplat_processing import store
+from imgplat_processing.orchestration import run_id_for
+from imgplat_processing.settings import ProcessingSettings
+
+DID_NOT_FINISH = "processing did not finish"
+NO_UPLOAD = "no upload received"
+
+
+class StuckRecord(BaseModel):
+    """What the status index holds of a record: its keys, status, last write and the run that claimed it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    owner: str
+    image_id: str
+    status: ImageStatus
+    updated_at: str
+    run_id: str | None = None
+
+
+@dataclass
+class Reconciliation:
+    """What one scheduled run did: image ids re-driven, failed (with the reason), and left for a later run."""
+
+    redriven: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    left: list[str] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> int:
+        return len(self.redriven) + len(self.failed)
+
+
+def iso(moment: datetime) -> str:
+    """The record timestamps' format (imgplat_common.models.utc_now_iso), so the index compares them as text."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def reconcile(settings: ProcessingSettings, now: datetime) -> Reconciliation:
+    """Find the stuck records (oldest first, a batch per status) and re-drive or fail each one."""
+    done = Reconciliation()
+    stuck_before = iso(now - timedelta(seconds=settings.stuck_after_seconds))
+    for status in (ImageStatus.PENDING, ImageStatus.PROCESSING):
+        items = store.records_in_status_before(
+            settings.images_table, settings.images_status_index, status, stuck_before, settings.reconcile_batch_size
+        )
+        for item in items:
+            record = StuckRecord.model_validate(item)
+            logger.set_correlation_id(record.image_id)
+            try:
+                if record.status is ImageStatus.PENDING:
+                    _reconcile_pending(record, settings, now, done)
+                else:
+                    _fail(record, settings, DID_NOT_FINISH, "the run's execution ended without a final status", done)
+            finally:
+                logger.set_correlation_id(None)
+    return done
+
+
+def _reconcile_pending(record: StuckRecord, settings: ProcessingSettings, now: datetime, done: Reconciliation) -> None:
+    key = original_key(record.owner, record.image_id)
+    version = store.object_version(settings.originals_bucket, key)
+    if version is None:
+        if record.updated_at < iso(now - timedelta(seconds=settings.upload_window_seconds)):
+            _fail(record, settings, NO_UPLOAD, "the upload URL expired unused", done)
+        else:
+            done.left.append(record.image_id)  # its upload URL may still be in use
+        return
+    # The name the orchestrator gives a run for this object version when S3 reports no sequencer (an emulator);
+    # the same every round, so the reconciler never starts two runs for one version.
+    run_id = run_id_for(record.image_id, settings.originals_bucket, key, version["version_id"] or version["etag"] or "")
+    request = ProcessingRequest(
+        bucket=settings.originals_bucket,
+        key=key,
+        owner=record.owner,
+        image_id=record.image_id,
+        size=version["size"],
+        etag=version["etag"],
+        version_id=version["version_id"],
+        run_id=run_id,
+    )
+    payload = json.dumps(request.model_dump(mode="json"), separators=(",", ":"))
+    try:
+        started = store.start_execution(settings.state_machine_arn, run_id, payload)
+        status = "STARTED" if started else store.execution_status(settings.state_machine_arn, run_id)
+    except Exception as error:
+        _fail(record, settings, DID_NOT_FINISH, f"re-driving failed: {type(error).__name__}: {error}", done)
+        return
+    if status == "STARTED":
+        logger.info("stuck upload re-driven", extra={"run_id": run_id})
+        done.redriven.append(record.image_id)
+    elif status == "RUNNING":
+        done.left.append(record.image_id)  # the re-driven run has not claimed it yet; it ends within its timeout
+    else:
+        _fail(record, settings, DID_NOT_FINISH, f"the re-driven run {run_id} ended {status} without a status", done)
+
+
+def _fail(record: StuckRecord, settings: ProcessingSettings, reason: str, cause: str, done: Reconciliation) -> None:
+    error_id = new_error_id()
+    failed = store.fail_if_unchanged(
+        settings.images_table,
+        owner=record.owner,
+        image_id=record.image_id,
+        status=record.status,
+        updated_at=record.updated_at,
+        fields={"error_id": error_id, "reason": reason},
+    )
+    if not failed:
+        logger.info("stuck record moved on before it was failed; left as it is")
+        return
+    logger.error(
+        "stuck image failed by the reconciler",
+        extra={"error_id": error_id, "reason": reason, "cause": cause, "was": record.status.value},
+    )
+    # A FAILED image serves nothing: remove whatever an unfinished run wrote (renditions and work files).
+    store.delete_prefix(settings.renditions_bucket, rendition_prefix(record.owner, record.image_id))
+    if record.run_id:
+        store.delete_prefix(settings.renditions_bucket, work_prefix(record.owner, record.image_id, record.run_id))
+    done.failed[record.image_id] = reason

@@ -9,7 +9,7 @@ TEMPLATES := services/*/.serverless/cloudformation-template-update-stack.json
 PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup chromium dev test lint package ci clean
+.PHONY: setup chromium dev test lint package ci clean bench-setup bench bench-cold-start
 
 API_PORT ?= 3000
 AWS_PORT ?= 4566
@@ -62,6 +62,20 @@ package: setup $(VENV)/checkov/.installed  ## osls package every service and the
 	$(CHECKOV) --framework cloudformation --skip-download --compact --quiet -f $(TEMPLATES)
 
 ci: lint package test
+
+# Benchmarks (docs/performance.md). pyvips is the reference the processing benchmark compares against: it goes into
+# the dev venv from bench/requirements.txt, never into a Lambda package.
+bench-setup: setup $(BIN)/.bench-installed
+
+$(BIN)/.bench-installed: bench/requirements.txt
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos (first run also prepares .cache/bench-photos)
+	$(BIN)/python bench/processing.py $(BENCH_ARGS)
+
+bench-cold-start: setup  ## init time of every handler beside a bare boto3 + Powertools baseline, zip sizes
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) node_modules services/*/.serverless .serverless

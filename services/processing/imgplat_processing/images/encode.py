@@ -34,14 +34,14 @@ def encode_rendition(image: Image.Image, image_format: str) -> bytes:
 
 
 def _encode_jpeg(image: Image.Image) -> bytes:
-    rgb = _flatten(image) if _has_alpha(image) else _in_mode(image, "RGB")
+    rgb = _flatten(image) if _has_alpha(image) else _own_view(_in_mode(image, "RGB"))
     out = BytesIO()
     rgb.save(out, format="JPEG", quality=JPEG_QUALITY, progressive=True, optimize=False)
     return out.getvalue()
 
 
 def _encode_webp(image: Image.Image) -> bytes:
-    pixels = _in_mode(image, "RGBA" if _has_alpha(image) else "RGB")
+    pixels = _own_view(_in_mode(image, "RGBA" if _has_alpha(image) else "RGB"))
     out = BytesIO()
     pixels.save(out, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return out.getvalue()
@@ -50,6 +50,15 @@ def _encode_webp(image: Image.Image) -> bytes:
 def _in_mode(image: Image.Image, mode: str) -> Image.Image:
     """`image` itself when it already is in `mode` (encoders only read it), else a converted copy."""
     return image if image.mode == mode else image.convert(mode)
+
+
+def _own_view(image: Image.Image) -> Image.Image:
+    """A new Image object over the same pixels (no copy), for this encode alone.
+
+    Image.save() keeps its options on the Image object (encoderinfo), so two saves of one object running in two
+    threads (the JPEG and the WebP of a rendition) could swap quality and method; each encode gets its own object.
+    """
+    return image._new(image.im)
 
 
 def _has_alpha(image: Image.Image) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -23,6 +25,9 @@ from imgplat_processing.images.validate import ImageRejected
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
 REDUCING_GAP = 2.0
 MAX_LONG_EDGE = 10_000
+# Large resizes run as this many bands in parallel (one per vCPU, at most 4); small ones are not worth a thread.
+RESIZE_BANDS = max(1, min(4, os.cpu_count() or 1))
+MIN_BANDED_PIXELS = 250_000
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -168,9 +173,34 @@ def _draft_for(image: Image.Image, largest_long_edge: int) -> None:
 
 
 def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """LANCZOS to `size`; a large result is made as horizontal bands in parallel (Pillow releases the GIL).
+
+    Each band resamples its own box of the source, and the filter reads source pixels beyond the box, so the bands
+    join without seams.
+    """
     if image.size == size:
         return image.copy()
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    bands = RESIZE_BANDS if size[0] * size[1] >= MIN_BANDED_PIXELS and size[1] >= 2 * RESIZE_BANDS else 1
+    if bands == 1:
+        return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    image.load()
+    scale = image.height / size[1]
+    edges = [round(size[1] * band / bands) for band in range(bands + 1)]
+
+    def band_of(band: int) -> Image.Image:
+        top, bottom = edges[band], edges[band + 1]
+        box = (0.0, top * scale, float(image.width), bottom * scale)
+        return image.resize((size[0], bottom - top), Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
+
+    result = Image.new(image.mode, size)
+    for band, part in enumerate(_band_pool().map(band_of, range(bands))):
+        result.paste(part, (0, edges[band]))
+    return result
+
+
+@functools.cache
+def _band_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=RESIZE_BANDS, thread_name_prefix="resize")
 
 
 def _to_working_mode(image: Image.Image) -> Image.Image:

@@ -83,3 +83,18 @@ def test_jpg_is_accepted_as_jpeg_and_unknown_formats_are_refused():
     assert decoded(encode_rendition(factory.solid((10, 10)), "JPG")).format == "JPEG"
     with pytest.raises(ValueError):
         encode_rendition(factory.solid((10, 10)), "gif")
+
+
+def test_concurrent_encodes_of_one_rendition_give_the_same_bytes_as_one_at_a_time():
+    # Given one rendition image, encoded once per format in this thread
+    from concurrent.futures import ThreadPoolExecutor
+
+    image = Image.effect_noise((400, 300), 40).convert("RGB")
+    expected = {image_format: encode_rendition(image, image_format) for image_format in ("jpeg", "webp")}
+    # When its JPEG and WebP are encoded many times at once from threads (as the Watermark step does)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda image_format: (image_format, encode_rendition(image, image_format)), ["jpeg", "webp"] * 20)
+        )
+    # Then every encode used its own options (Image.save keeps them on the image object)
+    assert all(body == expected[image_format] for image_format, body in results)

@@ -11,20 +11,7 @@ import pytest
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.settings import load_settings
 from imgplat_processing import store
-from processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, invoke
-
-
-@pytest.fixture
-def state_machine_arn(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> str:
-    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
-    arn = boto3.client("stepfunctions").create_state_machine(
-        name="imgplat-processing-test-workflow",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/workflow",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    load_settings.cache_clear()
-    return arn
+from processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, executions, invoke, published_metrics
 
 
 @pytest.fixture
@@ -69,12 +56,6 @@ def _delivered_batch(queue_url: str) -> dict[str, Any]:
     }
 
 
-def _executions(state_machine_arn: str) -> list[dict[str, Any]]:
-    client = boto3.client("stepfunctions")
-    listed = client.list_executions(stateMachineArn=state_machine_arn)["executions"]
-    return [client.describe_execution(executionArn=execution["executionArn"]) for execution in listed]
-
-
 def test_uploaded_original_starts_one_named_execution(
     platform: Platform, state_machine_arn: str, ingest_queue_url: str
 ):
@@ -90,7 +71,7 @@ def test_uploaded_original_starts_one_named_execution(
 
     # Then every message is done and exactly one execution runs, named by the run id, with the request as input
     assert response == {"batchItemFailures": []}
-    (execution,) = _executions(state_machine_arn)
+    (execution,) = executions(state_machine_arn)
     request = json.loads(execution["input"])
     assert (request["bucket"], request["key"], request["owner"], request["image_id"]) == (
         ORIGINALS_BUCKET,
@@ -113,20 +94,7 @@ def test_redelivered_batch_starts_no_second_execution(
     second = invoke("orchestrator", batch)
 
     assert first == second == {"batchItemFailures": []}
-    assert len(_executions(state_machine_arn)) == 1
-
-
-def _published_metrics(output: str) -> dict[str, float]:
-    """The sum of each metric the handler published (CloudWatch embedded metric format lines on stdout)."""
-    sums: dict[str, float] = {}
-    for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-            value = document[metric["Name"]]
-            sums[metric["Name"]] = sums.get(metric["Name"], 0) + sum(value if isinstance(value, list) else [value])
-    return sums
+    assert len(executions(state_machine_arn)) == 1
 
 
 def test_redelivery_while_the_run_is_running_counts_as_deduplicated_not_started(
@@ -140,7 +108,7 @@ def test_redelivery_while_the_run_is_running_counts_as_deduplicated_not_started(
     platform.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=original_key(OWNER, new_image_id()), Body=b"image bytes")
     batch = _delivered_batch(ingest_queue_url)
     invoke("orchestrator", batch)
-    assert _published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 1, "WorkflowsDeduplicated": 0}
+    assert published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 1, "WorkflowsDeduplicated": 0}
 
     # When SQS delivers the same batch again a minute later (Step Functions answers a repeated start of a running
     # execution with the same input with success, not with ExecutionAlreadyExists)
@@ -149,8 +117,8 @@ def test_redelivery_while_the_run_is_running_counts_as_deduplicated_not_started(
     invoke("orchestrator", batch)
 
     # Then the run is counted as a duplicate, not as a second start
-    assert _published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 0, "WorkflowsDeduplicated": 1}
-    assert len(_executions(state_machine_arn)) == 1
+    assert published_metrics(capsys.readouterr().out) == {"WorkflowsStarted": 0, "WorkflowsDeduplicated": 1}
+    assert len(executions(state_machine_arn)) == 1
 
 
 def test_orchestrator_logs_each_run_with_its_image_id_as_correlation_id(
@@ -175,7 +143,7 @@ def test_foreign_object_starts_nothing_and_is_not_retried(
     response = invoke("orchestrator", _delivered_batch(ingest_queue_url))
 
     assert response == {"batchItemFailures": []}
-    assert _executions(state_machine_arn) == []
+    assert executions(state_machine_arn) == []
 
 
 def test_unavailable_workflow_returns_the_message_to_the_queue(platform: Platform, ingest_queue_url: str, monkeypatch):

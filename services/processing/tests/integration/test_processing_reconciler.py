@@ -25,6 +25,7 @@ from processing_harness import (
     LogLines,
     Platform,
     assert_settled,
+    executions,
     invoke,
     published_metrics,
     run_workflow,
@@ -34,26 +35,6 @@ from processing_harness import (
 
 STUCK = timedelta(seconds=ProcessingSettings().stuck_after_seconds + 60)
 NEVER_UPLOADED = timedelta(seconds=ProcessingSettings().upload_window_seconds + 60)
-
-
-@pytest.fixture
-def state_machine_arn(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A workflow that records executions and keeps them RUNNING (this test runs the real steps itself)."""
-    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
-    arn = boto3.client("stepfunctions").create_state_machine(
-        name="imgplat-processing-test-workflow",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/workflow",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    load_settings.cache_clear()
-    return arn
-
-
-def _executions(state_machine_arn: str) -> list[dict[str, Any]]:
-    client = boto3.client("stepfunctions")
-    listed = client.list_executions(stateMachineArn=state_machine_arn)["executions"]
-    return [client.describe_execution(executionArn=execution["executionArn"]) for execution in listed]
 
 
 def _age(platform: Platform, owner: str, image_id: str, by: timedelta) -> None:
@@ -115,7 +96,7 @@ def test_an_upload_whose_run_never_started_is_redriven_once_and_becomes_ready(
     # Then it starts one run for that object version, named deterministically
     assert result == {"redriven": [request.image_id], "failed": {}, "left": []}
     assert metrics == {"ImagesReconciled": 1, "ImagesRedriven": 1, "StuckImagesFailed": 0}
-    (execution,) = _executions(state_machine_arn)
+    (execution,) = executions(state_machine_arn)
     redriven = _request_of(execution)
     assert execution["name"] == redriven.run_id and redriven.run_id.startswith(f"{request.image_id}-")
     assert (redriven.owner, redriven.key, redriven.size) == (request.owner, request.key, len(platform_bytes(platform)))
@@ -123,7 +104,7 @@ def test_an_upload_whose_run_never_started_is_redriven_once_and_becomes_ready(
     # And when that run executes the workflow, the image becomes READY; the next rounds change nothing
     assert run_workflow(redriven).end_state == "Done"
     assert _reconcile()[0] == {"redriven": [], "failed": {}, "left": []}
-    assert len(_executions(state_machine_arn)) == 1
+    assert len(executions(state_machine_arn)) == 1
     assert_settled(platform, request, ImageStatus.READY)
 
 
@@ -138,7 +119,7 @@ def test_a_redriven_run_that_is_still_running_is_left_alone_and_one_that_ended_w
     # Given the reconciler re-drove a stuck upload
     request = _pending(platform, STUCK, samples.jpeg_with_exif_orientation())
     _reconcile()
-    (execution,) = _executions(state_machine_arn)
+    (execution,) = executions(state_machine_arn)
 
     # When the next round (5 minutes later) finds it still PENDING while the run is RUNNING: left alone
     five_minutes_later = store.utc_now() + timedelta(minutes=5)
@@ -151,7 +132,7 @@ def test_a_redriven_run_that_is_still_running_is_left_alone_and_one_that_ended_w
 
     # Then the image is FAILED "processing did not finish", and no second run was started
     assert result["failed"] == {request.image_id: DID_NOT_FINISH}
-    assert len(_executions(state_machine_arn)) == 1
+    assert len(executions(state_machine_arn)) == 1
     record = assert_settled(platform, request, ImageStatus.FAILED)
     assert record.reason == DID_NOT_FINISH
 
@@ -164,7 +145,7 @@ def test_a_record_whose_upload_url_may_still_be_used_is_left_pending(platform: P
 
     assert _reconcile()[0] == {"redriven": [], "failed": {}, "left": [request.image_id]}
     assert platform.record(request).status is ImageStatus.PENDING
-    assert _executions(state_machine_arn) == []
+    assert executions(state_machine_arn) == []
 
 
 def test_a_record_whose_upload_never_came_is_failed_as_no_upload_received(
@@ -179,7 +160,7 @@ def test_a_record_whose_upload_never_came_is_failed_as_no_upload_received(
     assert result["failed"] == {request.image_id: NO_UPLOAD}
     record = assert_settled(platform, request, ImageStatus.FAILED)
     assert record.reason == NO_UPLOAD
-    assert _executions(state_machine_arn) == []
+    assert executions(state_machine_arn) == []
     (line,) = [line for line in logged() if line["message"] == "stuck image failed by the reconciler"]
     assert (line["error_id"], line["correlation_id"]) == (record.error_id, request.image_id)
 
@@ -206,7 +187,7 @@ def test_an_image_processing_past_the_deadline_is_failed_and_its_partial_output_
 
     assert result["failed"] == {request.image_id: DID_NOT_FINISH}
     assert assert_settled(platform, request, ImageStatus.FAILED).reason == DID_NOT_FINISH
-    assert _executions(state_machine_arn) == []
+    assert executions(state_machine_arn) == []
 
 
 def test_records_within_their_deadline_and_finished_ones_are_not_touched(platform: Platform, state_machine_arn: str):
@@ -221,7 +202,7 @@ def test_records_within_their_deadline_and_finished_ones_are_not_touched(platfor
     assert _reconcile()[0] == {"redriven": [], "failed": {}, "left": []}
 
     assert {request.image_id: platform.item(request) for request in (fresh_pending, processing, ready)} == before
-    assert _executions(state_machine_arn) == []
+    assert executions(state_machine_arn) == []
 
 
 def test_a_record_that_moves_on_while_the_reconciler_looks_at_it_is_left_to_its_run(

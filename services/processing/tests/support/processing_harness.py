@@ -307,3 +307,24 @@ def assert_settled(platform: Platform, request: ProcessingRequest, status: Image
     if status is ImageStatus.FAILED:
         assert record.error_id and len(record.error_id) == 32
     return record
+
+
+@pytest.fixture
+def state_machine_arn(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A workflow that only records its executions (these tests run the real steps themselves)."""
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
+    arn: str = boto3.client("stepfunctions").create_state_machine(
+        name="imgplat-processing-test-workflow",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/workflow",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    load_settings.cache_clear()
+    return arn
+
+
+def executions(state_machine_arn: str) -> list[dict[str, Any]]:
+    """Every execution of the state machine, described."""
+    client = boto3.client("stepfunctions")
+    listed = client.list_executions(stateMachineArn=state_machine_arn)["executions"]
+    return [client.describe_execution(executionArn=execution["executionArn"]) for execution in listed]

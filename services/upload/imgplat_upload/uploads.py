@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
-from imgplat_common.keys import new_image_id, original_key
+from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, Field
@@ -154,19 +154,8 @@ def start_upload(
     check_declared_size(request.size, settings)
 
     image_id = issue_image_id()
-    key = original_key(owner, image_id)
-    created_at = now()
-    record = ImageRecord(
-        owner=owner,
-        image_id=image_id,
-        status=ImageStatus.PENDING,
-        created_at=created_at,
-        updated_at=created_at,
-        original_key=key,
-        content_type=content_type,
-        filename=request.filename,
-        declared_size=request.size,
-    )
+    record = ImageRecord.pending(owner, image_id, content_type, now(), request.filename, request.size)
+    key = record.original_key
     try:
         records.create(record)
     except ImageAlreadyExists as error:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imgplat_common.keys import original_key
 from imgplat_common.status import ImageStatus
 
 RENDITION_FORMATS = ("jpeg", "webp")
@@ -79,6 +80,29 @@ class ImageRecord(_Shape):
     renditions: dict[str, Rendition] = Field(default_factory=dict)
     processing_ms: int | None = None
     library_versions: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def pending(
+        cls,
+        owner: str,
+        image_id: str,
+        content_type: str,
+        created_at: str,
+        filename: str | None = None,
+        declared_size: int | None = None,
+    ) -> ImageRecord:
+        """The record of a reserved upload, before its original arrives (what the upload service creates)."""
+        return cls(
+            owner=owner,
+            image_id=image_id,
+            status=ImageStatus.PENDING,
+            created_at=created_at,
+            updated_at=created_at,
+            original_key=original_key(owner, image_id),
+            content_type=content_type,
+            filename=filename,
+            declared_size=declared_size,
+        )
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item (no None values, no floats)."""

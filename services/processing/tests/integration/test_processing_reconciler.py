@@ -11,7 +11,7 @@ import boto3
 import processing_samples as samples
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
+from imgplat_common.keys import new_image_id, rendition_key, work_prefix
 from imgplat_common.models import ImageRecord, ProcessingRequest
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
@@ -53,17 +53,8 @@ def _pending(platform: Platform, age: timedelta, original: bytes | None) -> Proc
         request = platform.upload(original)
     else:
         image_id = new_image_id()
-        key = original_key(OWNER, image_id)
-        now = iso(store.utc_now())
-        record = ImageRecord(
-            owner=OWNER,
-            image_id=image_id,
-            status=ImageStatus.PENDING,
-            created_at=now,
-            updated_at=now,
-            original_key=key,
-            content_type="image/jpeg",
-        )
+        record = ImageRecord.pending(OWNER, image_id, "image/jpeg", iso(store.utc_now()))
+        key = record.original_key
         platform.table.put_item(Item=record.to_item())
         request = ProcessingRequest(
             bucket=ORIGINALS_BUCKET, key=key, owner=OWNER, image_id=image_id, size=0, run_id=f"{image_id}-0"

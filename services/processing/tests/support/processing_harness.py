@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from imgplat_common.keys import new_image_id, original_key
+from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
 from imgplat_common.observability import logger
 from imgplat_common.settings import load_settings
@@ -182,18 +182,8 @@ class Platform:
     ) -> ProcessingRequest:
         """A PENDING record and its original in the bucket, as the upload service leaves them; the workflow input."""
         image_id = new_image_id()
-        key = original_key(OWNER, image_id)
-        now = utc_now_iso()
-        record = ImageRecord(
-            owner=OWNER,
-            image_id=image_id,
-            status=ImageStatus.PENDING,
-            created_at=now,
-            updated_at=now,
-            original_key=key,
-            content_type=content_type,
-            declared_size=len(data),
-        )
+        record = ImageRecord.pending(OWNER, image_id, content_type, utc_now_iso(), declared_size=len(data))
+        key = record.original_key
         self.table.put_item(Item=record.to_item())
         self.s3.put_object(Bucket=ORIGINALS_BUCKET, Key=key, Body=data, ContentType=content_type)
         return ProcessingRequest(

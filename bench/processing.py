@@ -7,8 +7,7 @@ The job, per input: validate, 4 renditions (thumb 150, small 320, medium 800, la
 watermark on medium + large, then JPEG q85 and WebP q80 of every rendition (8 outputs). Three implementations:
   ours    the processing service's own functions, composed exactly as the Resize and Watermark steps compose them
           (validate_image, render_renditions, the raw-pixel intermediate round trip, images.pipeline's
-          stamp_watermarks + encode_outputs in a pool of workflow.IMAGE_WORKERS threads); settings are the
-          service's defaults (ProcessingSettings()).
+          watermark_and_encode); settings are the service's defaults (ProcessingSettings()).
   naive   plain Pillow: full decode, exif_transpose, LANCZOS from full size for each rendition, default WebP method.
   pyvips  libvips (pyvips-binary wheel): thumbnail_buffer (shrink-on-load) for the largest, then a thumbnail
           cascade, WebP effort 2 (as ours uses method 2).
@@ -39,13 +38,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "services" / "processing"), str(ROOT / "bench")]
 
-from imgplat_processing.images.pipeline import encode_outputs, stamp_watermarks  # noqa: E402
+from imgplat_processing.images.pipeline import watermark_and_encode  # noqa: E402
 from imgplat_processing.images.renditions import fit_within, render_renditions  # noqa: E402
 from imgplat_processing.images.validate import validate_image  # noqa: E402
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark  # noqa: E402
@@ -76,17 +74,16 @@ Outputs = dict[tuple[str, str], bytes]
 
 
 def make_ours() -> Callable[[bytes], Outputs]:
-    from imgplat_processing.workflow import IMAGE_WORKERS
-
-    pool = ThreadPoolExecutor(max_workers=IMAGE_WORKERS)
+    # The Watermark step delivers (uploads) in its own I/O pool; here delivery only hands the bytes back. Importing
+    # workflow for its pool size would load boto3 and Powertools into this process and count them in its RSS.
+    pool = ThreadPoolExecutor(max_workers=2)
 
     def run(data: bytes) -> Outputs:
         validated = validate_image(data, LIMITS)
         rendered = render_renditions(data, SPECS, validated.format)
         # Resize stores raw pixels; Watermark reads them back: the same copies happen here.
         loaded = {r.name: Image.frombytes(r.image.mode, r.image.size, r.image.tobytes()) for r in rendered}
-        images = stamp_watermarks(loaded, WATERMARK)
-        return encode_outputs(images, FORMATS, pool, lambda _name, _format, _image, body: body)
+        return watermark_and_encode(loaded, WATERMARK, FORMATS, pool, lambda _name, _format, _image, body: body)
 
     return run
 
@@ -188,47 +185,6 @@ def worker(name: str, paths: list[str], connection: Connection) -> None:
         connection.send((elapsed_ms, outputs if command == "run+outputs" else None))
 
 
-# --- quality --------------------------------------------------------------------------------------------------------
-
-
-def flattened_rgb(image: Image.Image) -> np.ndarray:
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, WHITE)
-        flat.paste(rgba, (0, 0), rgba)
-        image = flat
-    return np.asarray(image.convert("RGB"), dtype=np.float64)
-
-
-class Reference:
-    """Full-resolution decode of one input, resized per output size with LANCZOS in floating point."""
-
-    def __init__(self, data: bytes) -> None:
-        with Image.open(BytesIO(data)) as opened:
-            upright = ImageOps.exif_transpose(opened)
-        self.mode = "RGBA" if upright.has_transparency_data else "RGB"
-        self.bands = [band.convert("F") for band in upright.convert(self.mode).split()]
-        self.cache: dict[tuple[tuple[int, int], bool], Image.Image] = {}
-
-    def at(self, size: tuple[int, int], watermarked: bool) -> Image.Image:
-        key = (size, watermarked)
-        if key not in self.cache:
-            bands = [band.resize(size, Image.Resampling.LANCZOS) for band in self.bands]
-            arrays = [np.clip(np.rint(np.asarray(band)), 0, 255).astype(np.uint8) for band in bands]
-            image = Image.fromarray(np.dstack(arrays), self.mode)
-            self.cache[key] = apply_watermark(image, WATERMARK) if watermarked else image
-        return self.cache[key]
-
-
-def psnr(output: bytes, reference: Reference, watermarked: bool) -> float:
-    with Image.open(BytesIO(output)) as decoded:
-        decoded.load()
-        actual = flattened_rgb(decoded)
-        expected = flattened_rgb(reference.at(decoded.size, watermarked))
-    mse = float(np.mean((actual - expected) ** 2))
-    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
 # --- the run --------------------------------------------------------------------------------------------------------
 
 
@@ -280,9 +236,8 @@ def probe_step(step: str, path: str) -> None:
     else:
         intermediates = pickle.loads(handed_over.read_bytes())  # noqa: S301 - written by the resize probe above
         loaded = {name: Image.frombytes(mode, size, pixels) for name, (mode, size, pixels) in intermediates.items()}
-        images = stamp_watermarks(loaded, WATERMARK)
         with ThreadPoolExecutor(IMAGE_WORKERS) as pool:
-            encode_outputs(images, FORMATS, pool, lambda _n, _f, _i, body: len(body))
+            watermark_and_encode(loaded, WATERMARK, FORMATS, pool, lambda _n, _f, _i, body: len(body))
         handed_over.unlink()
     elapsed = (time.perf_counter() - started) * 1000
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -353,10 +308,12 @@ def measure_quality(
     photos: list[Photo], outputs: dict[str, list[Outputs]]
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """Mean PSNR and mean bytes per (rendition, format) for each implementation, over all inputs."""
+    from quality import Reference, psnr  # numpy: only in this process, never in the measured workers
+
     psnrs: dict[str, dict[str, list[float]]] = {name: {} for name in IMPLEMENTATIONS}
     sizes: dict[str, dict[str, list[int]]] = {name: {} for name in IMPLEMENTATIONS}
     for index, photo in enumerate(photos):
-        reference = Reference(Path(photo.path).read_bytes())
+        reference = Reference(Path(photo.path).read_bytes(), lambda image: apply_watermark(image, WATERMARK))
         for name in IMPLEMENTATIONS:
             for (rendition, image_format), body in outputs[name][index].items():
                 label = f"{rendition}.{image_format}"

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_processing import store
 from imgplat_processing.images.encode import MIME
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary, library_versions
-from imgplat_processing.images.pipeline import encode_outputs, stamp_watermarks
+from imgplat_processing.images.pipeline import watermark_and_encode
 from imgplat_processing.images.renditions import RenderedImage, render_renditions
 from imgplat_processing.images.validate import ImageRejected, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig
@@ -45,7 +45,7 @@ from imgplat_processing.settings import MIB, ProcessingSettings
 RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # Intermediates are raw pixels, read once by the next step (the mode is also the key's extension: .rgb, .rgba).
 INTERMEDIATE_CONTENT_TYPE = "application/octet-stream"
-# Threads for S3 transfers and encodes: enough to overlap uploads with encoding on one or two vCPUs.
+# Threads for S3 transfers: enough to overlap reads and uploads with the image work.
 IMAGE_WORKERS = 4
 REJECTED_ORIGINAL_TAGS = {"status": "rejected"}  # the originals bucket's lifecycle expires these
 DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
@@ -205,7 +205,7 @@ def claim(state: WorkflowState, settings: ProcessingSettings) -> Claimed:
 
 @reports_rejections
 def validate(state: WorkflowState, settings: ProcessingSettings) -> ValidatedOriginal:
-    """Check the original (size from its headers first, then its bytes) and read its EXIF summary."""
+    """Check the original from its object size and image headers (no pixel decode) and read its EXIF summary."""
     limits = settings.validation_limits
     source = original_key(state.owner, state.image_id)
     if store.object_size(settings.originals_bucket, source) > limits.max_bytes:
@@ -255,8 +255,8 @@ def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
 def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
     """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files.
 
-    Reads, encodes and uploads run in a small thread pool (Pillow and boto3 release the GIL while they work); the
-    watermark itself is stamped in this thread, one rendition after the other (FreeType fonts are shared).
+    Reads and uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding
+    are images.pipeline.watermark_and_encode's (one encode thread per CPU).
     """
     validated = state.require_validated()
     config = watermark_config(settings)
@@ -269,7 +269,6 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
 
     loaded = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
     marked = {name: config.applies_to(name) for name in intermediates}
-    images = stamp_watermarks(loaded, config)
 
     def publish(name: str, image_format: str, image: Image.Image, body: bytes) -> RenditionFile:
         key = rendition_key(state.owner, state.image_id, validated.sha256, name, image_format)
@@ -283,7 +282,7 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
         )
         return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
 
-    published = encode_outputs(images, RENDITION_FORMATS, pool, publish)
+    published = watermark_and_encode(loaded, config, RENDITION_FORMATS, pool, publish)
     renditions = {
         name: Rendition(
             name=name,

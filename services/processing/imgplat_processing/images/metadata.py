@@ -16,6 +16,8 @@ import blurhash
 import PIL
 from PIL import ExifTags, Image
 
+from imgplat_processing.images.validate import header_exif
+
 EXIF_FIELDS = ("camera_make", "camera_model", "lens", "taken_at")
 MAX_TEXT_LENGTH = 128
 BLURHASH_SIZE = 32  # blurhash is pure Python: it only needs a tiny copy
@@ -76,14 +78,7 @@ def library_versions() -> dict[str, str]:
 def _read_exif(data: bytes, image_format: str) -> Image.Exif | None:
     """The EXIF found in the file's header, without decoding any pixels."""
     with Image.open(BytesIO(data), formats=[image_format.upper()]) as image:
-        raw = image.info.get("exif")
-        if raw:
-            exif = Image.Exif()
-            exif.load(raw)
-            return exif
-        if image.format == "TIFF":  # a TIFF's own directory holds its EXIF tags
-            return image.getexif()
-    return None
+        return header_exif(image)
 
 
 def _text(value: object) -> str | None:

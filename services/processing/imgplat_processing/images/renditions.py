@@ -12,15 +12,14 @@ import functools
 import math
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import ExifTags, Image, ImageCms
+from PIL import Image, ImageCms
 
-from imgplat_processing.images.validate import ImageRejected
+from imgplat_processing.images.validate import exif_orientation, rejecting_damaged_pixels
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
 REDUCING_GAP = 2.0
@@ -99,24 +98,22 @@ def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format:
     """Make one upright sRGB image per spec, in the order of `specs`, from a validated original.
 
     Only the first frame of an animation is used. Nothing is ever upscaled: a spec at least as large as the image
-    gets the image at its own size.
+    gets the image at its own size. Raises ImageRejected ("truncated" or "corrupt") when the pixels cannot be decoded.
     """
     if not specs:
         return []
-    try:
+    # The only decode of the original's pixels: truncation and damage (which validation, reading headers only,
+    # cannot see) are found here.
+    with rejecting_damaged_pixels():
         # Not closed on purpose: the decoded pixels are used below, and a BytesIO holds no file handle.
         source = Image.open(BytesIO(data), formats=[image_format.upper()])
-        orientation = _orientation(source)
+        orientation = exif_orientation(source)
         icc_profile = source.info.get("icc_profile")
         stored_width, stored_height = source.size
         if source.format in ("JPEG", "MPO"):
             _draft_for(source, max(spec.long_edge for spec in specs))
         source.load()
         working = _to_working_mode(source)
-    except ImageRejected:
-        raise
-    except Exception as exc:  # the original passed validation, so this is damage Pillow found only now
-        raise ImageRejected("corrupt", "The image file is damaged and cannot be read.") from exc
 
     swaps = orientation in _SWAPPING_ORIENTATIONS
     display_size = (stored_height, stored_width) if swaps else (stored_width, stored_height)
@@ -147,16 +144,6 @@ def fit_within(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
     if width >= height:
         return long_edge, max(1, math.floor(height * ratio + 0.5))
     return max(1, math.floor(width * ratio + 0.5)), long_edge
-
-
-def _orientation(image: Image.Image) -> int:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" notes
-            value = int(image.getexif().get(ExifTags.Base.Orientation, 1))
-    except Exception:  # malformed EXIF: show the image as stored
-        return 1
-    return value if value in _UPRIGHT else 1
 
 
 def _draft_for(image: Image.Image, largest_long_edge: int) -> None:

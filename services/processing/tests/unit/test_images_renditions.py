@@ -126,6 +126,19 @@ def test_exif_rotated_jpeg_comes_out_upright():
         assert factory.close_to(factory.corner_pixel(image, "bottom-right"), factory.BLUE, 30)
 
 
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP", "TIFF"])
+def test_exif_rotated_images_of_other_formats_come_out_upright_and_turned_once(image_format):
+    # Pillow's TIFF reader turns the pixels itself; turning them again would lie them on their side.
+    stored = factory.with_marker(factory.solid((400, 200), factory.BLUE), factory.RED, "top-left")
+    data = factory.encode(stored, image_format, exif=factory.orientation_exif(6))
+
+    (medium,) = (r.image for r in render_renditions(data, (RenditionSpec("medium", 800),), image_format))
+
+    assert medium.size == (200, 400)
+    assert factory.close_to(factory.corner_pixel(medium, "top-right"), factory.RED, 30)
+    assert factory.close_to(factory.corner_pixel(medium, "bottom-left"), factory.BLUE, 30)
+
+
 @pytest.mark.parametrize(
     ("orientation", "marker_corner"),
     [(1, "top-left"), (2, "top-right"), (3, "bottom-right"), (4, "bottom-left"), (8, "bottom-left")],
@@ -268,11 +281,29 @@ def test_no_specs_means_no_renditions():
     assert render_renditions(factory.jpeg((40, 30)), (), "JPEG") == []
 
 
-def test_damaged_original_is_rejected_not_crashed():
+def test_truncated_original_is_rejected_as_truncated_not_crashed():
     with pytest.raises(ImageRejected) as caught:
         render_renditions(factory.truncated_jpeg(), DEFAULT_RENDITIONS, "JPEG")
 
-    assert caught.value.code == "corrupt"
+    assert caught.value.code == "truncated"
+    assert caught.value.reason == "The image file is incomplete; please upload it again."
+
+
+def test_header_without_pixel_data_is_rejected_when_decoded():
+    with pytest.raises(ImageRejected) as caught:
+        render_renditions(factory.png_header_claiming(300, 200), DEFAULT_RENDITIONS, "PNG")
+
+    assert caught.value.code in {"truncated", "corrupt"}
+
+
+def test_damaged_pixel_data_is_rejected_as_corrupt():
+    data = bytearray(factory.png(factory.solid((200, 100))))
+    data[-40:-20] = b"\xff" * 20  # inside the compressed pixel data (IDAT), before IEND
+
+    with pytest.raises(ImageRejected) as caught:
+        render_renditions(bytes(data), DEFAULT_RENDITIONS, "PNG")
+
+    assert caught.value.code in {"truncated", "corrupt"}
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pickle
 import image_factory as factory
 import pytest
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, sniff_format, validate_image
+from PIL import ImageFile
 
 LIMITS = ValidationLimits()
 
@@ -115,12 +116,6 @@ def test_html_after_a_png_signature_is_not_an_image():
     assert rejected.code == "not_an_image"
 
 
-def test_truncated_jpeg_is_rejected_as_truncated():
-    rejected = rejection(factory.truncated_jpeg())
-
-    assert rejected.code == "truncated"
-
-
 def test_header_over_the_pixel_cap_is_rejected_without_decoding():
     # 7000 x 7000 = 49 MP: over our 40 MP cap but under Pillow's own warning threshold. The pixel data is a few
     # bytes, so reaching the decoder would report "truncated" or "corrupt", not "too_many_pixels".
@@ -136,10 +131,29 @@ def test_decompression_bomb_header_is_rejected_as_too_many_pixels():
     assert rejected.code == "too_many_pixels"
 
 
-def test_header_within_caps_but_without_pixel_data_fails_the_full_decode():
-    rejected = rejection(factory.png_header_claiming(300, 200))
+def test_validation_reads_headers_only_and_leaves_the_pixels_to_the_one_decode():
+    # A header within the caps and no pixel data: nothing here decodes pixels, so it passes; Resize rejects it.
+    validated = validate_image(factory.png_header_claiming(300, 200), LIMITS)
 
-    assert rejected.code in {"truncated", "corrupt"}
+    assert (validated.format, validated.width, validated.height) == ("PNG", 300, 200)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_validation_never_decodes_pixels(image_format, monkeypatch):
+    decodes: list[str] = []
+    original_load = ImageFile.ImageFile.load
+
+    def counting_load(image: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
+        decodes.append(image.format or "")
+        return original_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    data = factory.encode(factory.solid((60, 40), mode="RGB"), image_format, exif=factory.orientation_exif(6))
+
+    validated = validate_image(data, LIMITS)
+
+    assert decodes == []
+    assert (validated.width, validated.height) == (40, 60)  # the EXIF orientation, read from the header
 
 
 def test_pixel_cap_is_configurable():

@@ -34,6 +34,13 @@ PLACEHOLDER_OUTPUTS = {
 }
 
 
+# What every zip must ship as imgplat_common: the library as it is in this tree, module for module.
+COMMON_SOURCES = {
+    path.relative_to(ROOT / "libs" / "common" / "src" / "imgplat_common").as_posix(): path.read_bytes()
+    for path in (ROOT / "libs" / "common" / "src" / "imgplat_common").rglob("*.py")
+}
+
+
 def compose_services() -> dict[str, dict]:
     compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text())
     return compose["services"]
@@ -61,7 +68,7 @@ def tool_env() -> dict[str, str]:
 
 
 def check_zips(name: str, service_dir: Path) -> list[str]:
-    """Problems with the service's zips: missing shared library, tests shipped, too large."""
+    """Problems with the service's zips: missing or stale shared library, tests shipped, too large."""
     problems = []
     zips = sorted((service_dir / ".serverless").glob("*.zip"))
     if not zips:
@@ -69,10 +76,20 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
     for archive in zips:
         with zipfile.ZipFile(archive) as content:
             names = content.namelist()
+            shipped_common = {
+                n.removeprefix("imgplat_common/"): content.read(n)
+                for n in names
+                if n.startswith("imgplat_common/") and n.endswith(".py")
+            }
         size = archive.stat().st_size
         print(f"  {archive.name}: {size / 1e6:.1f} MB, {len(names)} files")
-        if not any(n.startswith("imgplat_common/") for n in names):
+        if not shipped_common:
             problems.append(f"{archive}: libs/common (imgplat_common) is missing")
+        elif shipped_common != COMMON_SOURCES:
+            stale = sorted(set(shipped_common) ^ set(COMMON_SOURCES)) or [
+                module for module, text in shipped_common.items() if COMMON_SOURCES.get(module) != text
+            ]
+            problems.append(f"{archive}: imgplat_common differs from libs/common (stale copy?): {', '.join(stale)}")
         if any(n.startswith("tests/") or ("/tests/" in n and n.startswith("imgplat_")) for n in names):
             problems.append(f"{archive}: contains tests")
         if size > MAX_ZIP_BYTES:

@@ -1,10 +1,15 @@
-"""Cold-start rules that a test can hold: API handlers never import Pillow (bench/cold_start.py measures the rest)."""
+"""Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
+no pixels (nor blurhash), and the Tracer patches only boto (so nothing else is imported for X-Ray).
+bench/cold_start.py measures the rest."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,22 +22,71 @@ API_HANDLERS = [
     for path in sorted((ROOT / "services" / service).glob("imgplat_*/handlers/*.py"))
     if path.name != "__init__.py"
 ]
+PROCESSING_HANDLERS = sorted(
+    path.stem
+    for path in (ROOT / "services" / "processing").glob("imgplat_processing/handlers/*.py")
+    if path.name != "__init__.py"
+)
+IMAGE_STEP_HANDLERS = ("validate", "resize", "watermark")  # the only processing functions that work on pixels
+IMAGE_LIBRARIES = ("PIL", "blurhash")
 
 
 @pytest.mark.parametrize(("service", "module"), API_HANDLERS, ids=[module for _, module in API_HANDLERS])
 def test_api_handler_import_leaves_pillow_out(service: str, module: str) -> None:
     # Given a fresh interpreter with only the service and the shared library on the path
+    # When the handler module is imported
+    imported = _libraries_imported_by(service, module, ["PIL"])
+    # Then Pillow was not imported (it costs ~20 ms of every cold start and API handlers never touch pixels)
+    assert imported == []
+
+
+def test_every_api_service_has_handlers() -> None:
+    assert {service for service, _ in API_HANDLERS} == set(API_SERVICES)
+
+
+def _libraries_imported_by(service: str, module: str, libraries: Sequence[str]) -> list[str]:
+    """Which of `libraries` a fresh interpreter has loaded once it imported `module` of `service`."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)]),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    # When the handler module is imported
-    code = f"import importlib, sys; importlib.import_module({module!r}); print('PIL' in sys.modules)"
+    code = (
+        f"import importlib, json, sys; importlib.import_module({module!r});"
+        f"print(json.dumps([name for name in {list(libraries)!r} if name in sys.modules]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    # Then Pillow was not imported (it costs ~20 ms of every cold start and API handlers never touch pixels)
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_every_api_service_has_handlers() -> None:
-    assert {service for service, _ in API_HANDLERS} == set(API_SERVICES)
+LAMBDA_ENVIRONMENT = {
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "AWS_LAMBDA_FUNCTION_NAME": "imgplat-upload-dev-create_upload",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "upload",
+}
+
+
+def test_tracer_patches_only_boto_and_imports_no_other_http_library() -> None:
+    # Given the libraries X-Ray's patch_all would import, installed here (the dev venv has them, a Lambda zip not)
+    others = [name for name in ("httpx", "requests") if importlib.util.find_spec(name)]
+    if not others:
+        pytest.skip("neither httpx nor requests is installed: nothing to prove")
+    # And a fresh interpreter that looks like Lambda, so the Tracer is enabled and patches at import
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "POWERTOOLS_TRACE_DISABLED"},
+        **LAMBDA_ENVIRONMENT,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / "upload")]),
+    }
+    # When an API handler module is imported
+    code = (
+        "import importlib, json, sys; importlib.import_module('imgplat_upload.handlers.create_upload');"
+        "from aws_xray_sdk import global_sdk_config; from aws_xray_sdk.core import patcher;"
+        "print(json.dumps({'patched': sorted(patcher._PATCHED_MODULES), 'enabled': global_sdk_config.sdk_enabled(),"
+        f"'imported': [name for name in {others!r} if name in sys.modules]}}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    # Then tracing is on, botocore alone is patched, and no other HTTP library was imported for it
+    assert outcome == {"patched": ["botocore"], "enabled": True, "imported": []}

@@ -68,18 +68,28 @@ def apply_watermark(image: Image.Image, config: WatermarkConfig) -> Image.Image:
     room = (width - 2 * margin, height - 2 * margin)
     if room[0] < 1 or room[1] < 1:
         return result
-    mark = _build_mark(config, max(1, round(config.scale * width)))
-    if mark.width > room[0] or mark.height > room[1]:
-        mark.thumbnail(room, Image.Resampling.LANCZOS)
-    if config.opacity < 1.0:
-        mark.putalpha(mark.getchannel("A").point(lambda alpha: round(alpha * config.opacity)))
-
+    mark = _ready_mark(config, max(1, round(config.scale * width)), room)
     position = _place(config.position, (width, height), mark.size, margin)
     if result.mode == "RGBA":
         result.alpha_composite(mark, dest=position)
     else:
         result.paste(mark, position, mark)
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _ready_mark(config: WatermarkConfig, mark_width: int, room: tuple[int, int]) -> Image.Image:
+    """The mark as stamped: `mark_width` wide, shrunk to fit `room`, faded to the opacity.
+
+    Cached (callers only read it): renditions of one size share their mark, and drawing the text is most of the
+    cost of a stamp.
+    """
+    mark = _build_mark(config, mark_width)
+    if mark.width > room[0] or mark.height > room[1]:
+        mark.thumbnail(room, Image.Resampling.LANCZOS)
+    if config.opacity < 1.0:
+        mark.putalpha(mark.getchannel("A").point(lambda alpha: round(alpha * config.opacity)))
+    return mark
 
 
 def _build_mark(config: WatermarkConfig, mark_width: int) -> Image.Image:

@@ -120,3 +120,16 @@ def test_tiny_image_still_gets_a_mark_that_fits():
 
     box = changed_box(image, stamped)
     assert box is not None and box[2] <= 40 and box[3] <= 30
+
+
+def test_repeated_stamps_of_one_size_are_identical_whatever_was_stamped_between():
+    # The finished mark is cached per size: stamping must never change the cached copy.
+    config = WatermarkConfig(text="© imgplat", logo=factory.logo_png(), opacity=0.6)
+    first = apply_watermark(factory.solid((400, 300), factory.BLUE), config)
+    apply_watermark(factory.solid((400, 300), factory.RED, mode="RGBA"), config)
+    apply_watermark(factory.solid((40, 30), factory.GREEN), config)
+
+    again = apply_watermark(factory.solid((400, 300), factory.BLUE), config)
+
+    assert again.tobytes() == first.tobytes()
+    assert again.tobytes() != factory.solid((400, 300), factory.BLUE).tobytes()

@@ -39,9 +39,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from local.serverless_files import serverless_config  # noqa: E402 - the services' own definitions, read one way
+
 API_SERVICES = ("auth", "upload", "retrieval")
 API_TARGET, PROCESSING_TARGET = 1.15, 1.3
 MAX_ZIP_MB = 15.0
@@ -102,13 +104,6 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "init_ms": (done - s
 """
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags (!Ref, !GetAtt...) as mere markers."""
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, tag, node: {"cloudformation": tag})
-
-
 def handler_modules() -> list[tuple[str, str]]:
     """(service, dotted module) of every handler module."""
     found = []
@@ -137,8 +132,7 @@ def _resolved(name: str, value: Any, params: dict[str, Any]) -> str:
 
 def lambda_functions(service: str) -> dict[str, dict[str, str]]:
     """Handler module -> the variables its function gets in Lambda (serverless.yml provider + function)."""
-    text = (ROOT / "services" / service / "serverless.yml").read_text()
-    config = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    config = serverless_config(service)
     params = (config.get("params") or {}).get("default") or {}
     provider_environment = config["provider"].get("environment") or {}
     functions = {}

@@ -75,7 +75,7 @@ Outputs = dict[tuple[str, str], bytes]
 
 def make_ours() -> Callable[[bytes], Outputs]:
     # The Watermark step delivers (uploads) in its own I/O pool; here delivery only hands the bytes back. Importing
-    # workflow for its pool size would load boto3 and Powertools into this process and count them in its RSS.
+    # image_steps for its pool size would load boto3 and Powertools into this process and count them in its RSS.
     pool = ThreadPoolExecutor(max_workers=2)
 
     def run(data: bytes) -> Outputs:
@@ -210,6 +210,7 @@ def probe_one(name: str, path: str) -> None:
 def probe_step(step: str, path: str) -> None:
     """--step: one Lambda step's image work on one file, after importing its handler module (boto3, Powertools).
 
+    The work runs twice, as a warm container would run it; "first_ms" is the first (cold) run, "ms" the second.
     Resize leaves its intermediates in a pickle beside the results, which the Watermark probe reads, as the steps
     hand raw pixels over through S3: each step's peak is its own.
     """
@@ -217,35 +218,39 @@ def probe_step(step: str, path: str) -> None:
     import pickle
 
     importlib.import_module(f"imgplat_processing.handlers.{step}")
+    from imgplat_processing.image_steps import IMAGE_WORKERS
     from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
-    from imgplat_processing.workflow import IMAGE_WORKERS
 
     handed_over = RESULTS / f"intermediates-{Path(path).stem}.pickle"
+
+    def work() -> None:
+        if step == "validate":
+            data = Path(path).read_bytes()
+            extract_exif_summary(data, validate_image(data, LIMITS).format)
+        elif step == "resize":
+            data = Path(path).read_bytes()
+            rendered = render_renditions(data, SPECS, validate_image(data, LIMITS).format)
+            intermediates = {r.name: (r.image.mode, r.image.size, r.image.tobytes()) for r in rendered}
+            smallest = min(rendered, key=lambda r: r.long_edge).image
+            blurhash_of(smallest), dominant_color(smallest)
+            handed_over.write_bytes(pickle.dumps(intermediates))
+        else:
+            intermediates = pickle.loads(handed_over.read_bytes())  # noqa: S301 - written by the resize probe
+            loaded = {name: Image.frombytes(mode, size, pixels) for name, (mode, size, pixels) in intermediates.items()}
+            with ThreadPoolExecutor(IMAGE_WORKERS) as pool:
+                watermark_and_encode(loaded, WATERMARK, FORMATS, pool, lambda _n, _f, _i, body: len(body))
+
     before = peak_rss_mb()
-    started = time.perf_counter()
-    if step == "validate":
-        data = Path(path).read_bytes()
-        extract_exif_summary(data, validate_image(data, LIMITS).format)
-    elif step == "resize":
-        data = Path(path).read_bytes()
-        rendered = render_renditions(data, SPECS, validate_image(data, LIMITS).format)
-        intermediates = {r.name: (r.image.mode, r.image.size, r.image.tobytes()) for r in rendered}
-        smallest = min(rendered, key=lambda r: r.long_edge).image
-        blurhash_of(smallest), dominant_color(smallest)
-        handed_over.write_bytes(pickle.dumps(intermediates))
-    else:
-        intermediates = pickle.loads(handed_over.read_bytes())  # noqa: S301 - written by the resize probe above
-        loaded = {name: Image.frombytes(mode, size, pixels) for name, (mode, size, pixels) in intermediates.items()}
-        with ThreadPoolExecutor(IMAGE_WORKERS) as pool:
-            watermark_and_encode(loaded, WATERMARK, FORMATS, pool, lambda _n, _f, _i, body: len(body))
+    elapsed = []
+    for _ in range(2):
+        started = time.perf_counter()
+        work()
+        elapsed.append((time.perf_counter() - started) * 1000)
+    if step == "watermark":
         handed_over.unlink()
-    elapsed = (time.perf_counter() - started) * 1000
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(
-        json.dumps(
-            {"before_mb": before, "peak_mb": peak_rss_mb(), "ms": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime}
-        )
-    )
+    figures = {"before_mb": before, "peak_mb": peak_rss_mb(), "first_ms": elapsed[0], "ms": elapsed[1]}
+    print(json.dumps({**figures, "cpu_s": usage.ru_utime + usage.ru_stime}))
 
 
 def main() -> None:
@@ -254,7 +259,10 @@ def main() -> None:
     parser.add_argument("--skip-worst-case", action="store_true", help="skip the 40 MP fresh-process measurements")
     parser.add_argument("--probe", nargs=2, metavar=("IMPLEMENTATION", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--step", nargs=2, metavar=("STEP", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--cpus", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cpus:  # a Lambda of 1769 MB has one vCPU, 3538 MB two: the step probe runs on that many cores
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cpus])
     if args.probe:
         return probe_one(*args.probe)
     if args.step:
@@ -297,7 +305,7 @@ def main() -> None:
     quality, sizes = measure_quality(photos, first_outputs)
     big = max(photos, key=lambda photo: photo.megapixels if photo.format == "JPEG" else 0)
     peak_big = {name: fresh_process_peak(["--probe", name, big.path])["peak_mb"] for name in IMPLEMENTATIONS}
-    steps = {} if args.skip_worst_case else measure_worst_case(worst_case)
+    steps = {} if args.skip_worst_case else measure_worst_case([big, *worst_case])
     report = summarise(photos, times, per_megapixel, peak_corpus, peak_big, big, quality, sizes, steps, args.rounds)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "processing.json").write_text(json.dumps(report, indent=1))
@@ -326,12 +334,16 @@ def measure_quality(
     )
 
 
-def measure_worst_case(worst_case: list[Photo]) -> dict[str, dict[str, dict[str, float]]]:
-    """Peak RSS, wall time and CPU time of each image step on each 40 MP file, each in a fresh process."""
+def measure_worst_case(files: list[Photo]) -> dict[str, dict[str, dict[str, float]]]:
+    """Peak RSS, wall time and CPU time of each image step on each file, each in a fresh process, on one core and
+    on two (Lambda's CPU share at 1769 MB and at 3538 MB): what the memory settings are chosen from."""
     steps: dict[str, dict[str, dict[str, float]]] = {}
-    for photo in worst_case:
-        for step in ("validate", "resize", "watermark"):
-            steps.setdefault(Path(photo.path).name, {})[step] = fresh_process_peak(["--step", step, photo.path])
+    cpus = (1, 2) if len(os.sched_getaffinity(0)) >= 2 else (1,)
+    for photo in files:
+        for count in cpus:  # each resize probe's intermediates are read (and removed) by the watermark probe after it
+            for step in ("validate", "resize", "watermark"):
+                figures = fresh_process_peak(["--step", step, photo.path, "--cpus", str(count)])
+                steps.setdefault(Path(photo.path).name, {})[f"{step}@{count}"] = figures
     return steps
 
 
@@ -437,14 +449,21 @@ def print_report(report: dict[str, Any]) -> None:
             f"PSNR {ratio['psnr_db_difference']:+.2f} dB"
         )
     if report["worst_case_steps"]:
-        print("\n40 MP worst case, each step alone in a fresh process (handler module imported first)")
-        print("| input | step | RSS after imports MB | peak RSS MB | wall ms | CPU s (whole process) |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "\nEach Lambda step alone in a fresh process (handler module imported first; warm: the 2nd run), on 1 core"
+            " (1769 MB) and on 2 (3538 MB); cost x2 = GB-s at 3538 MB over GB-s at 1769 MB"
+        )
+        print("| input | step | RSS after imports MB | peak RSS MB | wall ms, 1 core | wall ms, 2 cores | cost x2 |")
+        print("|---|---|---|---|---|---|---|")
         for name, by_step in report["worst_case_steps"].items():
-            for step, figures in by_step.items():
+            for step in ("validate", "resize", "watermark"):
+                one, two = by_step.get(f"{step}@1"), by_step.get(f"{step}@2")
+                if one is None:
+                    continue
+                two_cores = f"{two['ms']:.0f} | {2 * two['ms'] / one['ms']:.2f}" if two else "- | -"
                 print(
-                    f"| {name} | {step} | {figures['before_mb']:.0f} | {figures['peak_mb']:.0f} | "
-                    f"{figures['ms']:.0f} | {figures['cpu_s']:.2f} |"
+                    f"| {name} | {step} | {one['before_mb']:.0f} | {max(one['peak_mb'], (two or one)['peak_mb']):.0f}"
+                    f" | {one['ms']:.0f} | {two_cores} |"
                 )
     print(f"\n(JSON: {RESULTS / 'processing.json'}; inputs: {CACHE})")
 

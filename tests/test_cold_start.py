@@ -44,6 +44,20 @@ def test_every_api_service_has_handlers() -> None:
     assert {service for service, _ in API_HANDLERS} == set(API_SERVICES)
 
 
+@pytest.mark.parametrize("handler", PROCESSING_HANDLERS)
+def test_only_the_image_step_handlers_import_the_image_libraries(handler: str) -> None:
+    # Given a fresh interpreter with only the processing service and the shared library on the path
+    # When the handler module is imported
+    imported = _libraries_imported_by("processing", f"imgplat_processing.handlers.{handler}", IMAGE_LIBRARIES)
+    # Then Pillow and blurhash (~25 ms of a cold start) are loaded by the steps that work on pixels, and no other
+    expected = list(IMAGE_LIBRARIES) if handler in IMAGE_STEP_HANDLERS else []
+    assert imported == expected
+
+
+def test_every_image_step_handler_exists() -> None:
+    assert set(IMAGE_STEP_HANDLERS) < set(PROCESSING_HANDLERS)
+
+
 def _libraries_imported_by(service: str, module: str, libraries: Sequence[str]) -> list[str]:
     """Which of `libraries` a fresh interpreter has loaded once it imported `module` of `service`."""
     env = {

@@ -7,7 +7,6 @@ retrying them could never succeed, it would only fill the dead-letter queue.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -25,22 +24,13 @@ from imgplat_common.models import ProcessingRequest
 from imgplat_common.observability import MetricUnit, logger, metrics
 from pydantic import ValidationError
 
-RUN_ID_HASH_LENGTH = 16
+from imgplat_processing.run_ids import run_id_for
 
 
 class WorkflowStarter(Protocol):
     def __call__(self, name: str, payload: str) -> bool:
         """Start a workflow run named `name` with input `payload`; False when that run already exists."""
         ...
-
-
-def run_id_for(image_id: str, bucket: str, key: str, version: str) -> str:
-    """The execution name of the run for one version of an object: the same event twice gives the same name.
-
-    At most 49 characters of [0-9a-f-], well inside Step Functions' 80-character name limit.
-    """
-    digest = hashlib.sha256(f"{bucket}/{key}@{version}".encode()).hexdigest()
-    return f"{image_id}-{digest[:RUN_ID_HASH_LENGTH]}"
 
 
 def processing_requests(body: str, originals_bucket: str) -> list[ProcessingRequest]:

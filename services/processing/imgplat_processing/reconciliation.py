@@ -33,7 +33,7 @@ from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict
 
 from imgplat_processing import store
-from imgplat_processing.orchestration import run_id_for
+from imgplat_processing.run_ids import run_id_for
 from imgplat_processing.settings import ProcessingSettings
 
 DID_NOT_FINISH = "processing did not finish"

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from imgplat_common.settings import PlatformSettings
 
+from imgplat_processing.rendition_specs import RenditionSpec, parse_rendition_specs
+
 if TYPE_CHECKING:
-    from imgplat_processing.images.renditions import RenditionSpec
     from imgplat_processing.images.validate import ValidationLimits
 
 MIB = 1024 * 1024
@@ -45,16 +46,14 @@ class ProcessingSettings(PlatformSettings):
     watermark_scale: float = 0.2
     watermark_renditions: str = "medium,large"
 
-    # The image modules are imported where they are used: they load Pillow (~25 ms of a cold start), which the
-    # functions that never touch pixels (orchestrator, reconciler) must not pay for just by reading their settings.
     @property
     def rendition_specs(self) -> tuple[RenditionSpec, ...]:
-        from imgplat_processing.images.renditions import parse_rendition_specs
-
         return parse_rendition_specs(self.renditions)
 
     @property
     def validation_limits(self) -> ValidationLimits:
+        # Imported here: images.validate loads Pillow (~25 ms of a cold start), which the functions that never
+        # touch pixels must not pay for just by reading their settings.
         from imgplat_processing.images.validate import ValidationLimits
 
         return ValidationLimits(

@@ -8,8 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import logger, tracer
 from imgplat_common.settings import load_settings
 
+from imgplat_processing.image_steps import resize
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState, resize
+from imgplat_processing.workflow import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -6,14 +6,12 @@ into a record. Bad EXIF yields empty fields, never an error.
 
 from __future__ import annotations
 
-import platform
 import re
 import warnings
 from datetime import datetime
 from io import BytesIO
 
 import blurhash
-import PIL
 from PIL import ExifTags, Image
 
 from imgplat_processing.images.validate import header_exif
@@ -68,11 +66,6 @@ def dominant_color(image: Image.Image) -> str:
     index = most_common if isinstance(most_common, int) else 0
     red, green, blue = palette[index * 3 : index * 3 + 3]
     return f"#{red:02x}{green:02x}{blue:02x}"
-
-
-def library_versions() -> dict[str, str]:
-    """The versions that shaped the outputs, stored with each image so renditions can be traced and redone."""
-    return {"pillow": PIL.__version__, "python": platform.python_version()}
 
 
 def _read_exif(data: bytes, image_format: str) -> Image.Exif | None:

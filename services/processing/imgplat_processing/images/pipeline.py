@@ -1,6 +1,6 @@
 """How the Watermark step composes the image functions: stamp the marks and encode every output, in parallel.
 
-The Lambda step (workflow.watermark) and the benchmark (bench/processing.py) both call this, so what is measured
+The Lambda step (image_steps.watermark) and the benchmark (bench/processing.py) both call this, so what is measured
 is what runs.
 """
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,15 +19,13 @@ from io import BytesIO
 from PIL import Image, ImageCms
 
 from imgplat_processing.images.validate import exif_orientation, rejecting_damaged_pixels
+from imgplat_processing.rendition_specs import RenditionSpec
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
 REDUCING_GAP = 2.0
-MAX_LONG_EDGE = 10_000
 # Large resizes run as this many bands in parallel (one per vCPU, at most 4); small ones are not worth a thread.
-RESIZE_BANDS = max(1, min(4, os.cpu_count() or 1))
+RESIZE_BANDS = max(1, min(4, len(os.sched_getaffinity(0))))
 MIN_BANDED_PIXELS = 250_000
-
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 # The turn that makes a stored image upright, by EXIF orientation (the same table as ImageOps.exif_transpose).
 _UPRIGHT: dict[int, Image.Transpose] = {
@@ -46,28 +43,6 @@ _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _WORKING_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK"})
 
 
-@dataclass(frozen=True)
-class RenditionSpec:
-    """One rendition to make: its name and the length of its longer side, in pixels."""
-
-    name: str
-    long_edge: int
-
-    def __post_init__(self) -> None:
-        if not _NAME_PATTERN.fullmatch(self.name):
-            raise ValueError(f"rendition name {self.name!r} must be 1-32 letters, digits, '-' or '_'")
-        if not 1 <= self.long_edge <= MAX_LONG_EDGE:
-            raise ValueError(f"rendition {self.name!r} long edge must be between 1 and {MAX_LONG_EDGE}")
-
-
-DEFAULT_RENDITIONS: tuple[RenditionSpec, ...] = (
-    RenditionSpec("thumb", 150),
-    RenditionSpec("small", 320),
-    RenditionSpec("medium", 800),
-    RenditionSpec("large", 1600),
-)
-
-
 @dataclass
 class RenderedImage:
     """A rendition ready to encode: `image` is RGB or RGBA in sRGB; `long_edge` is the one the spec asked for."""
@@ -75,23 +50,6 @@ class RenderedImage:
     name: str
     long_edge: int
     image: Image.Image
-
-
-def parse_rendition_specs(text: str) -> tuple[RenditionSpec, ...]:
-    """Read specs such as "thumb:150,small:320,medium:800,large:1600"; raise ValueError on anything else."""
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or any(not item for item in items):
-        raise ValueError(f"rendition list {text!r} must be name:long_edge pairs separated by commas")
-    specs: list[RenditionSpec] = []
-    for item in items:
-        name, separator, size = (part.strip() for part in item.partition(":"))
-        if not separator or not size.isdigit():
-            raise ValueError(f"rendition {item!r} must look like name:long_edge, for example thumb:150")
-        specs.append(RenditionSpec(name, int(size)))
-    names = [spec.name for spec in specs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"rendition names must be unique in {text!r}")
-    return tuple(specs)
 
 
 def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format: str) -> list[RenderedImage]:

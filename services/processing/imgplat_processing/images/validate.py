@@ -18,6 +18,8 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile
 
+from imgplat_processing.rejections import ImageRejected
+
 MIME_TYPES: dict[str, str] = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -28,22 +30,6 @@ MIME_TYPES: dict[str, str] = {
 
 # EXIF orientations 5-8 turn the image by 90 degrees, so width and height swap when it is displayed.
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
-
-
-class ImageRejected(Exception):
-    """The upload is not an image we accept: `code` is for machines, `reason` is one sentence for the user."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
-
-    def __reduce__(self) -> tuple[type[ImageRejected], tuple[str, str]]:
-        # Keeps code and reason when the error is copied or pickled (for example across processes).
-        return (type(self), (self.code, self.reason))
 
 
 @dataclass(frozen=True)

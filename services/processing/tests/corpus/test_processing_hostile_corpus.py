@@ -12,9 +12,10 @@ import pytest
 from hostile_inputs import CORPUS, READY, REJECTED, Case
 from imgplat_processing.images.encode import encode_rendition
 from imgplat_processing.images.metadata import extract_exif_summary
-from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, render_renditions
+from imgplat_processing.images.renditions import render_renditions
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
+from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS
 from PIL import ExifTags, Image
 
 SECONDS_PER_CASE = 20  # a hang is a failure, not a stuck CI run

@@ -23,7 +23,7 @@ from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
 from imgplat_common.observability import logger
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
-from imgplat_processing import store, workflow
+from imgplat_processing import image_steps, store
 from moto import mock_aws
 
 from local.serverless_files import load_yaml
@@ -216,7 +216,7 @@ def _clear_container_caches() -> None:
     store.s3_client.cache_clear()
     store.dynamodb_resource.cache_clear()
     store.stepfunctions_client.cache_clear()
-    workflow._watermark_logo.cache_clear()
+    image_steps._watermark_logo.cache_clear()
 
 
 @cache

@@ -2,7 +2,7 @@
 
     python step_probe.py <step> <workdir>
 
-The step is the real function the handler calls (imgplat_processing.workflow.validate, resize or watermark) with
+The step is the real function the handler calls (imgplat_processing.image_steps.validate, resize or watermark) with
 the settings from the environment; only the store is replaced, by files under <workdir>/<bucket>/<key>, so nothing
 but the step's own work counts. The workflow state travels in <workdir>/state.json between the steps, merged under
 each step's ResultPath as the state machine does. Prints {"step", "seconds", "rejected", "peak_rss_kb"} as JSON,
@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from imgplat_common.settings import load_settings
-from imgplat_processing import store, workflow
-from imgplat_processing.images.validate import ImageRejected
+from imgplat_processing import image_steps, store
+from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow import WorkflowState
 
 RESULT_PATHS = {"validate": "validated", "resize": "resized", "watermark": "rendered"}
 
@@ -67,7 +68,7 @@ def main(step: str, workdir: Path) -> None:
     started = time.monotonic()
     rejected = None
     try:
-        result = getattr(workflow, step)(workflow.WorkflowState.model_validate(state), settings)
+        result = getattr(image_steps, step)(WorkflowState.model_validate(state), settings)
         state[RESULT_PATHS[step]] = result.model_dump(mode="json")
     except ImageRejected as rejection:
         rejected = rejection.code

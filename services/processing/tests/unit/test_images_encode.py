@@ -7,7 +7,8 @@ from io import BytesIO
 import image_factory as factory
 import pytest
 from imgplat_processing.images.encode import MIME, encode_rendition
-from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, RenditionSpec, render_renditions
+from imgplat_processing.images.renditions import render_renditions
+from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS, RenditionSpec
 from PIL import ExifTags, Image
 
 

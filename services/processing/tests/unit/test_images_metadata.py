@@ -1,18 +1,14 @@
-"""extract_exif_summary, blurhash_of, dominant_color and library_versions."""
+"""extract_exif_summary, blurhash_of and dominant_color."""
 
 from __future__ import annotations
 
-import platform
-
 import blurhash
 import image_factory as factory
-import PIL
 import pytest
 from imgplat_processing.images.metadata import (
     blurhash_of,
     dominant_color,
     extract_exif_summary,
-    library_versions,
 )
 from PIL import ExifTags, Image
 
@@ -95,8 +91,3 @@ def test_dominant_colour_is_the_biggest_area():
 
     assert colour.startswith("#") and len(colour) == 7
     assert factory.close_to(tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)), factory.BLUE, 4)
-
-
-def test_library_versions_name_pillow_and_python():
-    assert library_versions() == {"pillow": PIL.__version__, "python": platform.python_version()}
-    assert PIL.__version__ == "13.0.0"

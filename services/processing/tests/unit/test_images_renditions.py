@@ -6,14 +6,9 @@ from io import BytesIO
 
 import image_factory as factory
 import pytest
-from imgplat_processing.images.renditions import (
-    DEFAULT_RENDITIONS,
-    RenditionSpec,
-    fit_within,
-    parse_rendition_specs,
-    render_renditions,
-)
+from imgplat_processing.images.renditions import fit_within, render_renditions
 from imgplat_processing.images.validate import ImageRejected
+from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS, RenditionSpec, parse_rendition_specs
 from PIL import Image, ImageCms, JpegImagePlugin
 
 

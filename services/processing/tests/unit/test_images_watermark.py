@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import image_factory as factory
 import pytest
-from imgplat_processing.images.renditions import DEFAULT_RENDITIONS, render_renditions
+from imgplat_processing.images.renditions import render_renditions
 from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
+from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS
 from PIL import Image, ImageChops
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from imgplat_common.keys import new_image_id, original_key
-from imgplat_processing.orchestration import WorkflowStarts, run_id_for, start_workflows, start_workflows_for_batch
+from imgplat_processing.orchestration import WorkflowStarts, start_workflows, start_workflows_for_batch
+from imgplat_processing.run_ids import run_id_for
 
 BUCKET = "originals-bucket"
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"

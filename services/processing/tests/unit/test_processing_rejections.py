@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from imgplat_processing.images.validate import ImageRejected
+from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.workflow import DEFAULT_REJECTION, StepError, rejection_from, reports_rejections
 
 

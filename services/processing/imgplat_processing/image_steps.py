@@ -1,0 +1,175 @@
+"""The image steps of the workflow (statemachine.asl.yaml): Validate, Resize and Watermark.
+
+The only module of the workflow that imports the image code (Pillow, blurhash): the handlers of the other steps
+import workflow.py alone, where the shared state and the steps that touch no pixels are. Like every step, these get
+the workflow state and return their own small result, pass object keys rather than image bytes, and may run twice
+for the same run (they write only to keys owned by the run or keyed by content).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+from imgplat_common.keys import original_key, rendition_key, work_prefix
+from imgplat_common.models import RENDITION_FORMATS, ExifSummary, Rendition, RenditionFile
+from imgplat_common.observability import logger
+from PIL import Image
+
+from imgplat_processing import store
+from imgplat_processing.images.encode import MIME
+from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
+from imgplat_processing.images.pipeline import watermark_and_encode
+from imgplat_processing.images.renditions import RenderedImage, render_renditions
+from imgplat_processing.images.validate import validate_image
+from imgplat_processing.images.watermark import WatermarkConfig
+from imgplat_processing.rejections import ImageRejected
+from imgplat_processing.settings import MIB, ProcessingSettings
+from imgplat_processing.workflow import (
+    Intermediate,
+    Rendered,
+    Resized,
+    ValidatedOriginal,
+    WorkflowState,
+    reports_rejections,
+)
+
+# Renditions never change once written (their key holds the original's content hash).
+RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Intermediates are raw pixels, read once by the next step (the mode is also the key's extension: .rgb, .rgba).
+INTERMEDIATE_CONTENT_TYPE = "application/octet-stream"
+# Threads for S3 transfers: enough to overlap reads and uploads with the image work.
+IMAGE_WORKERS = 4
+
+
+class OriginalChanged(Exception):
+    """The original's bytes differ from the ones validated earlier in this run (it was replaced mid-run)."""
+
+
+@reports_rejections
+def validate(state: WorkflowState, settings: ProcessingSettings) -> ValidatedOriginal:
+    """Check the original from its object size and image headers (no pixel decode) and read its EXIF summary."""
+    limits = settings.validation_limits
+    source = original_key(state.owner, state.image_id)
+    if store.object_size(settings.originals_bucket, source) > limits.max_bytes:
+        raise ImageRejected("too_large", f"The file is larger than the {limits.max_bytes / MIB:g} MB limit.")
+    data = store.read_object(settings.originals_bucket, source)
+    validated = validate_image(data, limits)
+    exif = ExifSummary.model_validate(extract_exif_summary(data, validated.format))
+    return ValidatedOriginal(**asdict(validated), exif=exif)
+
+
+@reports_rejections
+def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
+    """Render every rendition from the original and keep them as raw-pixel intermediates under the run's work prefix.
+
+    Raw pixels (Image.tobytes(); mode and size travel in the step result) cost a copy to write and to read, where a
+    PNG costs an encode here and a decode in Watermark; the files live for seconds and never leave the bucket.
+    """
+    validated = state.require_validated()
+    data = store.read_object(settings.originals_bucket, original_key(state.owner, state.image_id))
+    if hashlib.sha256(data).hexdigest() != validated.sha256:
+        raise OriginalChanged(f"the original of {state.image_id} changed after it was validated")
+    rendered = render_renditions(data, settings.rendition_specs, validated.format)
+    prefix = work_prefix(state.owner, state.image_id, state.run_id)
+
+    def keep(rendition: RenderedImage) -> Intermediate:
+        image = rendition.image
+        key = f"{prefix}{rendition.name}.{image.mode.lower()}"
+        store.write_object(
+            settings.renditions_bucket,
+            key,
+            image.tobytes(),
+            content_type=INTERMEDIATE_CONTENT_TYPE,
+            kms_key_arn=settings.kms_key_arn,
+        )
+        return Intermediate(
+            key=key, long_edge=rendition.long_edge, width=image.width, height=image.height, mode=image.mode
+        )
+
+    intermediates = dict(zip((r.name for r in rendered), _worker_pool().map(keep, rendered), strict=True))
+    smallest = min(rendered, key=lambda rendition: rendition.long_edge).image
+    return Resized(
+        intermediates=intermediates, placeholder=blurhash_of(smallest), dominant_color=dominant_color(smallest)
+    )
+
+
+@reports_rejections
+def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
+    """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files.
+
+    Reads and uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding
+    are images.pipeline.watermark_and_encode's (one encode thread per CPU).
+    """
+    validated = state.require_validated()
+    config = watermark_config(settings)
+    intermediates = state.require_resized().intermediates
+    pool = _worker_pool()
+
+    def load(intermediate: Intermediate) -> Image.Image:
+        pixels = store.read_object(settings.renditions_bucket, intermediate.key)
+        return Image.frombytes(intermediate.mode, (intermediate.width, intermediate.height), pixels)
+
+    loaded = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
+    marked = {name: config.applies_to(name) for name in intermediates}
+
+    def publish(name: str, image_format: str, image: Image.Image, body: bytes) -> RenditionFile:
+        key = rendition_key(state.owner, state.image_id, validated.sha256, name, image_format)
+        store.write_object(
+            settings.renditions_bucket,
+            key,
+            body,
+            content_type=MIME[image_format],
+            kms_key_arn=settings.kms_key_arn,
+            cache_control=RENDITION_CACHE_CONTROL,
+        )
+        return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
+
+    published = watermark_and_encode(loaded, config, RENDITION_FORMATS, pool, publish)
+    renditions = {
+        name: Rendition(
+            name=name,
+            long_edge=intermediate.long_edge,
+            watermarked=marked[name],
+            files={image_format: published[(name, image_format)] for image_format in RENDITION_FORMATS},
+        )
+        for name, intermediate in intermediates.items()
+    }
+    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
+    return Rendered(renditions=renditions)
+
+
+@functools.cache
+def _worker_pool() -> ThreadPoolExecutor:
+    """One small pool per container for the image steps' I/O and encodes (idle threads cost nothing)."""
+    return ThreadPoolExecutor(max_workers=IMAGE_WORKERS, thread_name_prefix="image")
+
+
+def watermark_config(settings: ProcessingSettings) -> WatermarkConfig:
+    """The watermark from settings; the logo (if any) is read from the renditions bucket once per container."""
+    logo = (
+        _watermark_logo(settings.renditions_bucket, settings.watermark_logo_key)
+        if settings.watermark_logo_key
+        else None
+    )
+    return WatermarkConfig(
+        text=settings.watermark_text or None,
+        logo=logo,
+        position=settings.watermark_position,
+        opacity=settings.watermark_opacity,
+        margin=settings.watermark_margin,
+        scale=settings.watermark_scale,
+        renditions=settings.watermarked_renditions,
+    )
+
+
+@functools.cache
+def _watermark_logo(bucket: str, key: str) -> bytes | None:
+    try:
+        return store.read_object(bucket, key)
+    except store.ObjectMissing:
+        # A missing logo should not fail every upload: stamp the text alone and say so loudly.
+        logger.error("watermark logo not found; stamping text only", extra={"bucket": bucket, "key": key})
+        return None

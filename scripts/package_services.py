@@ -9,6 +9,7 @@ resource), derived from serverless-compose.yml so the list cannot drift. Fake cr
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))  # also when this file is loaded by path (tests/test_templates.py)
+
+from lambda_bytecode import check_bytecode  # noqa: E402 - the sibling script that adds the bytecode checks it too
+
 MAX_ZIP_BYTES = 15 * 1024 * 1024
 
 # What each producing output looks like (ARN vs name): a placeholder of the same kind as the real value.
@@ -67,12 +72,19 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+def packaged_runtime(service_dir: Path) -> str:
+    """The functions' Lambda runtime (python3.12), as the framework resolved it for the package just made."""
+    state = json.loads((service_dir / ".serverless" / "serverless-state.json").read_text())
+    return str(state["service"]["provider"]["runtime"])
+
+
 def check_zips(name: str, service_dir: Path) -> list[str]:
-    """Problems with the service's zips: missing or stale shared library, tests shipped, too large."""
+    """Problems with the service's zips: missing or stale shared library or bytecode, tests shipped, too large."""
     problems = []
     zips = sorted((service_dir / ".serverless").glob("*.zip"))
     if not zips:
         return [f"{name}: no zip produced"]
+    runtime = packaged_runtime(service_dir)
     for archive in zips:
         with zipfile.ZipFile(archive) as content:
             names = content.namelist()
@@ -82,7 +94,15 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
                 if n.startswith("imgplat_common/") and n.endswith(".py")
             }
         size = archive.stat().st_size
-        print(f"  {archive.name}: {size / 1e6:.1f} MB, {len(names)} files")
+        bytecode = check_bytecode(archive, runtime)
+        print(
+            f"  {archive.name}: {size / 1e6:.1f} MB, {len(names)} files, hash-based bytecode for {bytecode.compiled}"
+            f" of {bytecode.sources} modules ({len(bytecode.not_compilable)} do not compile)"
+        )
+        # Without it every cold start compiles each imported module from source (docs/deploy.md: Bytecode).
+        problems += [f"{archive}: {problem}" for problem in bytecode.problems[:10]]
+        if len(bytecode.problems) > 10:
+            problems.append(f"{archive}: ... and {len(bytecode.problems) - 10} more modules without valid bytecode")
         if not shipped_common:
             problems.append(f"{archive}: libs/common (imgplat_common) is missing")
         elif shipped_common != COMMON_SOURCES:

@@ -1,0 +1,54 @@
+'use strict';
+
+// osls plugin: adds checked-hash .pyc (for the functions' runtime) to every zip the framework packages, for the
+// service's own code and its requirements alike, so Lambda cold starts import bytecode instead of compiling every
+// module from source (/var/task is read-only: nothing compiled there is kept). The work is done by
+// scripts/lambda_bytecode.py with the same interpreter serverless-python-requirements installs with (pythonBin).
+// Each service loads it through its ./osls-plugin-bytecode.js, listed after serverless-python-requirements so that
+// the requirements are in the zip by the time it runs.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const SCRIPT = path.join(__dirname, 'lambda_bytecode.py');
+
+class BytecodePlugin {
+  constructor(serverless, cliOptions, { log }) {
+    this.serverless = serverless;
+    this.log = log;
+    this.hooks = {
+      'after:package:createDeploymentArtifacts': () => this.addBytecode(),
+      'after:deploy:function:packageFunction': () => this.addBytecode(),
+    };
+  }
+
+  // The zips packaged by this run: the service's, and each function's when packaged on its own.
+  artifacts() {
+    const { service, serviceDir } = this.serverless;
+    const paths = [service.package && service.package.artifact];
+    for (const functionName of service.getAllFunctions()) {
+      const functionPackage = service.getFunction(functionName).package;
+      paths.push(functionPackage && functionPackage.artifact);
+    }
+    const zips = paths
+      .filter((artifact) => typeof artifact === 'string' && artifact.endsWith('.zip'))
+      .map((artifact) => path.resolve(serviceDir, artifact));
+    return [...new Set(zips)].filter((zip) => fs.existsSync(zip));
+  }
+
+  addBytecode() {
+    const { service } = this.serverless;
+    const runtime = service.provider.runtime;
+    const pythonBin = service.custom?.pythonRequirements?.pythonBin || runtime;
+    const zips = this.artifacts();
+    if (!zips.length) return;
+    const result = spawnSync(pythonBin, [SCRIPT, 'add', '--runtime', runtime, ...zips], { encoding: 'utf8' });
+    if (result.status !== 0) {
+      const reason = result.error ? result.error.message : `${result.stdout}${result.stderr}`.trim();
+      throw new this.serverless.classes.Error(`Adding bytecode to the package failed: ${reason}`, 'BYTECODE_FAILED');
+    }
+    for (const line of result.stdout.trim().split('\n')) this.log.info(line);
+  }
+}
+
+module.exports = BytecodePlugin;

@@ -6,6 +6,7 @@ them rather than on serverless.yml. Missing or stale templates are packaged firs
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import re
@@ -53,9 +54,12 @@ def _is_stale(name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def templates() -> dict[str, dict[str, Any]]:
-    stale = [name for name in service_names() if _is_stale(name)]
-    if stale:
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "package_services.py"), *stale], check=True)
+    # Each pytest-xdist worker builds this fixture: the lock keeps two of them from packaging one service at once.
+    with (ROOT / ".serverless-package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stale = [name for name in service_names() if _is_stale(name)]
+        if stale:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "package_services.py"), *stale], check=True)
     return {name: json.loads(_template_path(name).read_text()) for name in service_names()}
 
 

@@ -1,9 +1,10 @@
 """Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
-no pixels (nor blurhash), and the Tracer patches only boto (so nothing else is imported for X-Ray).
-bench/cold_start.py measures the rest."""
+no pixels (nor blurhash), the Tracer patches only boto (so nothing else is imported for X-Ray), and clients are made
+once per container. bench/cold_start.py measures the rest."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -104,3 +105,27 @@ def test_tracer_patches_only_boto_and_imports_no_other_http_library() -> None:
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     # Then tracing is on, botocore alone is patched, and no other HTTP library was imported for it
     assert outcome == {"patched": ["botocore"], "enabled": True, "imported": []}
+
+
+def _decorator_names(function: ast.FunctionDef) -> set[str]:
+    return {ast.unparse(decorator) for decorator in function.decorator_list}
+
+
+@pytest.mark.parametrize("store", sorted(ROOT.glob("services/*/imgplat_*/store.py")), ids=lambda path: path.parts[-3])
+def test_clients_are_made_once_per_container(store: Path) -> None:
+    # Given a service's AWS adapter, the only module of the service that creates boto3 clients
+    tree = ast.parse(store.read_text())
+    creations = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in {"boto3.client", "boto3.resource"}
+    ]
+    # Then every client or resource is made inside a function cached for the container's life, never per request
+    cached = [
+        function
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef) and _decorator_names(function) & {"cache", "functools.cache"}
+    ]
+    inside_cached = {id(node) for function in cached for node in ast.walk(function)}
+    assert creations, f"{store}: no boto3 client found; is this still the adapter?"
+    assert all(id(call) in inside_cached for call in creations), f"{store}: a boto3 client made outside a cache"

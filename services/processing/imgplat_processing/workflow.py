@@ -117,6 +117,14 @@ class WorkflowState(ProcessingRequest):
     def require_rendered(self) -> Rendered:
         return _required(self.rendered, "rendered")
 
+    @classmethod
+    def of_step_event(cls, event: dict[str, Any]) -> WorkflowState:
+        """The state a step's Lambda event carries; from here on every log line names the image and the run."""
+        state = cls.model_validate(event)
+        logger.set_correlation_id(state.image_id)
+        logger.append_keys(run_id=state.run_id)
+        return state
+
 
 ResultT = TypeVar("ResultT")
 Params = ParamSpec("Params")

@@ -15,7 +15,5 @@ from imgplat_processing.workflow import WorkflowState, claim
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = WorkflowState.model_validate(event)
-    logger.set_correlation_id(state.image_id)
-    logger.append_keys(run_id=state.run_id)
+    state = WorkflowState.of_step_event(event)
     return claim(state, load_settings(ProcessingSettings)).model_dump(mode="json")

@@ -16,9 +16,7 @@ from imgplat_processing.workflow import WorkflowState, mark_rejected
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = WorkflowState.model_validate(event)
-    logger.set_correlation_id(state.image_id)
-    logger.append_keys(run_id=state.run_id)
+    state = WorkflowState.of_step_event(event)
     outcome = mark_rejected(state, load_settings(ProcessingSettings))
     metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1 if outcome.recorded else 0)
     return outcome.model_dump(mode="json")

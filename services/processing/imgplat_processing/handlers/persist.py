@@ -16,9 +16,7 @@ from imgplat_processing.workflow import WorkflowState, persist
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = WorkflowState.model_validate(event)
-    logger.set_correlation_id(state.image_id)
-    logger.append_keys(run_id=state.run_id)
+    state = WorkflowState.of_step_event(event)
     persisted = persist(state, load_settings(ProcessingSettings))
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ProcessingMs", unit=MetricUnit.Milliseconds, value=persisted.processing_ms)

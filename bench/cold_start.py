@@ -19,8 +19,7 @@ a factory that still fails is reported (and counts as a miss: its client's cost 
 
 Bytecode: every module runs from compiled bytecode, ours as much as the libraries' (PYTHONPYCACHEPREFIX points at a
 temporary directory that the warm-up round fills), so compiling our sources (never cached in this tree) is not counted
-against us. A deployed zip holds no bytecode at all (serverless-python-requirements' slim: true deletes it), so each
-cold start there also compiles every module shipped in the zip: a packaging matter, the same for baseline-sized code.
+against us. The deployed zips carry the same: checked-hash bytecode for every module (scripts/osls-plugin-bytecode.js).
 
 Zip sizes come from `osls package` (scripts/package_services.py runs it when a zip is missing).
 Targets: API handlers <= 1.15x baseline and no Pillow import; processing handlers <= 1.3x; every zip <= 15 MB.

@@ -16,10 +16,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import marshal
+import os
 import re
+import shutil
 import sys
+import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -88,8 +92,15 @@ def pyc_problem(pyc: bytes, source: bytes) -> str | None:
 def check_bytecode(archive: Path, runtime: str) -> BytecodeReport:
     """Every .py in the zip has a hash-based .pyc matching its source; every .pyc belongs to a shipped .py."""
     require_runtime_interpreter(runtime)
-    tag = cache_tag(runtime)
     report = BytecodeReport()
+    try:
+        _check_entries(archive, cache_tag(runtime), report)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as damage:
+        report.problems.append(f"the zip is damaged ({damage}): package the service again")
+    return report
+
+
+def _check_entries(archive: Path, tag: str, report: BytecodeReport) -> None:
     with zipfile.ZipFile(archive) as content:
         names = set(content.namelist())
         sources = sorted(name for name in names if name.endswith(".py"))
@@ -113,14 +124,29 @@ def check_bytecode(archive: Path, runtime: str) -> BytecodeReport:
             for name in sorted(names)
             if name.endswith((".pyc", ".pyo")) and name not in expected
         ]
-    return report
 
 
 def add_bytecode(archive: Path, runtime: str) -> BytecodeReport:
-    """Append a checked-hash .pyc for every .py of the zip that has none; fail on a .pyc already there and wrong."""
+    """Append a checked-hash .pyc for every .py of the zip that has none; fail on a .pyc already there and wrong.
+
+    The zip is written as a copy that replaces the original only once complete and readable, so an interrupted or
+    concurrent packaging never leaves a half-written artifact to deploy.
+    """
     require_runtime_interpreter(runtime)
-    tag = cache_tag(runtime)
     report = BytecodeReport()
+    with tempfile.TemporaryDirectory(dir=archive.parent) as scratch:
+        copy = Path(scratch) / archive.name
+        shutil.copyfile(archive, copy)
+        _append_bytecode(copy, cache_tag(runtime), report)
+        with zipfile.ZipFile(copy) as written:
+            damaged = written.testzip()
+        if damaged is not None:
+            raise SystemExit(f"{archive}: {damaged} did not read back after adding bytecode")
+        os.replace(copy, archive)
+    return report
+
+
+def _append_bytecode(archive: Path, tag: str, report: BytecodeReport) -> None:
     with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as content:
         entries = {entry.filename: entry for entry in content.infolist()}
         for source_entry in [entry for name, entry in sorted(entries.items()) if name.endswith(".py")]:
@@ -144,7 +170,6 @@ def add_bytecode(archive: Path, runtime: str) -> BytecodeReport:
             pyc_entry.compress_type = zipfile.ZIP_DEFLATED
             content.writestr(pyc_entry, pyc)
             report.compiled += 1
-    return report
 
 
 def main() -> int:

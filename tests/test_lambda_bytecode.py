@@ -85,3 +85,23 @@ def test_missing_stale_timestamp_and_orphan_bytecode_are_problems(tmp_path):
     ]
     with pytest.raises(SystemExit, match="stale"):
         add_bytecode(archive, RUNTIME)
+
+
+def test_a_damaged_zip_is_reported_not_a_crash_and_a_refused_add_leaves_the_zip_as_it_was(tmp_path):
+    # Given a zip whose first entry was overwritten (as by two packagings writing one file at once)
+    archive = _zip(tmp_path / "function.zip", {"a.py": b"A = 1\n", "b.py": b"B = 2\n"})
+    data = bytearray(archive.read_bytes())
+    data[0:4] = b"\0\0\0\0"
+    archive.write_bytes(bytes(data))
+
+    # When CI checks it, then it is one problem, said plainly
+    (problem,) = check_bytecode(archive, RUNTIME).problems
+    assert "damaged" in problem
+
+    # And a zip the plugin refuses (a stale .pyc inside) is left byte for byte as it was, with no leftovers
+    stale = _zip(tmp_path / "stale.zip", {"a.py": b"A = 1\n", "__pycache__/a.cpython-312.pyc": b"not bytecode"})
+    before = stale.read_bytes()
+    with pytest.raises(SystemExit):
+        add_bytecode(stale, RUNTIME)
+    assert stale.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["function.zip", "stale.zip"]

@@ -143,7 +143,8 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
 
 @functools.cache
 def _worker_pool() -> ThreadPoolExecutor:
-    """One small pool per container for the image steps' I/O and encodes (idle threads cost nothing)."""
+    """One small pool per container for the image steps' S3 reads and uploads (idle threads cost nothing); the
+    encodes have their own pool, one thread per CPU (images.pipeline)."""
     return ThreadPoolExecutor(max_workers=IMAGE_WORKERS, thread_name_prefix="image")
 
 

@@ -34,8 +34,6 @@ def extract_exif_summary(data: bytes, image_format: str) -> dict[str, str | None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow notes each corrupt EXIF directory; None says enough
             exif = _read_exif(data, image_format)
-            if exif is None:
-                return summary
             exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
         summary["camera_make"] = _text(exif.get(ExifTags.Base.Make))
         summary["camera_model"] = _text(exif.get(ExifTags.Base.Model))
@@ -68,7 +66,7 @@ def dominant_color(image: Image.Image) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def _read_exif(data: bytes, image_format: str) -> Image.Exif | None:
+def _read_exif(data: bytes, image_format: str) -> Image.Exif:
     """The EXIF found in the file's header, without decoding any pixels."""
     with Image.open(BytesIO(data), formats=[image_format.upper()]) as image:
         return header_exif(image)

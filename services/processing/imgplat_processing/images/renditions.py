@@ -23,8 +23,8 @@ from imgplat_processing.rendition_specs import RenditionSpec
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
 REDUCING_GAP = 2.0
-# Large resizes run as this many bands in parallel (one per vCPU, at most 4); small ones are not worth a thread.
-RESIZE_BANDS = max(1, min(4, len(os.sched_getaffinity(0))))
+# Large resizes run as bands in parallel (one per usable CPU, at most 4); small ones are not worth a thread.
+MAX_RESIZE_BANDS = 4
 MIN_BANDED_PIXELS = 250_000
 
 # The turn that makes a stored image upright, by EXIF orientation (the same table as ImageOps.exif_transpose).
@@ -125,7 +125,8 @@ def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """
     if image.size == size:
         return image.copy()
-    bands = RESIZE_BANDS if size[0] * size[1] >= MIN_BANDED_PIXELS and size[1] >= 2 * RESIZE_BANDS else 1
+    most = _resize_bands()
+    bands = most if size[0] * size[1] >= MIN_BANDED_PIXELS and size[1] >= 2 * most else 1
     if bands == 1:
         return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     image.load()
@@ -144,8 +145,14 @@ def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 @functools.cache
+def _resize_bands() -> int:
+    """Decided on first use, not at import, so that it follows the CPUs this process may use by then."""
+    return max(1, min(MAX_RESIZE_BANDS, len(os.sched_getaffinity(0))))
+
+
+@functools.cache
 def _band_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=RESIZE_BANDS, thread_name_prefix="resize")
+    return ThreadPoolExecutor(max_workers=_resize_bands(), thread_name_prefix="resize")
 
 
 def _to_working_mode(image: Image.Image) -> Image.Image:

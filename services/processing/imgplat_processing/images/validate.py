@@ -197,27 +197,19 @@ def exif_orientation(image: Image.Image) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" notes
-            exif = header_exif(image)
-            value = int(exif.get(ExifTags.Base.Orientation, 1)) if exif is not None else 1
+            value = int(header_exif(image).get(ExifTags.Base.Orientation, 1))
     except Exception:  # malformed EXIF is common in the wild and harmless to ignore
         return 1
     return value if 1 <= value <= 8 else 1
 
 
-def header_exif(image: Image.Image) -> Image.Exif | None:
-    """The EXIF an opened image carries in its header, without decoding pixels; None when it has none.
+def header_exif(image: Image.Image) -> Image.Exif:
+    """The EXIF an opened image carries in its header (an XMP orientation included), without decoding pixels.
 
-    Image.getexif() would do, except on a PNG without an eXIf chunk before its pixels, where it decodes the whole
-    image looking for one further on (as the PNG specification requires, eXIf comes before the pixel data).
+    Pillow's generic Image.getexif(), called directly: a PNG's own getexif() decodes the whole image to look for an
+    eXIf chunk after the pixel data (where the PNG specification does not put it).
     """
-    if image.format == "TIFF":  # a TIFF's own directory holds its EXIF tags
-        return image.getexif()
-    raw = image.info.get("exif")
-    if not raw:
-        return None
-    exif = Image.Exif()
-    exif.load(raw)
-    return exif
+    return Image.Image.getexif(image)
 
 
 def _too_many_pixels(width: int | None = None, height: int | None = None, limit: int | None = None) -> ImageRejected:

@@ -9,7 +9,7 @@ import struct
 import zlib
 from io import BytesIO
 
-from PIL import ExifTags, Image, ImageDraw
+from PIL import ExifTags, Image, ImageDraw, PngImagePlugin
 
 RED = (220, 20, 20)
 GREEN = (20, 200, 20)
@@ -58,6 +58,20 @@ def orientation_exif(orientation: int) -> Image.Exif:
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = orientation
     return exif
+
+
+def with_xmp_orientation(image: Image.Image, image_format: str, orientation: int) -> bytes:
+    """`image` saved with its orientation in XMP only (no EXIF), as some editors write it."""
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        f'tiff:Orientation="{orientation}"/></rdf:RDF></x:xmpmeta>'
+    )
+    if image_format == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp)
+        return encode(image, "PNG", pnginfo=info)
+    return encode(image, image_format, xmp=xmp.encode())
 
 
 def camera_exif_with_gps() -> Image.Exif:

@@ -64,9 +64,8 @@ def test_the_costliest_encodes_are_queued_first(monkeypatch):
         return original(image, image_format)
 
     monkeypatch.setattr(pipeline, "encode_rendition", spy)
-    monkeypatch.setattr(pipeline, "_encoders", lambda: ThreadPoolExecutor(1))  # one worker: runs in queue order
-
-    with ThreadPoolExecutor(1) as delivery:
+    with ThreadPoolExecutor(1) as one_encoder, ThreadPoolExecutor(1) as delivery:
+        monkeypatch.setattr(pipeline, "_encoders", lambda: one_encoder)  # one worker: encodes run in queue order
         watermark_and_encode(renditions(), CONFIG, FORMATS, delivery, keep)
 
     assert queued[:2] == [(480, "webp"), (480, "jpeg")]

@@ -121,6 +121,17 @@ def test_exif_rotated_jpeg_comes_out_upright():
         assert factory.close_to(factory.corner_pixel(image, "bottom-right"), factory.BLUE, 30)
 
 
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_an_orientation_given_only_in_xmp_is_applied(image_format):
+    stored = factory.with_marker(factory.solid((400, 200), factory.BLUE), factory.RED, "top-left")
+    data = factory.with_xmp_orientation(stored, image_format, 6)
+
+    (medium,) = (r.image for r in render_renditions(data, (RenditionSpec("medium", 800),), image_format))
+
+    assert medium.size == (200, 400)
+    assert factory.close_to(factory.corner_pixel(medium, "top-right"), factory.RED, 30)
+
+
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP", "TIFF"])
 def test_exif_rotated_images_of_other_formats_come_out_upright_and_turned_once(image_format):
     # Pillow's TIFF reader turns the pixels itself; turning them again would lie them on their side.

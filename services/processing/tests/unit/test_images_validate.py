@@ -156,6 +156,15 @@ def test_validation_never_decodes_pixels(image_format, monkeypatch):
     assert (validated.width, validated.height) == (40, 60)  # the EXIF orientation, read from the header
 
 
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_an_orientation_given_only_in_xmp_swaps_the_displayed_size(image_format):
+    data = factory.with_xmp_orientation(factory.solid((60, 40)), image_format, 8)
+
+    validated = validate_image(data, LIMITS)
+
+    assert (validated.width, validated.height) == (40, 60)
+
+
 def test_pixel_cap_is_configurable():
     rejected = rejection(factory.png(factory.solid((100, 100))), ValidationLimits(max_pixels=9_999))
 

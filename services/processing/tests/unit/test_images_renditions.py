@@ -70,17 +70,22 @@ def test_portrait_image_fits_its_long_edge():
     assert rendered_sizes(factory.jpeg((300, 1200)), "JPEG", (RenditionSpec("small", 320),)) == {"small": (80, 320)}
 
 
-def test_jpeg_is_decoded_dct_scaled_but_never_below_the_largest_rendition(monkeypatch):
-    decoded_sizes: list[tuple[int, int]] = []
+@pytest.fixture
+def decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """The size each JPEG decode was DCT-scaled to (recorded from JpegImageFile.draft)."""
+    sizes: list[tuple[int, int]] = []
     original_draft = JpegImagePlugin.JpegImageFile.draft
 
     def recording_draft(self, mode, size):
         result = original_draft(self, mode, size)
-        decoded_sizes.append(self.size)
+        sizes.append(self.size)
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", recording_draft)
+    return sizes
 
+
+def test_jpeg_is_decoded_dct_scaled_but_never_below_the_largest_rendition(decoded_sizes):
     specs = (RenditionSpec("small", 320), RenditionSpec("large", 1600))
     rendered = render_renditions(factory.jpeg((4000, 3000)), specs, "JPEG")
 
@@ -88,17 +93,7 @@ def test_jpeg_is_decoded_dct_scaled_but_never_below_the_largest_rendition(monkey
     assert decoded_sizes == [(2000, 1500)]  # 1/2 DCT scale: >= 1600 on the long edge (1/4 would give only 1000)
 
 
-def test_jpeg_draft_goes_down_to_one_eighth_when_the_renditions_are_small(monkeypatch):
-    decoded_sizes: list[tuple[int, int]] = []
-    original_draft = JpegImagePlugin.JpegImageFile.draft
-
-    def recording_draft(self, mode, size):
-        result = original_draft(self, mode, size)
-        decoded_sizes.append(self.size)
-        return result
-
-    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", recording_draft)
-
+def test_jpeg_draft_goes_down_to_one_eighth_when_the_renditions_are_small(decoded_sizes):
     rendered = render_renditions(factory.jpeg((4000, 3000)), (RenditionSpec("small", 320),), "JPEG")
 
     assert rendered[0].image.size == (320, 240)

@@ -19,3 +19,10 @@ os.environ.update(
 )
 for proxy_variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(proxy_variable, None)
+
+# Property-based tests: no per-example deadline (CI shares two cores with xdist workers and moto), and no example
+# database written into the tree; a failure prints the example and its @reproduce_failure line instead.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("repo", deadline=None, database=None)
+settings.load_profile("repo")

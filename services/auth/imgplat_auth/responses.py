@@ -12,16 +12,20 @@ from imgplat_auth.identity import TokenSet
 SEND_ID_TOKEN_AS = "Authorization: Bearer <id_token>"  # noqa: S105 (how to send it, not a token)
 
 
+# Every field is in every answer, defaults too: the OpenAPI schema says so (required).
+ANSWER_CONFIG = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+
 class Message(BaseModel):
     """An answer with nothing to hand back but a sentence for the user."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ANSWER_CONFIG
 
     message: str
 
 
 class _Tokens(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ANSWER_CONFIG
 
     # Tokens are credentials: kept out of repr, so a stray log line never shows one.
     id_token: str = Field(repr=False, description="Send as 'Authorization: Bearer <id_token>' on every non-auth route.")

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Every field is in every answer, defaults too: the OpenAPI schema says so (required).
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class PresignedPostForm(_Answer):

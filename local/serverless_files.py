@@ -52,3 +52,18 @@ def service_dir(name: str) -> Path:
 @cache
 def serverless_config(name: str) -> dict[str, Any]:
     return load_yaml(service_dir(name) / "serverless.yml")
+
+
+def api_handler_modules() -> dict[str, list[str]]:
+    """The handler module of every function behind an `http` event, by service: the APIs, as serverless.yml has them.
+
+    Each module exposes its Powertools resolver as `app`; a handler "imgplat_auth/handlers/api.handler" is the
+    module imgplat_auth.handlers.api.
+    """
+    modules: dict[str, list[str]] = {}
+    for service in service_names():
+        for function in serverless_config(service)["functions"].values():
+            if any("http" in event for event in function.get("events") or []):
+                module = function["handler"].rpartition(".")[0].replace("/", ".")
+                modules.setdefault(service, []).append(module)
+    return modules

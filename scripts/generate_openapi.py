@@ -5,8 +5,9 @@
 
 Paths, parameters and request bodies come from each API's Powertools resolver (the validation it really does);
 which routes need the ID token comes from the `authorizer` of each `http` event in the services' serverless.yml.
-Response bodies are the JSON the handlers build by hand, so they are described here by the models below; the
-schemathesis run (tests/e2e/test_openapi_conformance.py) checks every answer of the local platform against them.
+Response bodies are the models each API's logic returns (its responses.py) and the platform error body
+(imgplat_common.errors); this script only says which status of which route answers which model. The schemathesis
+run (tests/e2e/test_openapi_conformance.py) checks every answer of the local platform against them.
 """
 
 from __future__ import annotations
@@ -20,27 +21,26 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from imgplat_common.status import ImageStatus
-from pydantic import BaseModel, ConfigDict, Field
+from imgplat_common.errors import ErrorBody
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local.serverless_files import serverless_config  # noqa: E402 - after the repo root is importable
+from local.serverless_files import api_handler_modules, serverless_config, service_dir  # noqa: E402 - after the repo root is importable
+
+# Each API's package (services/<svc>/imgplat_<svc>) is importable from its service directory.
+for _service in api_handler_modules():
+    if str(service_dir(_service)) not in sys.path:
+        sys.path.insert(0, str(service_dir(_service)))
+
+from imgplat_auth.responses import Message, Refreshed, SignedIn  # noqa: E402 - after the services are importable
+from imgplat_retrieval.responses import ImagePage, ImageView, RenditionLink  # noqa: E402
+from imgplat_upload.responses import UploadTicket  # noqa: E402
 
 SPEC_PATH = ROOT / "docs" / "openapi.yaml"
 API_VERSION = "1.0.0"
-# The handler modules of every API service; each exposes its Powertools resolver as `app`.
-API_MODULES = {
-    "auth": ["imgplat_auth.handlers.api"],
-    "upload": ["imgplat_upload.handlers.create_upload"],
-    "retrieval": [
-        "imgplat_retrieval.handlers.get_image",
-        "imgplat_retrieval.handlers.list_images",
-        "imgplat_retrieval.handlers.delete_image",
-    ],
-}
 TAGS = {
     "auth": "Accounts and tokens. No token needed; the ID token from /auth/signin is the one the other routes take.",
     "upload": "Reserve an image id and get pre-signed forms to upload the original straight to storage.",
@@ -53,154 +53,16 @@ COMPONENT_REF = "#/components/schemas/"
 POWERTOOLS_COMPONENTS = {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
 
 
-# ---- Response bodies (what the handlers answer) ----------------------------------------------------------------
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class ErrorDetail(_Answer):
-    """What went wrong: a stable code to branch on, a message to show, and details that depend on the code."""
-
-    code: str = Field(description="Stable, machine-readable: invalid_request, not_found, not_ready, too_large, ...")
-    message: str = Field(description="Human-readable; safe to show to the user.")
-    error_id: str | None = Field(default=None, description="On internal errors: quote it to support.")
-    fields: list[dict[str, str]] | None = Field(default=None, description="invalid_request: each {field, problem}.")
-    allowed: list[str] | None = Field(default=None, description="The values that would have been accepted.")
-
-
-class Error(BaseModel):
-    """The one error shape of every route: {"error": {"code", "message", ...}}."""
-
-    error: ErrorDetail
-
-
-class Message(_Answer):
-    message: str
-
-
-class SignedIn(BaseModel):
-    id_token: str = Field(description="Send as 'Authorization: Bearer <id_token>' on every non-auth route.")
-    access_token: str = Field(description="For /auth/signout.")
-    refresh_token: str = Field(description="For /auth/refresh.")
-    expires_in: int = Field(description="Seconds until the ID and access tokens expire.")
-    token_type: str
-    send_as: str
-
-
-class Refreshed(BaseModel):
-    id_token: str
-    access_token: str
-    expires_in: int
-    token_type: str
-
-
-class PresignedPostForm(BaseModel):
-    """POST multipart/form-data to `url` with every field of `fields` first, then the file as `file`."""
-
-    method: str
-    url: str
-    fields: dict[str, str]
-
-
-class PresignedPut(BaseModel):
-    """PUT the bytes to `url` with exactly these headers."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-
-
-class UploadTicket(BaseModel):
-    image_id: str
-    status: ImageStatus
-    expires_in: int = Field(description="Seconds the upload forms stay valid.")
-    max_bytes: int
-    upload: PresignedPostForm
-    put: PresignedPut
-    status_url: str
-
-
-class ExifSummary(BaseModel):
-    camera_make: str | None = None
-    camera_model: str | None = None
-    lens: str | None = None
-    taken_at: str | None = None
-
-
-class ImageMetadata(BaseModel):
-    width: int | None
-    height: int | None
-    format: str | None
-    bytes: int | None
-    sha256: str | None
-    exif: ExifSummary | None
-    placeholder: str | None = Field(description="Blurhash of the image, to draw while a rendition loads.")
-    dominant_color: str | None = Field(description="#rrggbb")
-    processing_ms: int | None
-
-
-class RenditionFormatSize(BaseModel):
-    bytes: int
-
-
-class RenditionSummary(BaseModel):
-    width: int | None
-    height: int | None
-    formats: dict[str, RenditionFormatSize]
-
-
-class ImageView(BaseModel):
-    """An image as its owner sees it; `reason` when REJECTED, `error_id` when FAILED, metadata when READY."""
-
-    image_id: str
-    status: ImageStatus
-    created_at: str
-    updated_at: str
-    filename: str | None
-    content_type: str
-    reason: str | None = None
-    error_id: str | None = None
-    metadata: ImageMetadata | None = None
-    renditions: dict[str, RenditionSummary] | None = None
-
-
-class RenditionLink(BaseModel):
-    image_id: str
-    size: str
-    format: str
-    url: str = Field(description="Short-lived pre-signed GET of the rendition.")
-    expires_in: int
-    width: int
-    height: int
-    bytes: int
-    metadata: ImageMetadata
-
-
-class ImageSummary(BaseModel):
-    image_id: str
-    status: ImageStatus
-    created_at: str
-    filename: str | None
-    width: int | None
-    height: int | None
-    placeholder: str | None
-    dominant_color: str | None
-
-
-class ImagePage(BaseModel):
-    items: list[ImageSummary]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
-
-
 # ---- What each route answers -------------------------------------------------------------------------------------
 
 Responses = dict[int, tuple[str, type[BaseModel] | None]]
-INVALID = (400, ("The request is not valid (code invalid_request, with `fields`), or the input was refused.", Error))
-SIGNED_OUT = (401, ("No valid ID token (code unauthorized).", Error))
-TOO_MANY = (429, ("Too many attempts; wait and try again.", Error))
-UNAVAILABLE = (503, ("A dependency could not do its part right now; try again later.", Error))
+INVALID = (
+    400,
+    ("The request is not valid (code invalid_request, with `fields`), or the input was refused.", ErrorBody),
+)
+SIGNED_OUT = (401, ("No valid ID token (code unauthorized).", ErrorBody))
+TOO_MANY = (429, ("Too many attempts; wait and try again.", ErrorBody))
+UNAVAILABLE = (503, ("A dependency could not do its part right now; try again later.", ErrorBody))
 ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/auth/signup"): {
         202: ("Accepted, whether or not the address is registered.", Message),
@@ -209,7 +71,7 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/auth/verify"): {
         200: ("Account verified.", Message),
         **dict([INVALID, TOO_MANY]),
-        409: ("The account is already verified (already_confirmed).", Error),
+        409: ("The account is already verified (already_confirmed).", ErrorBody),
     },
     ("post", "/auth/resend-code"): {
         202: ("Always the same answer.", Message),
@@ -218,18 +80,18 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/auth/signin"): {
         200: ("Signed in.", SignedIn),
         **dict([INVALID, TOO_MANY]),
-        401: ("Incorrect email or password (invalid_credentials).", Error),
-        403: ("The account is not verified yet, or needs a password reset.", Error),
+        401: ("Incorrect email or password (invalid_credentials).", ErrorBody),
+        403: ("The account is not verified yet, or needs a password reset.", ErrorBody),
     },
     ("post", "/auth/refresh"): {
         200: ("New ID and access tokens.", Refreshed),
         **dict([INVALID, TOO_MANY]),
-        401: ("The refresh token is not valid, expired or revoked.", Error),
+        401: ("The refresh token is not valid, expired or revoked.", ErrorBody),
     },
     ("post", "/auth/signout"): {
         200: ("Every token of the user is revoked.", Message),
         **dict([INVALID, TOO_MANY]),
-        401: ("The access token is missing, not valid or already signed out.", Error),
+        401: ("The access token is missing, not valid or already signed out.", ErrorBody),
     },
     ("post", "/auth/forgot-password"): {
         202: ("Always the same answer.", Message),
@@ -242,34 +104,31 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/upload"): {
         201: ("A PENDING image and the ways to upload its original.", UploadTicket),
         **dict([INVALID, SIGNED_OUT]),
-        409: ("The issued image id was taken; try again.", Error),
-        413: ("The declared size is above the limit (too_large, with max_bytes).", Error),
-        415: ("The content type is not an allowed image type (with `allowed`).", Error),
+        409: ("The issued image id was taken; try again.", ErrorBody),
+        413: ("The declared size is above the limit (too_large, with max_bytes).", ErrorBody),
+        415: ("The content type is not an allowed image type (with `allowed`).", ErrorBody),
     },
     ("get", "/image/{image_id}"): {
         200: ("Without `size`: the image's status and metadata. With `size`: a link to that rendition.", None),
         302: ("With `redirect=true`: a redirect to the rendition's short-lived URL.", None),
         **dict([INVALID, SIGNED_OUT]),
-        404: ("No such image (also for another user's image).", Error),
-        409: ("The image has no renditions (not_ready), with its status and reason.", Error),
+        404: ("No such image (also for another user's image).", ErrorBody),
+        409: ("The image has no renditions (not_ready), with its status and reason.", ErrorBody),
     },
     ("get", "/images"): {200: ("One page of your images, newest first.", ImagePage), **dict([INVALID, SIGNED_OUT])},
     ("delete", "/image/{image_id}"): {
         204: ("The original, every rendition and the record are gone.", None),
         **dict([INVALID, SIGNED_OUT]),
-        404: ("No such image (also for another user's image).", Error),
+        404: ("No such image (also for another user's image).", ErrorBody),
     },
 }
-INTERNAL_ERROR = ("Something went wrong on our side (internal_error, with an error_id to quote).", Error)
-NOT_JSON = ("The body was not sent as application/json (unsupported_media_type).", Error)
+INTERNAL_ERROR = ("Something went wrong on our side (internal_error, with an error_id to quote).", ErrorBody)
+NOT_JSON = ("The body was not sent as application/json (unsupported_media_type).", ErrorBody)
 
 
 def _import_resolver_documents(service: str) -> list[dict[str, Any]]:
-    path = str(ROOT / "services" / service)
-    if path not in sys.path:
-        sys.path.insert(0, path)
     documents = []
-    for module_name in API_MODULES[service]:
+    for module_name in api_handler_modules()[service]:
         app = importlib.import_module(module_name).app
         documents.append(app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True))
     return documents
@@ -283,7 +142,7 @@ def template(path: str) -> str:
 def gateway_routes() -> dict[tuple[str, str], bool]:
     """Every `http` event of the API services' serverless.yml: (method, path template) -> needs the ID token."""
     routes = {}
-    for service in API_MODULES:
+    for service in api_handler_modules():
         for function in serverless_config(service)["functions"].values():
             for event in function.get("events") or []:
                 http = event.get("http")
@@ -296,8 +155,9 @@ def _response_component(model: type[BaseModel], components: dict[str, Any]) -> d
     schema = model.model_json_schema(ref_template=COMPONENT_REF + "{model}", mode="serialization")
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
-    components[model.__name__] = schema
-    return {"$ref": COMPONENT_REF + model.__name__}
+    name = schema["title"]  # the class name, unless the model names itself (ErrorBody is "Error")
+    components[name] = schema
+    return {"$ref": COMPONENT_REF + name}
 
 
 def _responses(method: str, path: str, takes_body: bool, components: dict[str, Any]) -> dict[str, Any]:
@@ -331,7 +191,7 @@ def build_spec() -> dict[str, Any]:
     gateway = gateway_routes()
     paths: dict[str, dict[str, Any]] = {}
     components: dict[str, Any] = {}
-    for service in API_MODULES:
+    for service in api_handler_modules():
         for document in _import_resolver_documents(service):
             for name, schema in (document.get("components") or {}).get("schemas", {}).items():
                 if name not in POWERTOOLS_COMPONENTS:
@@ -342,7 +202,7 @@ def build_spec() -> dict[str, Any]:
                     if gateway.get((method, template(path))):
                         merged["security"] = [{SECURITY_SCHEME: []}]
                     paths.setdefault(path, {})[method] = merged
-    _response_component(Error, components)
+    _response_component(ErrorBody, components)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -25,11 +25,11 @@ from typing import Any
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
-# The handler module of each API that takes JSON bodies; each exposes its Powertools resolver as `app`.
-API_MODULES = {
-    "auth": "imgplat_auth.handlers.api",
-    "upload": "imgplat_upload.handlers.create_upload",
-}
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from local.serverless_files import api_handler_modules, service_dir  # noqa: E402 - after the repo root is importable
+
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 COMPONENT_REF = "#/components/schemas/"
 DEFINITION_REF = "#/$defs/"
@@ -63,12 +63,17 @@ def schema_dir(service: str) -> Path:
     return ROOT / "services" / service / "schemas"
 
 
-def _import_api(service: str) -> ModuleType:
-    for name in API_MODULES:
-        path = str(ROOT / "services" / name)
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    return importlib.import_module(API_MODULES[service])
+def _import_apis(service: str) -> list[ModuleType]:
+    """The service's handler modules that serve http events; each exposes its Powertools resolver as `app`."""
+    path = str(service_dir(service))
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return [importlib.import_module(module) for module in api_handler_modules()[service]]
+
+
+def body_services() -> list[str]:
+    """The API services that take at least one JSON body (and so have request schemas)."""
+    return [service for service in api_handler_modules() if request_schemas(service)]
 
 
 def _body_model(api: ModuleType, model_name: str) -> type[BaseModel]:
@@ -122,21 +127,21 @@ def to_draft04(schema: Any, definitions: dict[str, Any]) -> Any:
 
 def request_schemas(service: str) -> dict[str, RequestSchema]:
     """Every JSON body model of the service's API, by model name, with the routes that take it."""
-    api = _import_api(service)
-    document = api.app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)
     schemas: dict[str, RequestSchema] = {}
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            body = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
-            if body is None:
-                continue
-            reference, _ = _without_null(body["schema"])  # an optional body (sign-out) still has its model
-            model_name = reference["$ref"].removeprefix(COMPONENT_REF)
-            if model_name not in schemas:
-                source = _body_model(api, model_name).model_json_schema(ref_template=DEFINITION_REF + "{model}")
-                schema = {"$schema": DRAFT_04} | to_draft04(source, source.get("$defs", {}))
-                schemas[model_name] = RequestSchema(model_name, schema)
-            schemas[model_name].routes.append((method.upper(), path))
+    for api in _import_apis(service):
+        document = api.app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                body = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
+                if body is None:
+                    continue
+                reference, _ = _without_null(body["schema"])  # an optional body (sign-out) still has its model
+                model_name = reference["$ref"].removeprefix(COMPONENT_REF)
+                if model_name not in schemas:
+                    source = _body_model(api, model_name).model_json_schema(ref_template=DEFINITION_REF + "{model}")
+                    schema = {"$schema": DRAFT_04} | to_draft04(source, source.get("$defs", {}))
+                    schemas[model_name] = RequestSchema(model_name, schema)
+                schemas[model_name].routes.append((method.upper(), path))
     return schemas
 
 
@@ -145,7 +150,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only report files that differ from the code")
     args = parser.parse_args()
     stale = []
-    for service in API_MODULES:
+    for service in api_handler_modules():
         directory = schema_dir(service)
         for request in request_schemas(service).values():
             target = directory / request.file_name

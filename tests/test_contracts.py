@@ -335,7 +335,7 @@ def _retrieval_reads(table: Any, owner: str, image_id: str) -> tuple[ImageRecord
     reader = RetrievalStore(table, boto3.client("s3", region_name="us-east-1"), settings)
     record = find_image(reader, owner, image_id)
     listed, _ = reader.list_images(owner, limit=10, after_image_id=None)
-    return record, describe_image(record), listed
+    return record, describe_image(record).model_dump(mode="json"), listed
 
 
 def test_the_pending_record_upload_writes_is_what_retrieval_reads(images_table):

@@ -6,22 +6,24 @@ the same for every address, and sign-in answers a wrong password and an unknown 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import NoReturn
 
 from imgplat_common.errors import ApiError, BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from imgplat_common.observability import MetricUnit, logger, metrics
 
-from imgplat_auth.identity import IdentityProvider, IdentityRefusal, Reason, TokenSet
+from imgplat_auth.identity import IdentityProvider, IdentityRefusal, Reason
 from imgplat_auth.password_policy import PasswordPolicy
+from imgplat_auth.responses import Message, Refreshed, SignedIn
 
-SIGN_UP_ACCEPTED = "If this address can be registered, a verification code has been sent."
-CODE_SENT = "If this address has an account waiting for verification, a new code has been sent."
-RESET_CODE_SENT = "If this address has an account, a code to reset the password has been sent."
-ACCOUNT_VERIFIED = "Account verified. You can sign in now."
-PASSWORD_CHANGED = "Password changed. You can sign in with the new password now."  # noqa: S105 (a message)
-SIGNED_OUT = "Signed out: every token of this account has been revoked."
+SIGN_UP_ACCEPTED = Message(message="If this address can be registered, a verification code has been sent.")
+CODE_SENT = Message(message="If this address has an account waiting for verification, a new code has been sent.")
+RESET_CODE_SENT = Message(message="If this address has an account, a code to reset the password has been sent.")
+ACCOUNT_VERIFIED = Message(message="Account verified. You can sign in now.")
+PASSWORD_CHANGED = Message(message="Password changed. You can sign in with the new password now.")
+SIGNED_OUT = Message(message="Signed out: every token of this account has been revoked.")
 
 
 class ServiceUnavailable(ApiError):
@@ -113,11 +115,26 @@ def _raise_answer(refusal: IdentityRefusal, endpoint_answers: Mapping[Reason, An
     raise answer from refusal
 
 
-def _answer_or_ignore(refusal: IdentityRefusal, ignored: Collection[Reason], operation: str) -> None:
-    if refusal.reason not in ignored:
-        _raise_answer(refusal)
-    # Info, not warning: this is expected traffic. No address in the log, only what happened.
-    logger.info("answered as accepted to hide account state", extra={"operation": operation, "reason": refusal.reason})
+@contextmanager
+def _answering(endpoint_answers: Mapping[Reason, Answer] | None = None) -> Iterator[None]:
+    """Turn a refusal of the provider inside the block into the caller's answer (or the shared 500)."""
+    try:
+        yield
+    except IdentityRefusal as refusal:
+        _raise_answer(refusal, endpoint_answers)
+
+
+@contextmanager
+def _hiding_account_state(ignored: Collection[Reason], operation: str) -> Iterator[None]:
+    """As _answering, except that the `ignored` refusals are answered like a success: they would tell account state."""
+    try:
+        yield
+    except IdentityRefusal as refusal:
+        if refusal.reason not in ignored:
+            _raise_answer(refusal)
+        # Info, not warning: this is expected traffic. No address in the log, only what happened.
+        extra = {"operation": operation, "reason": refusal.reason}
+        logger.info("answered as accepted to hide account state", extra=extra)
 
 
 def _check_password(policy: PasswordPolicy, password: str) -> None:
@@ -129,33 +146,30 @@ def _check_password(policy: PasswordPolicy, password: str) -> None:
 # ---- The endpoints' behaviour. ----
 
 
-def sign_up(provider: IdentityProvider, policy: PasswordPolicy, email: str, password: str) -> None:
+def sign_up(provider: IdentityProvider, policy: PasswordPolicy, email: str, password: str) -> Message:
     """Register `email` and have Cognito send it a verification code; silent about addresses already registered."""
     _check_password(policy, password)
-    try:
+    with _hiding_account_state(SIGN_UP_IGNORES, "sign_up"):
         provider.sign_up(email, password)
-    except IdentityRefusal as refusal:
-        _answer_or_ignore(refusal, SIGN_UP_IGNORES, "sign_up")
     metrics.add_metric(name="SignUpsAccepted", unit=MetricUnit.Count, value=1)
+    return SIGN_UP_ACCEPTED
 
 
-def verify(provider: IdentityProvider, email: str, code: str) -> None:
+def verify(provider: IdentityProvider, email: str, code: str) -> Message:
     """Confirm the account of `email` with the code Cognito emailed."""
-    try:
+    with _answering(VERIFY_ANSWERS):
         provider.confirm_sign_up(email, code)
-    except IdentityRefusal as refusal:
-        _raise_answer(refusal, VERIFY_ANSWERS)
+    return ACCOUNT_VERIFIED
 
 
-def resend_code(provider: IdentityProvider, email: str) -> None:
+def resend_code(provider: IdentityProvider, email: str) -> Message:
     """Send a new verification code, when `email` has an unverified account; silent otherwise."""
-    try:
+    with _hiding_account_state(RESEND_CODE_IGNORES, "resend_code"):
         provider.resend_confirmation_code(email)
-    except IdentityRefusal as refusal:
-        _answer_or_ignore(refusal, RESEND_CODE_IGNORES, "resend_code")
+    return CODE_SENT
 
 
-def sign_in(provider: IdentityProvider, email: str, password: str) -> TokenSet:
+def sign_in(provider: IdentityProvider, email: str, password: str) -> SignedIn:
     """The tokens of a verified account whose password is right."""
     try:
         tokens = provider.sign_in(email, password)
@@ -163,39 +177,35 @@ def sign_in(provider: IdentityProvider, email: str, password: str) -> TokenSet:
         metrics.add_metric(name="SignInsRefused", unit=MetricUnit.Count, value=1)
         _raise_answer(refusal, SIGN_IN_ANSWERS)
     metrics.add_metric(name="SignInsSucceeded", unit=MetricUnit.Count, value=1)
-    return tokens
+    return SignedIn.of(tokens)
 
 
-def refresh(provider: IdentityProvider, refresh_token: str) -> TokenSet:
+def refresh(provider: IdentityProvider, refresh_token: str) -> Refreshed:
     """New ID and access tokens for a valid refresh token."""
-    try:
-        return provider.refresh(refresh_token)
-    except IdentityRefusal as refusal:
-        _raise_answer(refusal, REFRESH_ANSWERS)
+    with _answering(REFRESH_ANSWERS):
+        tokens = provider.refresh(refresh_token)
+    return Refreshed.of(tokens)
 
 
-def sign_out(provider: IdentityProvider, access_token: str) -> None:
+def sign_out(provider: IdentityProvider, access_token: str) -> Message:
     """Revoke every token of the account the access token belongs to, on every device."""
-    try:
+    with _answering(SIGN_OUT_ANSWERS):
         provider.sign_out_everywhere(access_token)
-    except IdentityRefusal as refusal:
-        _raise_answer(refusal, SIGN_OUT_ANSWERS)
+    return SIGNED_OUT
 
 
-def forgot_password(provider: IdentityProvider, email: str) -> None:
+def forgot_password(provider: IdentityProvider, email: str) -> Message:
     """Email a password reset code, when `email` has an account; silent otherwise."""
-    try:
+    with _hiding_account_state(FORGOT_PASSWORD_IGNORES, "forgot_password"):
         provider.forgot_password(email)
-    except IdentityRefusal as refusal:
-        _answer_or_ignore(refusal, FORGOT_PASSWORD_IGNORES, "forgot_password")
+    return RESET_CODE_SENT
 
 
 def confirm_forgot_password(
     provider: IdentityProvider, policy: PasswordPolicy, email: str, code: str, new_password: str
-) -> None:
+) -> Message:
     """Set a new password with the reset code Cognito emailed."""
     _check_password(policy, new_password)
-    try:
+    with _answering(CONFIRM_FORGOT_PASSWORD_ANSWERS):
         provider.confirm_forgot_password(email, code, new_password)
-    except IdentityRefusal as refusal:
-        _raise_answer(refusal, CONFIRM_FORGOT_PASSWORD_ANSWERS)
+    return PASSWORD_CHANGED

@@ -10,6 +10,8 @@ from imgplat_common.keys import is_image_id
 from imgplat_common.models import ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
+from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
+
 # One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
 NOT_FOUND_MESSAGE = "No such image."
 
@@ -41,46 +43,17 @@ def find_image(reader: ImageReader, owner: str, image_id: str) -> ImageRecord:
     return record
 
 
-def describe_image(record: ImageRecord) -> dict[str, Any]:
+def describe_image(record: ImageRecord) -> ImageView:
     """The record as its owner sees it: status, why it failed when it did, metadata and renditions when READY."""
-    view: dict[str, Any] = {
-        "image_id": record.image_id,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "filename": record.filename,
-        "content_type": record.content_type,
-    }
-    if record.status is ImageStatus.REJECTED:
-        view["reason"] = record.reason
-    if record.status is ImageStatus.FAILED:
-        view["error_id"] = record.error_id
-    if record.status is ImageStatus.READY:
-        view["metadata"] = image_metadata(record)
-        view["renditions"] = {
-            rendition.name: _describe_rendition(rendition) for rendition in _smallest_first(record.renditions)
-        }
-    return view
-
-
-def image_metadata(record: ImageRecord) -> dict[str, Any]:
-    """What processing learned about the original."""
-    return {
-        "width": record.width,
-        "height": record.height,
-        "format": record.format,
-        "bytes": record.bytes,
-        "sha256": record.sha256,
-        "exif": record.exif.model_dump() if record.exif else None,
-        "placeholder": record.placeholder,
-        "dominant_color": record.dominant_color,
-        "processing_ms": record.processing_ms,
-    }
+    if record.status is not ImageStatus.READY:
+        return ImageView.from_record(record, metadata=None, renditions=None)
+    renditions = {rendition.name: _describe_rendition(rendition) for rendition in _smallest_first(record.renditions)}
+    return ImageView.from_record(record, metadata=ImageMetadata.from_record(record), renditions=renditions)
 
 
 def link_rendition(
     record: ImageRecord, size: str, image_format: RenditionFormat, signer: RenditionSigner, expires_in: int
-) -> dict[str, Any]:
+) -> RenditionLink:
     """A short-lived download link to one rendition of a READY image.
 
     Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
@@ -104,17 +77,17 @@ def link_rendition(
             code="invalid_format",
             details={"allowed": allowed_formats},
         )
-    return {
-        "image_id": record.image_id,
-        "size": rendition.name,
-        "format": image_format.value,
-        "url": signer.rendition_url(file.key, image_format.content_type, expires_in),
-        "expires_in": expires_in,
-        "width": file.width,
-        "height": file.height,
-        "bytes": file.bytes,
-        "metadata": image_metadata(record),
-    }
+    return RenditionLink(
+        image_id=record.image_id,
+        size=rendition.name,
+        format=image_format.value,
+        url=signer.rendition_url(file.key, image_format.content_type, expires_in),
+        expires_in=expires_in,
+        width=file.width,
+        height=file.height,
+        bytes=file.bytes,
+        metadata=ImageMetadata.from_record(record),
+    )
 
 
 def _not_ready(record: ImageRecord) -> Conflict:
@@ -130,14 +103,14 @@ def _not_ready(record: ImageRecord) -> Conflict:
     return Conflict(message, code="not_ready", details=details)
 
 
-def _describe_rendition(rendition: Rendition) -> dict[str, Any]:
+def _describe_rendition(rendition: Rendition) -> RenditionSummary:
     # Every format of a rendition has the same dimensions, so any file (JPEG first) gives them.
     reference = rendition.files.get(RenditionFormat.JPEG.value) or next(iter(rendition.files.values()), None)
-    return {
-        "width": reference.width if reference else None,
-        "height": reference.height if reference else None,
-        "formats": {name: {"bytes": file.bytes} for name, file in rendition.files.items()},
-    }
+    return RenditionSummary(
+        width=reference.width if reference else None,
+        height=reference.height if reference else None,
+        formats={name: RenditionFormatSize(bytes=file.bytes) for name, file in rendition.files.items()},
+    )
 
 
 def _smallest_first(renditions: dict[str, Rendition]) -> list[Rendition]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Protocol
+from typing import Protocol
 
 from imgplat_common.errors import BadRequest
 from imgplat_common.keys import is_image_id
 from imgplat_common.models import ImageRecord
+
+from imgplat_retrieval.responses import ImagePage, ImageSummary
 
 # The API contract of GET /images (?limit=1..100, default 20).
 DEFAULT_PAGE_SIZE = 20
@@ -24,28 +26,14 @@ class ImageLister(Protocol):
     ) -> tuple[list[ImageRecord], str | None]: ...
 
 
-def list_images(lister: ImageLister, owner: str, limit: int, cursor: str | None) -> dict[str, Any]:
+def list_images(lister: ImageLister, owner: str, limit: int, cursor: str | None) -> ImagePage:
     """One page of the owner's images, newest first, and the cursor of the next page (None on the last)."""
     after_image_id = decode_cursor(cursor) if cursor else None
     records, last_image_id = lister.list_images(owner, limit, after_image_id)
-    return {
-        "items": [summarize_image(record) for record in records],
-        "next_cursor": encode_cursor(last_image_id) if last_image_id else None,
-    }
-
-
-def summarize_image(record: ImageRecord) -> dict[str, Any]:
-    """What a gallery needs to draw a tile before any rendition loads."""
-    return {
-        "image_id": record.image_id,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "filename": record.filename,
-        "width": record.width,
-        "height": record.height,
-        "placeholder": record.placeholder,
-        "dominant_color": record.dominant_color,
-    }
+    return ImagePage(
+        items=[ImageSummary.from_record(record) for record in records],
+        next_cursor=encode_cursor(last_image_id) if last_image_id else None,
+    )
 
 
 def encode_cursor(image_id: str) -> str:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
-from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, Field
 
+from imgplat_upload.responses import PresignedPostForm, PresignedPut, UploadTicket
 from imgplat_upload.settings import UploadSettings
 
 SSE_ALGORITHM = "aws:kms"
@@ -62,34 +62,6 @@ class UploadSigner(Protocol):
     def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
         """A PUT URL for `key` that signs the content type and the SSE-KMS headers."""
         ...
-
-
-@dataclass(frozen=True)
-class UploadTicket:
-    """Everything a client needs to upload one image and follow its progress."""
-
-    image_id: str
-    expires_in: int
-    max_bytes: int
-    post: PresignedPost
-    put_url: str
-    put_headers: dict[str, str]
-
-    @property
-    def status_url(self) -> str:
-        return f"/image/{self.image_id}"
-
-    def response_body(self) -> dict[str, Any]:
-        """The JSON body of a 201 answer to POST /upload."""
-        return {
-            "image_id": self.image_id,
-            "status": ImageStatus.PENDING.value,
-            "expires_in": self.expires_in,
-            "max_bytes": self.max_bytes,
-            "upload": {"method": "POST", "url": self.post.url, "fields": self.post.fields},
-            "put": {"method": "PUT", "url": self.put_url, "headers": self.put_headers},
-            "status_url": self.status_url,
-        }
 
 
 def canonical_content_type(declared: str, settings: UploadSettings) -> str:
@@ -163,11 +135,15 @@ def start_upload(
 
     expires_in = settings.upload_url_expires_seconds
     fields, conditions = post_policy(content_type, request.size, settings)
+    post = signer.presign_post(key, fields, conditions, expires_in)
+    put_headers = {"Content-Type": content_type, SSE_HEADER: SSE_ALGORITHM, SSE_KEY_HEADER: settings.kms_key_arn}
     return UploadTicket(
         image_id=image_id,
         expires_in=expires_in,
         max_bytes=settings.max_upload_bytes,
-        post=signer.presign_post(key, fields, conditions, expires_in),
-        put_url=signer.presign_put(key, content_type, settings.kms_key_arn, expires_in),
-        put_headers={"Content-Type": content_type, SSE_HEADER: SSE_ALGORITHM, SSE_KEY_HEADER: settings.kms_key_arn},
+        upload=PresignedPostForm(url=post.url, fields=post.fields),
+        put=PresignedPut(
+            url=signer.presign_put(key, content_type, settings.kms_key_arn, expires_in), headers=put_headers
+        ),
+        status_url=f"/image/{image_id}",
     )

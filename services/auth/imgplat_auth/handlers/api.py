@@ -16,9 +16,9 @@ from imgplat_common.api import build_api, json_response
 from imgplat_common.errors import Unauthorized
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
+from pydantic import BaseModel
 
 from imgplat_auth import accounts
-from imgplat_auth.identity import TokenSet
 from imgplat_auth.password_policy import PasswordPolicy
 from imgplat_auth.schemas import Credentials, EmailOnly, PasswordReset, RefreshRequest, SignOutRequest, Verification
 from imgplat_auth.settings import AuthSettings
@@ -33,13 +33,8 @@ def _password_policy() -> PasswordPolicy:
     return PasswordPolicy(minimum_length=load_settings(AuthSettings).password_minimum_length)
 
 
-def _message(status: int, message: str) -> Response[str]:
-    return json_response(status, {"message": message}, NO_STORE)
-
-
-def _tokens(tokens: TokenSet, **extra: Any) -> Response[str]:
-    body = {"id_token": tokens.id_token, "access_token": tokens.access_token, "expires_in": tokens.expires_in}
-    return json_response(200, body | {"token_type": tokens.token_type, **extra}, NO_STORE)
+def _answer(status: int, body: BaseModel) -> Response[str]:
+    return json_response(status, body.model_dump(mode="json"), NO_STORE)
 
 
 def _access_token(body: SignOutRequest | None) -> str:
@@ -54,51 +49,45 @@ def _access_token(body: SignOutRequest | None) -> str:
 
 @app.post("/auth/signup")
 def sign_up(body: Credentials) -> Response[str]:
-    accounts.sign_up(identity_provider(), _password_policy(), body.email, body.password.get_secret_value())
-    return _message(202, accounts.SIGN_UP_ACCEPTED)
+    password = body.password.get_secret_value()
+    return _answer(202, accounts.sign_up(identity_provider(), _password_policy(), body.email, password))
 
 
 @app.post("/auth/verify")
 def verify(body: Verification) -> Response[str]:
-    accounts.verify(identity_provider(), body.email, body.code.get_secret_value())
-    return _message(200, accounts.ACCOUNT_VERIFIED)
+    return _answer(200, accounts.verify(identity_provider(), body.email, body.code.get_secret_value()))
 
 
 @app.post("/auth/resend-code")
 def resend_code(body: EmailOnly) -> Response[str]:
-    accounts.resend_code(identity_provider(), body.email)
-    return _message(202, accounts.CODE_SENT)
+    return _answer(202, accounts.resend_code(identity_provider(), body.email))
 
 
 @app.post("/auth/signin")
 def sign_in(body: Credentials) -> Response[str]:
-    tokens = accounts.sign_in(identity_provider(), body.email, body.password.get_secret_value())
-    # The ID token is the one the platform's APIs accept (Cognito authorizer without scopes).
-    return _tokens(tokens, refresh_token=tokens.refresh_token, send_as="Authorization: Bearer <id_token>")
+    return _answer(200, accounts.sign_in(identity_provider(), body.email, body.password.get_secret_value()))
 
 
 @app.post("/auth/refresh")
 def refresh(body: RefreshRequest) -> Response[str]:
-    return _tokens(accounts.refresh(identity_provider(), body.refresh_token.get_secret_value()))
+    return _answer(200, accounts.refresh(identity_provider(), body.refresh_token.get_secret_value()))
 
 
 @app.post("/auth/signout")
 def sign_out(body: SignOutRequest | None = None) -> Response[str]:  # no body when the token is in the header
-    accounts.sign_out(identity_provider(), _access_token(body))
-    return _message(200, accounts.SIGNED_OUT)
+    return _answer(200, accounts.sign_out(identity_provider(), _access_token(body)))
 
 
 @app.post("/auth/forgot-password")
 def forgot_password(body: EmailOnly) -> Response[str]:
-    accounts.forgot_password(identity_provider(), body.email)
-    return _message(202, accounts.RESET_CODE_SENT)
+    return _answer(202, accounts.forgot_password(identity_provider(), body.email))
 
 
 @app.post("/auth/confirm-forgot-password")
 def confirm_forgot_password(body: PasswordReset) -> Response[str]:
     code, new_password = body.code.get_secret_value(), body.new_password.get_secret_value()
-    accounts.confirm_forgot_password(identity_provider(), _password_policy(), body.email, code, new_password)
-    return _message(200, accounts.PASSWORD_CHANGED)
+    policy = _password_policy()
+    return _answer(200, accounts.confirm_forgot_password(identity_provider(), policy, body.email, code, new_password))
 
 
 # Request bodies hold passwords and codes, responses hold tokens: neither is ever logged nor traced, whatever

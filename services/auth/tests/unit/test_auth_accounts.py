@@ -9,6 +9,7 @@ import pytest
 from imgplat_auth import accounts
 from imgplat_auth.identity import IdentityRefusal, Reason
 from imgplat_auth.password_policy import PasswordPolicy
+from imgplat_auth.responses import SignedIn
 from imgplat_common.errors import ApiError
 from imgplat_common.observability import logger
 
@@ -121,8 +122,28 @@ def test_code_that_cannot_be_delivered_is_503_try_again_later(fake_provider):
 # --- sign-in ---
 
 
-def test_sign_in_returns_the_providers_tokens(fake_provider):
-    assert accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD) == fake_provider.tokens
+def test_sign_in_answers_the_providers_tokens_and_how_to_send_the_id_token(fake_provider):
+    # Given a provider that signs the user in, When the user signs in
+    answer = accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD)
+    # Then the answer carries every token of the session, and says the ID token is the one to send
+    tokens = fake_provider.tokens
+    assert answer == SignedIn(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        token_type="Bearer",
+        refresh_token=tokens.refresh_token,
+        send_as="Authorization: Bearer <id_token>",
+    )
+
+
+def test_token_answers_never_show_a_token_in_their_repr(fake_provider):
+    answers = [accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD), accounts.refresh(fake_provider, "r.t")]
+    for answer in answers:
+        shown = repr(answer)
+        assert "expires_in=3600" in shown
+        for token in (answer.id_token, answer.access_token, getattr(answer, "refresh_token", None)):
+            assert token is None or token not in shown
 
 
 @pytest.mark.parametrize("reason", [Reason.NOT_AUTHORIZED, Reason.USER_NOT_FOUND])
@@ -147,6 +168,16 @@ def test_account_states_cognito_reveals_after_a_correct_password_are_403(fake_pr
 
 
 # --- refresh and sign-out ---
+
+
+def test_refresh_answers_new_id_and_access_tokens_only(fake_provider):
+    answer = accounts.refresh(fake_provider, "r.t")
+    assert answer.model_dump() == {
+        "id_token": "new.id",
+        "access_token": "new.access",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+    }
 
 
 def test_invalid_or_revoked_refresh_token_is_401(fake_provider):

@@ -32,12 +32,12 @@ def get_image(
     store = retrieval_store()
     record = find_image(store, caller.sub, image_id)
     if size is None:
-        return json_response(200, describe_image(record))
+        return json_response(200, describe_image(record).model_dump(mode="json"))
     expires_in = load_settings(RetrievalSettings).url_expires_seconds
     link = link_rendition(record, size, image_format, signer=store, expires_in=expires_in)
     if redirect:
-        return Response(status_code=302, body="", headers={"Location": link["url"], **NO_STORE})
-    return json_response(200, link, headers=NO_STORE)
+        return Response(status_code=302, body="", headers={"Location": link.url, **NO_STORE})
+    return json_response(200, link.model_dump(mode="json"), headers=NO_STORE)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -23,7 +23,8 @@ def get_images(
     cursor: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
-    return json_response(200, list_images(retrieval_store(), caller.sub, limit, cursor))
+    page = list_images(retrieval_store(), caller.sub, limit, cursor)
+    return json_response(200, page.model_dump(mode="json"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -96,16 +96,26 @@ def test_description_of_ready_image_lists_renditions_smallest_first(make_record)
 
     view = describe_image(record)
 
-    assert list(view["renditions"]) == ["thumb", "small", "medium", "large"]
-    assert view["metadata"]["processing_ms"] == 180
+    assert list(view.renditions or {}) == ["thumb", "small", "medium", "large"]
+    assert view.metadata is not None and view.metadata.processing_ms == 180
 
 
 @pytest.mark.parametrize("status", [ImageStatus.PENDING, ImageStatus.PROCESSING])
 def test_description_of_unfinished_image_has_no_metadata_reason_or_error(make_record, status):
-    view = describe_image(make_record(OWNER, status))
+    view = describe_image(make_record(OWNER, status)).model_dump(mode="json")
 
     assert view["status"] == status.value
     assert not {"metadata", "renditions", "reason", "error_id"} & set(view)
+
+
+@pytest.mark.parametrize(("status", "key"), [(ImageStatus.REJECTED, "reason"), (ImageStatus.FAILED, "error_id")])
+def test_description_of_a_refused_image_answers_its_key_even_when_null(make_record, status, key):
+    # Given a REJECTED (FAILED) image whose reason (error id) was never recorded
+    record = make_record(OWNER, status, **{key: None})
+    # When it is described, Then the answer still has the key, as null, and nothing of the other statuses
+    view = describe_image(record).model_dump(mode="json")
+    assert view[key] is None
+    assert not {"metadata", "renditions", "reason", "error_id"} - {key} & set(view)
 
 
 def test_rendition_without_jpeg_takes_its_size_from_webp(make_record):
@@ -114,7 +124,7 @@ def test_rendition_without_jpeg_takes_its_size_from_webp(make_record):
     webp_only = Rendition(name="thumb", long_edge=160, files={"webp": thumb.files["webp"]})
     record = record.model_copy(update={"renditions": {"thumb": webp_only}})
 
-    assert describe_image(record)["renditions"]["thumb"] == {
+    assert describe_image(record).model_dump(mode="json")["renditions"]["thumb"] == {
         "width": 160,
         "height": 120,
         "formats": {"webp": {"bytes": thumb.files["webp"].bytes}},
@@ -130,8 +140,8 @@ def test_link_signs_the_rendition_key_with_the_formats_content_type(make_record)
     link = link_rendition(record, "medium", RenditionFormat.WEBP, signer=FakeStore(), expires_in=120)
 
     key = record.renditions["medium"].files["webp"].key
-    assert link["url"] == f"https://renditions.example/{key}?type=image/webp&expires=120"
-    assert link["expires_in"] == 120 and link["size"] == "medium" and link["format"] == "webp"
+    assert link.url == f"https://renditions.example/{key}?type=image/webp&expires=120"
+    assert link.expires_in == 120 and link.size == "medium" and link.format == "webp"
 
 
 def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
@@ -198,7 +208,7 @@ def test_cursor_that_does_not_hold_an_image_id_is_invalid(cursor):
 def test_empty_cursor_starts_from_the_newest(make_record):
     record = make_record(OWNER)
 
-    assert list_images(FakeStore(record), OWNER, 20, "")["items"][0]["image_id"] == record.image_id
+    assert list_images(FakeStore(record), OWNER, 20, "").items[0].image_id == record.image_id
 
 
 def test_listing_pages_through_only_the_owners_images_newest_first(make_record):
@@ -208,8 +218,8 @@ def test_listing_pages_through_only_the_owners_images_newest_first(make_record):
     listed, cursor = [], None
     while True:
         page = list_images(store, OWNER, 3, cursor)
-        listed += [item["image_id"] for item in page["items"]]
-        cursor = page["next_cursor"]
+        listed += [item.image_id for item in page.items]
+        cursor = page.next_cursor
         if cursor is None:
             break
 

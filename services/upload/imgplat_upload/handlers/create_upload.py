@@ -34,7 +34,7 @@ def create_upload(body: UploadRequest) -> Response[str]:
     logger.append_keys(image_id=ticket.image_id)
     logger.info("upload requested", extra={"content_type": body.content_type, "declared_size": body.size})
     metrics.add_metric(name="UploadsRequested", unit=MetricUnit.Count, value=1)
-    return json_response(201, ticket.response_body(), headers={"Location": ticket.status_url})
+    return json_response(201, ticket.model_dump(mode="json"), headers={"Location": ticket.status_url})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -174,8 +174,9 @@ def test_request_shape_is_validated(body):
 
 
 def test_response_body_has_the_documented_shape(settings):
-    body = _start(UploadRequest(content_type="image/webp"), settings).response_body()
+    body = _start(UploadRequest(content_type="image/webp"), settings).model_dump(mode="json")
 
     assert set(body) == {"image_id", "status", "expires_in", "max_bytes", "upload", "put", "status_url"}
     assert body["upload"]["method"] == "POST" and body["put"]["method"] == "PUT"
     assert body["put"]["headers"]["Content-Type"] == "image/webp"
+    assert body["status"] == "PENDING" and body["status_url"] == f"/image/{IMAGE_ID}"

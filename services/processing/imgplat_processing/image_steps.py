@@ -1,9 +1,9 @@
 """The image steps of the workflow (statemachine.asl.yaml): Validate, Resize and Watermark.
 
-The only module of the workflow that imports the image code (Pillow, blurhash): the handlers of the other steps
-import workflow.py alone, where the shared state and the steps that touch no pixels are. Like every step, these get
-the workflow state and return their own small result, pass object keys rather than image bytes, and may run twice
-for the same run (they write only to keys owned by the run or keyed by content).
+The only module of the workflow that imports the image code (Pillow, blurhash): the other steps are in
+bookkeeping_steps.py and the state they share in workflow_state.py, so their handlers load none. Like every step,
+these get the workflow state and return their own small result, pass object keys rather than image bytes, and may
+run twice for the same run (they write only to keys owned by the run or keyed by content).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from imgplat_processing.images.validate import validate_image
 from imgplat_processing.images.watermark import WatermarkConfig
 from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.settings import MIB, ProcessingSettings
-from imgplat_processing.workflow import (
+from imgplat_processing.workflow_state import (
     Intermediate,
     Rendered,
     Resized,

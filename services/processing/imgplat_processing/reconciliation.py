@@ -27,14 +27,13 @@ from datetime import datetime, timedelta
 
 from imgplat_common.errors import new_error_id
 from imgplat_common.keys import original_key, rendition_prefix, work_prefix
-from imgplat_common.models import ProcessingRequest
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict
 
 from imgplat_processing import store
-from imgplat_processing.run_ids import run_id_for
 from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow_state import ProcessingRequest
 
 DID_NOT_FINISH = "processing did not finish"
 NO_UPLOAD = "no upload received"
@@ -100,19 +99,12 @@ def _reconcile_pending(record: StuckRecord, settings: ProcessingSettings, now: d
         else:
             done.left.append(record.image_id)  # its upload URL may still be in use
         return
-    # The name the orchestrator gives a run for this object version when S3 reports no sequencer (an emulator);
-    # the same every round, so the reconciler never starts two runs for one version.
-    run_id = run_id_for(record.image_id, settings.originals_bucket, key, version["version_id"] or version["etag"] or "")
-    request = ProcessingRequest(
-        bucket=settings.originals_bucket,
-        key=key,
-        owner=record.owner,
-        image_id=record.image_id,
-        size=version["size"],
-        etag=version["etag"],
-        version_id=version["version_id"],
-        run_id=run_id,
+    # The request, and so the run's name, the orchestrator makes for this object version: the same every round,
+    # so the reconciler never starts two runs for one version, nor one beside the orchestrator's.
+    request = ProcessingRequest.for_object(
+        settings.originals_bucket, key, size=version["size"], version_id=version["version_id"], etag=version["etag"]
     )
+    run_id = request.run_id
     payload = json.dumps(request.model_dump(mode="json"), separators=(",", ":"))
     try:
         started = store.start_execution(settings.state_machine_arn, run_id, payload)

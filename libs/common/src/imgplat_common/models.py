@@ -1,7 +1,6 @@
 """Shapes that cross service boundaries, defined once.
 
 - ImageRecord: the DynamoDB item. upload creates it, processing advances it, retrieval reads and deletes it.
-- ProcessingRequest: the orchestrator's input to the processing state machine.
 """
 
 from __future__ import annotations
@@ -111,19 +110,6 @@ class ImageRecord(_Shape):
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ImageRecord:
         return cls.model_validate(_plain(item))
-
-
-class ProcessingRequest(_Shape):
-    """Input of the processing state machine: where the original is, never its bytes."""
-
-    bucket: str
-    key: str
-    owner: str
-    image_id: str
-    size: int
-    etag: str | None = None
-    version_id: str | None = None
-    run_id: str  # the execution name, deterministic per object version
 
 
 def _plain(value: Any) -> Any:

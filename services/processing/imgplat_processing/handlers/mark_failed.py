@@ -8,8 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import MetricUnit, logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
+from imgplat_processing.bookkeeping_steps import mark_failed
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState, mark_failed
+from imgplat_processing.workflow_state import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,7 @@ from imgplat_common.settings import load_settings
 
 from imgplat_processing.image_steps import validate
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState
+from imgplat_processing.workflow_state import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)

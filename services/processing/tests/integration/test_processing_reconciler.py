@@ -12,12 +12,13 @@ import processing_samples as samples
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from imgplat_common.keys import new_image_id, rendition_key, work_prefix
-from imgplat_common.models import ImageRecord, ProcessingRequest
+from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
 from imgplat_processing.reconciliation import DID_NOT_FINISH, NO_UPLOAD, iso
 from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow_state import ProcessingRequest
 from processing_harness import (
     ORIGINALS_BUCKET,
     OWNER,

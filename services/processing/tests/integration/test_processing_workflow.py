@@ -8,11 +8,10 @@ from typing import Any
 import processing_samples as samples
 import pytest
 from imgplat_common.keys import rendition_prefix, work_prefix
-from imgplat_common.models import ProcessingRequest
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
-from imgplat_processing.workflow import StaleEvent
+from imgplat_processing.workflow_state import ProcessingRequest, StaleEvent
 from PIL import Image
 from processing_harness import (
     RENDITIONS_BUCKET,

@@ -19,11 +19,12 @@ import boto3
 import pytest
 import yaml
 from imgplat_common.keys import new_image_id
-from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
+from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.observability import logger
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import image_steps, store
+from imgplat_processing.workflow_state import ProcessingRequest
 from moto import mock_aws
 
 from local.serverless_files import load_yaml

@@ -21,7 +21,7 @@ from imgplat_common.settings import load_settings
 from imgplat_processing import image_steps, store
 from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState
+from imgplat_processing.workflow_state import WorkflowState
 
 RESULT_PATHS = {"validate": "validated", "resize": "resized", "watermark": "rendered"}
 

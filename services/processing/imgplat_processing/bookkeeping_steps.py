@@ -1,168 +1,36 @@
-"""The workflow (statemachine.asl.yaml): the state its steps share, and the steps that touch no pixels: Claim,
-Persist, and the two endings MarkRejected and MarkFailed. The image steps Validate, Resize and Watermark are in
-image_steps.py, the only module of the workflow that imports Pillow (~25 ms of a cold start the others do not pay).
+"""The workflow's steps that touch no pixels (statemachine.asl.yaml): Claim, Persist, and the two endings
+MarkRejected and MarkFailed. The image steps are in image_steps.py, so the handlers of these load no Pillow.
 
-Each step gets the workflow state (the ProcessingRequest plus what earlier steps added under their ResultPath) and
-returns its own small result. Steps pass object keys to each other, never image bytes. Every step may run twice
-for the same run (Step Functions retries): writes are conditional or go to keys owned by the run.
+Every step may run twice for the same run (Step Functions retries): writes are conditional or go to keys owned by
+the run.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import platform
 import time
-from collections.abc import Callable
 from enum import Enum
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from imgplat_common.errors import new_error_id
 from imgplat_common.keys import original_key, rendition_key, work_prefix
-from imgplat_common.models import RENDITION_FORMATS, ExifSummary, ProcessingRequest, Rendition
+from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
-from pydantic import BaseModel, ConfigDict, Field
 
 from imgplat_processing import store
-from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.workflow_state import (
+    Claimed,
+    Outcome,
+    Persisted,
+    StaleEvent,
+    StepError,
+    WorkflowState,
+    rejection_from,
+)
 
 REJECTED_ORIGINAL_TAGS = {"status": "rejected"}  # the originals bucket's lifecycle expires these
-DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
-
-
-class StaleEvent(Exception):
-    """The record is missing, finished, or claimed by another run: this run has nothing to do."""
-
-
-class _Result(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Claimed(_Result):
-    claimed_at_ms: int
-
-
-class ValidatedOriginal(_Result):
-    format: str
-    mime_type: str
-    width: int
-    height: int
-    frames: int
-    mode: str
-    bytes: int
-    sha256: str
-    exif: ExifSummary
-
-
-class Intermediate(_Result):
-    """A rendition's pixels between Resize and Watermark: raw bytes (Image.tobytes()) at `key`."""
-
-    key: str
-    long_edge: int
-    width: int
-    height: int
-    mode: str  # RGB or RGBA
-
-
-class Resized(_Result):
-    intermediates: dict[str, Intermediate]
-    placeholder: str
-    dominant_color: str
-
-
-class Rendered(_Result):
-    renditions: dict[str, Rendition]
-
-
-class Persisted(_Result):
-    status: ImageStatus
-    processing_ms: int
-
-
-class Outcome(_Result):
-    status: ImageStatus
-    recorded: bool  # False when the record had already moved on or is gone (nothing was written)
-    image_gone: bool = False  # the owner deleted the image during the run; the state machine ends as ImageGone
-    reason: str | None = None
-    error_id: str | None = None
-
-
-class StepError(_Result):
-    """What a Catch puts under $.error: the error name and its cause (for Lambda, a JSON document)."""
-
-    error: str = Field(default="", alias="Error")
-    cause: str = Field(default="", alias="Cause")
-
-
-class WorkflowState(ProcessingRequest):
-    """The state the steps share: the request at the top, each step's result under its ResultPath."""
-
-    claim: Claimed | None = None
-    validated: ValidatedOriginal | None = None
-    resized: Resized | None = None
-    rendered: Rendered | None = None
-    error: StepError | None = None
-
-    def require_claim(self) -> Claimed:
-        return _required(self.claim, "claim")
-
-    def require_validated(self) -> ValidatedOriginal:
-        return _required(self.validated, "validated")
-
-    def require_resized(self) -> Resized:
-        return _required(self.resized, "resized")
-
-    def require_rendered(self) -> Rendered:
-        return _required(self.rendered, "rendered")
-
-    @classmethod
-    def of_step_event(cls, event: dict[str, Any]) -> WorkflowState:
-        """The state a step's Lambda event carries; from here on every log line names the image and the run."""
-        state = cls.model_validate(event)
-        logger.set_correlation_id(state.image_id)
-        logger.append_keys(run_id=state.run_id)
-        return state
-
-
-ResultT = TypeVar("ResultT")
-Params = ParamSpec("Params")
-
-
-def _required(value: ResultT | None, name: str) -> ResultT:
-    if value is None:
-        raise ValueError(f"the workflow state has no {name!r}: the state machine definition and the steps disagree")
-    return value
-
-
-def reports_rejections(step: Callable[Params, ResultT]) -> Callable[Params, ResultT]:
-    """Let an ImageRejected leave the step with its code and reason as JSON in the message.
-
-    Lambda reports only the exception's class name (which the state machine's Catch matches) and str(exception);
-    putting both fields in the message is how MarkRejected learns the code as well as the reason.
-    """
-
-    @functools.wraps(step)
-    def reporting(*args: Params.args, **kwargs: Params.kwargs) -> ResultT:
-        try:
-            return step(*args, **kwargs)
-        except ImageRejected as rejection:
-            logger.info("image rejected", extra={"code": rejection.code, "reason": rejection.reason})
-            message = json.dumps({"code": rejection.code, "reason": rejection.reason})
-            raise ImageRejected(rejection.code, message) from rejection
-
-    return reporting
-
-
-def rejection_from(error: StepError | None) -> tuple[str, str]:
-    """The (code, reason) of a caught ImageRejected; a generic pair when the error carries none."""
-    try:
-        message = json.loads((error.cause if error else "") or "{}").get("errorMessage", "")
-        detail = json.loads(message)
-        return str(detail["code"]), str(detail["reason"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return DEFAULT_REJECTION
 
 
 def now_ms() -> int:
@@ -176,9 +44,6 @@ def library_versions() -> dict[str, str]:
     import PIL
 
     return {"pillow": PIL.__version__, "python": platform.python_version()}
-
-
-# --- the steps ------------------------------------------------------------------------------------------------------
 
 
 def claim(state: WorkflowState, settings: ProcessingSettings) -> Claimed:

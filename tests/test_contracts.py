@@ -307,7 +307,12 @@ def images_table() -> Iterator[Any]:
     from imgplat_processing import store as processing_store
     from imgplat_upload import store as upload_store
 
-    caches = [upload_store.dynamodb_resource, processing_store.dynamodb_resource, processing_store.s3_client]
+    caches = [
+        upload_store.dynamodb_resource,
+        processing_store.dynamodb_resource,
+        processing_store.s3_client,
+        processing_store.processing_store,
+    ]
     definition = serverless_config("upload")["resources"]["Resources"]["ImagesTable"]["Properties"]
     with mock_aws():
         for cached in caches:
@@ -354,6 +359,7 @@ def test_the_pending_record_upload_writes_is_what_retrieval_reads(images_table):
 def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieval_reads(images_table):
     from imgplat_processing.bookkeeping_steps import claim, persist
     from imgplat_processing.settings import ProcessingSettings
+    from imgplat_processing.store import processing_store
     from imgplat_processing.workflow_state import Rendered, Resized, ValidatedOriginal, WorkflowState
     from imgplat_upload.store import DynamoImageRecords
     from imgplat_upload.uploads import UploadRequest
@@ -362,7 +368,8 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
     _, (payload,) = _orchestrate(_sqs_batch(_s3_notification(ORIGINALS_BUCKET, pending.original_key, 5000)), "")
     state = WorkflowState.model_validate_json(payload)
     settings = ProcessingSettings(images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r")
-    state = state.model_copy(update={"claim": claim(state, settings)})
+    store = processing_store()
+    state = state.model_copy(update={"claim": claim(state, settings, store)})
     medium = Rendition(
         name="medium",
         long_edge=800,
@@ -390,7 +397,7 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
         }
     )
 
-    persist(state, settings)
+    persist(state, settings, store)
     read, view, listed = _retrieval_reads(images_table, OWNER, ticket.image_id)
 
     assert read.status is ImageStatus.READY and listed == [read]

@@ -18,7 +18,7 @@ from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 
-from imgplat_processing import store
+from imgplat_processing.ports import ConditionFailed, RecordMissing, StepStore
 from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     Claimed,
@@ -46,7 +46,7 @@ def library_versions() -> dict[str, str]:
     return {"pillow": PIL.__version__, "python": platform.python_version()}
 
 
-def claim(state: WorkflowState, settings: ProcessingSettings) -> Claimed:
+def claim(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Claimed:
     """PENDING -> PROCESSING for this run; StaleEvent when the image is not this run's to process."""
     claimed_at = now_ms()
     try:
@@ -57,12 +57,12 @@ def claim(state: WorkflowState, settings: ProcessingSettings) -> Claimed:
             target=ImageStatus.PROCESSING,
             run_id=state.run_id,
         )
-    except store.ConditionFailed as refused:
+    except ConditionFailed as refused:
         raise StaleEvent(f"image {state.image_id} is missing, finished or claimed by another run") from refused
     return Claimed(claimed_at_ms=claimed_at)
 
 
-def persist(state: WorkflowState, settings: ProcessingSettings) -> Persisted:
+def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Persisted:
     """PROCESSING (this run) -> READY, with everything the record shows about the image."""
     validated = state.require_validated()
     resized = state.require_resized()
@@ -91,29 +91,29 @@ def persist(state: WorkflowState, settings: ProcessingSettings) -> Persisted:
             run_id=state.run_id,
             fields=fields,
         )
-    except store.ConditionFailed as refused:
+    except ConditionFailed as refused:
         raise StaleEvent(f"image {state.image_id} is no longer claimed by run {state.run_id}") from refused
     return Persisted(status=ImageStatus.READY, processing_ms=processing_ms)
 
 
-def mark_rejected(state: WorkflowState, settings: ProcessingSettings) -> Outcome:
+def mark_rejected(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Outcome:
     """REJECTED with the reason a user can read; the original is tagged for expiry and this run's files go."""
     code, reason = rejection_from(state.error)
     logger.info("marking image rejected", extra={"code": code, "reason": reason})
-    ending = _record_ending(state, settings, ImageStatus.REJECTED, {"reason": reason})
+    ending = _record_ending(state, settings, store, ImageStatus.REJECTED, {"reason": reason})
     if ending is _Ending.RECORDED:
         store.tag_object(settings.originals_bucket, original_key(state.owner, state.image_id), REJECTED_ORIGINAL_TAGS)
     return ending.outcome(ImageStatus.REJECTED, reason=reason)
 
 
-def mark_failed(state: WorkflowState, settings: ProcessingSettings) -> Outcome:
+def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Outcome:
     """FAILED with a new error id, logged with the error so support can find it; this run's files go.
 
     An image its owner deleted during the run is no failure: the run only removes what it wrote.
     """
     error_id = new_error_id()
     error = state.error or StepError()
-    ending = _record_ending(state, settings, ImageStatus.FAILED, {"error_id": error_id})
+    ending = _record_ending(state, settings, store, ImageStatus.FAILED, {"error_id": error_id})
     details = {"error_id": error_id, "error": error.error, "cause": error.cause}
     if ending is _Ending.IMAGE_GONE:
         logger.info("image deleted during processing; this run's files were removed", extra=details)
@@ -140,7 +140,7 @@ class _Ending(Enum):
 
 
 def _record_ending(
-    state: WorkflowState, settings: ProcessingSettings, target: ImageStatus, fields: dict[str, Any]
+    state: WorkflowState, settings: ProcessingSettings, store: StepStore, target: ImageStatus, fields: dict[str, Any]
 ) -> _Ending:
     """Write the final status and remove the run's files.
 
@@ -158,10 +158,10 @@ def _record_ending(
             fields=fields,
         )
         ending = _Ending.RECORDED
-    except store.RecordMissing:
+    except RecordMissing:
         logger.info("the image was deleted during processing", extra={"target": target.value})
         ending = _Ending.IMAGE_GONE
-    except store.ConditionFailed:
+    except ConditionFailed:
         logger.warning("record already moved on; leaving it as it is", extra={"target": target.value})
         ending = _Ending.MOVED_ON
     store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))

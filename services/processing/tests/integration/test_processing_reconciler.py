@@ -204,7 +204,7 @@ def test_a_record_that_moves_on_while_the_reconciler_looks_at_it_is_left_to_its_
     request = platform.upload(samples.jpeg_with_exif_orientation())
     invoke("claim", request.model_dump(mode="json"))
     _age(platform, request.owner, request.image_id, STUCK)
-    real_query = store.records_in_status_before
+    real_query = store.processing_store().records_in_status_before
 
     def run_finishes_meanwhile(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         found = real_query(*args, **kwargs)
@@ -217,7 +217,7 @@ def test_a_record_that_moves_on_while_the_reconciler_looks_at_it_is_left_to_its_
             )
         return found
 
-    monkeypatch.setattr(store, "records_in_status_before", run_finishes_meanwhile)
+    monkeypatch.setattr(store.processing_store(), "records_in_status_before", run_finishes_meanwhile)
 
     assert _reconcile()[0] == {"redriven": [], "failed": {}, "left": []}
     assert platform.record(request).status is ImageStatus.READY

@@ -217,6 +217,7 @@ def _clear_container_caches() -> None:
     store.s3_client.cache_clear()
     store.dynamodb_resource.cache_clear()
     store.stepfunctions_client.cache_clear()
+    store.processing_store.cache_clear()
     image_steps._watermark_logo.cache_clear()
 
 

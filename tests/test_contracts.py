@@ -367,7 +367,13 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
     ticket, pending = _upload(UploadRequest(content_type="image/png", size=5000), DynamoImageRecords(TABLE))
     _, (payload,) = _orchestrate(_sqs_batch(_s3_notification(ORIGINALS_BUCKET, pending.original_key, 5000)), "")
     state = WorkflowState.model_validate_json(payload)
-    settings = ProcessingSettings(images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r")
+    settings = ProcessingSettings(
+        images_table=TABLE,
+        originals_bucket=ORIGINALS_BUCKET,
+        renditions_bucket="r",
+        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/contract",
+        max_upload_bytes=25 * 1024 * 1024,
+    )
     store = processing_store()
     state = state.model_copy(update={"claim": claim(state, settings, store)})
     medium = Rendition(

@@ -150,20 +150,8 @@ def _worker_pool() -> ThreadPoolExecutor:
 
 def watermark_config(settings: ProcessingSettings, store: ObjectStore) -> WatermarkConfig:
     """The watermark from settings; the logo (if any) is read from the renditions bucket once per container."""
-    logo = (
-        _watermark_logo(store, settings.renditions_bucket, settings.watermark_logo_key)
-        if settings.watermark_logo_key
-        else None
-    )
-    return WatermarkConfig(
-        text=settings.watermark_text or None,
-        logo=logo,
-        position=settings.watermark_position,
-        opacity=settings.watermark_opacity,
-        margin=settings.watermark_margin,
-        scale=settings.watermark_scale,
-        renditions=settings.watermarked_renditions,
-    )
+    key = settings.watermark_logo_key
+    return settings.watermark_config(logo=_watermark_logo(store, settings.renditions_bucket, key) if key else None)
 
 
 @functools.cache

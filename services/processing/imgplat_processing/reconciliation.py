@@ -32,7 +32,7 @@ from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict
 
 from imgplat_processing.ports import ReconcilerStore
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import ReconcilerSettings
 from imgplat_processing.workflow_state import ProcessingRequest
 
 DID_NOT_FINISH = "processing did not finish"
@@ -69,7 +69,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def reconcile(settings: ProcessingSettings, store: ReconcilerStore, now: datetime) -> Reconciliation:
+def reconcile(settings: ReconcilerSettings, store: ReconcilerStore, now: datetime) -> Reconciliation:
     """Find the stuck records (oldest first, a batch per status) and re-drive or fail each one."""
     done = Reconciliation()
     stuck_before = iso(now - timedelta(seconds=settings.stuck_after_seconds))
@@ -98,7 +98,7 @@ def reconcile(settings: ProcessingSettings, store: ReconcilerStore, now: datetim
 
 
 def _reconcile_pending(
-    record: StuckRecord, settings: ProcessingSettings, store: ReconcilerStore, now: datetime, done: Reconciliation
+    record: StuckRecord, settings: ReconcilerSettings, store: ReconcilerStore, now: datetime, done: Reconciliation
 ) -> None:
     key = original_key(record.owner, record.image_id)
     version = store.object_version(settings.originals_bucket, key)
@@ -134,7 +134,7 @@ def _reconcile_pending(
 
 def _fail(
     record: StuckRecord,
-    settings: ProcessingSettings,
+    settings: ReconcilerSettings,
     store: ReconcilerStore,
     reason: str,
     cause: str,

@@ -15,7 +15,7 @@ from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
 from imgplat_processing.orchestration import start_workflows_for_batch
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import OrchestratorSettings
 from imgplat_processing.store import processing_store
 
 
@@ -23,6 +23,6 @@ from imgplat_processing.store import processing_store
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    settings = load_settings(ProcessingSettings)
+    settings = load_settings(OrchestratorSettings)
     starter = partial(processing_store().start_execution, settings.state_machine_arn)
     return start_workflows_for_batch(event, settings.originals_bucket, starter, context)

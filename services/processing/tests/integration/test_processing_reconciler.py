@@ -17,7 +17,7 @@ from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
 from imgplat_processing.reconciliation import DID_NOT_FINISH, NO_UPLOAD, iso
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import ReconcilerSettings
 from imgplat_processing.workflow_state import ProcessingRequest
 from processing_harness import (
     ORIGINALS_BUCKET,
@@ -34,8 +34,9 @@ from processing_harness import (
     state_machine_definition,
 )
 
-STUCK = timedelta(seconds=ProcessingSettings().stuck_after_seconds + 60)
-NEVER_UPLOADED = timedelta(seconds=ProcessingSettings().upload_window_seconds + 60)
+DEFAULTS = {name: field.default for name, field in ReconcilerSettings.model_fields.items()}
+STUCK = timedelta(seconds=DEFAULTS["stuck_after_seconds"] + 60)
+NEVER_UPLOADED = timedelta(seconds=DEFAULTS["upload_window_seconds"] + 60)
 
 
 def _age(platform: Platform, owner: str, image_id: str, by: timedelta) -> None:
@@ -304,10 +305,9 @@ def test_a_poison_message_ends_in_the_dlq_and_the_reconciler_fails_its_image_wit
 
 
 def test_a_stuck_record_is_older_than_any_run_of_the_workflow_can_be():
-    settings = ProcessingSettings()
-    assert settings.stuck_after_seconds > state_machine_definition()["TimeoutSeconds"]
+    assert DEFAULTS["stuck_after_seconds"] > state_machine_definition()["TimeoutSeconds"]
     # upload's longest pre-signed URL lifetime (UploadSettings.upload_url_expires_seconds le=3600) plus a margin
-    assert settings.upload_window_seconds > 3600
+    assert DEFAULTS["upload_window_seconds"] > 3600
 
 
 def test_the_reconciler_runs_every_five_minutes_and_may_only_query_the_status_index():

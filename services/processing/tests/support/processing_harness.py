@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from image_settings import TEST_MAX_UPLOAD_BYTES
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.observability import logger
@@ -247,6 +248,8 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             "RENDITIONS_BUCKET": RENDITIONS_BUCKET,
             "KMS_KEY_ARN": kms_key_arn,
             "WATERMARK_LOGO_KEY": "",
+            "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+            "IMAGES_STATUS_INDEX": images_table_definition()["GlobalSecondaryIndexes"][0]["IndexName"],
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)

@@ -6,9 +6,10 @@ from io import BytesIO
 
 import image_factory as factory
 import pytest
+from image_settings import DEFAULT_RENDITIONS
 from imgplat_processing.images.encode import MIME, encode_rendition
 from imgplat_processing.images.renditions import render_renditions
-from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS, RenditionSpec
+from imgplat_processing.rendition_specs import RenditionSpec
 from PIL import ExifTags, Image
 
 

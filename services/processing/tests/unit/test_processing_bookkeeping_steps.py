@@ -28,7 +28,6 @@ SETTINGS = ProcessingSettings(
     originals_bucket="originals",
     renditions_bucket="renditions",
     kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
-    state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
     max_upload_bytes=25 * 1024 * 1024,
 )
 

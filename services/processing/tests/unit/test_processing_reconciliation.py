@@ -12,16 +12,17 @@ from imgplat_common.models import ImageRecord
 from imgplat_common.status import ImageStatus
 from imgplat_processing.orchestration import start_workflows
 from imgplat_processing.reconciliation import DID_NOT_FINISH, NO_UPLOAD, iso, reconcile
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import ReconcilerSettings
 
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-SETTINGS = ProcessingSettings(
+SETTINGS = ReconcilerSettings(
     images_table="images",
     originals_bucket="originals",
     renditions_bucket="renditions",
     kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
     state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
+    images_status_index="status-updated_at",
     max_upload_bytes=25 * 1024 * 1024,
 )
 STUCK = timedelta(seconds=SETTINGS.stuck_after_seconds + 60)

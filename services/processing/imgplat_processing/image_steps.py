@@ -14,11 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from imgplat_common.keys import original_key, rendition_key, work_prefix
-from imgplat_common.models import RENDITION_FORMATS, ExifSummary, Rendition, RenditionFile
+from imgplat_common.models import RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
 from imgplat_common.observability import logger
 from PIL import Image
 
-from imgplat_processing.images.encode import MIME
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 from imgplat_processing.images.pipeline import watermark_and_encode
 from imgplat_processing.images.renditions import RenderedImage, render_renditions
@@ -121,7 +120,7 @@ def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectS
             settings.renditions_bucket,
             key,
             body,
-            content_type=MIME[image_format],
+            content_type=RENDITION_MIME_TYPES[image_format],
             kms_key_arn=settings.kms_key_arn,
             cache_control=RENDITION_CACHE_CONTROL,
         )

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from imgplat_common import object_deletion
-from imgplat_common.aws_errors import error_code, http_status
+from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
 
@@ -85,7 +85,7 @@ def _translated_errors(what: str) -> Iterator[None]:
     except ClientError as error:
         code = error_code(error)
         status = http_status(error)
-        if code == "ConditionalCheckFailedException":
+        if code == CONDITIONAL_CHECK_FAILED:
             raise ConditionFailed(what) from error
         if code in _MISSING_CODES:
             raise ObjectMissing(what) from error

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from imgplat_common.errors import BadRequest, Conflict, NotFound
 from imgplat_common.keys import is_image_id
-from imgplat_common.models import ImageRecord, Rendition
+from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
 # One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
@@ -22,7 +22,7 @@ class RenditionFormat(StrEnum):
 
     @property
     def content_type(self) -> str:
-        return f"image/{self.value}"
+        return RENDITION_MIME_TYPES[self.value]
 
 
 class ImageReader(Protocol):

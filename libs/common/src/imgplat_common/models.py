@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_common.keys import original_key
 from imgplat_common.status import ImageStatus
 
-RENDITION_FORMATS = ("jpeg", "webp")
+# The encodings every rendition exists in, and the type each is stored and served with.
+RENDITION_MIME_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "webp": "image/webp"}
+RENDITION_FORMATS = tuple(RENDITION_MIME_TYPES)
 
 
 def utc_now_iso() -> str:

@@ -8,7 +8,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from imgplat_common.aws_errors import error_code, error_message, http_status, is_conditional_check_failure
+from imgplat_common.aws_errors import (
+    error_code,
+    error_message,
+    http_status,
+    is_conditional_check_failure,
+    is_transient,
+)
 from imgplat_common.keys import InvalidKeyError, check_rendition_name
 from imgplat_common.object_deletion import DELETE_BATCH_SIZE, ObjectsNotDeleted, delete_keys, delete_prefix
 from moto import mock_aws
@@ -29,6 +35,15 @@ def test_the_error_code_message_and_status_of_a_failed_call():
     assert error_message(error) == "The conditional request failed"
     assert http_status(error) == 400
     assert is_conditional_check_failure(error)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [("ThrottlingException", 400, True), ("SlowDown", 503, True), ("Odd", 500, True), ("AccessDenied", 403, False)],
+)
+def test_throttling_and_server_side_failures_are_transient(code: str, status: int, transient: bool):
+    error = ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "AnyOperation")
+    assert is_transient(error) is transient
 
 
 def test_an_error_without_an_aws_answer_has_no_code():

@@ -39,7 +39,7 @@ def now_ms() -> int:
 
 def library_versions() -> dict[str, str]:
     """The versions that shaped the outputs, stored with each image so renditions can be traced and redone."""
-    # Pillow's package alone (< 1 ms: its __init__ loads no image code), imported here so that only Persist loads it.
+    # Pillow's package alone (its __init__ loads no image code), imported here so that only Persist loads it.
     # Not importlib.metadata.version("pillow"): the Lambda zip's slim build drops every *.dist-info, so it finds none.
     import PIL
 

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from imgplat_common import object_deletion
-from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status
+from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status, is_transient
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
 
@@ -27,23 +27,6 @@ from imgplat_processing.ports import ConditionFailed, ObjectMissing, ObjectVersi
 
 # botocore retries throttling a few times itself; what is still failing after that becomes a TransientError.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
-_TRANSIENT_CODES = frozenset(
-    {
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "ServiceUnavailable",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "TransactionConflictException",
-    }
-)
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 # How far the clocks of Lambda and Step Functions may disagree when telling a new execution from an earlier one.
 CLOCK_SKEW_MARGIN = timedelta(seconds=1)
@@ -84,13 +67,12 @@ def _translated_errors(what: str) -> Iterator[None]:
         yield
     except ClientError as error:
         code = error_code(error)
-        status = http_status(error)
         if code == CONDITIONAL_CHECK_FAILED:
             raise ConditionFailed(what) from error
         if code in _MISSING_CODES:
             raise ObjectMissing(what) from error
-        if code in _TRANSIENT_CODES or status >= 500:
-            raise TransientError(f"{what}: {code or status}") from error
+        if is_transient(error):
+            raise TransientError(f"{what}: {code or http_status(error)}") from error
         raise
     except object_deletion.ObjectsNotDeleted as error:
         raise TransientError(f"{what}: {error}") from error

@@ -8,6 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
+# AWS throttling or failing on its side: the same call may well work when retried.
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionConflictException",
+    }
+)
 
 
 def _response(error: BaseException) -> dict[str, Any]:
@@ -33,3 +51,8 @@ def http_status(error: BaseException) -> int:
 def is_conditional_check_failure(error: BaseException) -> bool:
     """True when DynamoDB refused a write because its condition did not hold."""
     return error_code(error) == CONDITIONAL_CHECK_FAILED
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when AWS was throttling or failing on its side (a known code, or any 5xx answer)."""
+    return error_code(error) in TRANSIENT_CODES or http_status(error) >= 500

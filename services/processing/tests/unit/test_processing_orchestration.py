@@ -7,30 +7,33 @@ import urllib.parse
 from typing import Any
 
 import pytest
+from fake_store import FakeProcessingStore
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_processing.orchestration import WorkflowStarts, start_workflows, start_workflows_for_batch
 from imgplat_processing.workflow_state import run_id_for
 
 BUCKET = "originals-bucket"
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:workflow"
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 TEST_EVENT = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET})
 
 
 class FakeStepFunctions:
-    """Executions by name, as Step Functions keeps them: a name can only ever be started once."""
+    """The orchestrator's starter over the fake store's executions (a name can only ever be started once); the
+    images in `failing_image_ids` find Step Functions unavailable."""
 
     def __init__(self, failing_image_ids: frozenset[str] = frozenset()) -> None:
-        self.executions: dict[str, dict[str, Any]] = {}
+        self.store = FakeProcessingStore()
         self.failing_image_ids = failing_image_ids
 
+    @property
+    def executions(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(execution.payload) for name, execution in self.store.executions.items()}
+
     def __call__(self, name: str, payload: str) -> bool:
-        request = json.loads(payload)
-        if request["image_id"] in self.failing_image_ids:
+        if json.loads(payload)["image_id"] in self.failing_image_ids:
             raise RuntimeError("Step Functions is unavailable")
-        if name in self.executions:
-            return False
-        self.executions[name] = request
-        return True
+        return self.store.start_execution(STATE_MACHINE_ARN, name, payload)
 
 
 def notification(*keys: str, bucket: str = BUCKET, event_name: str = "ObjectCreated:Put", **object_fields: Any) -> str:

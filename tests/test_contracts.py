@@ -4,7 +4,7 @@ and the shapes that cross a service boundary are written by one side and read by
 - Exports: every CloudFormation output has a consumer (a compose param) or a written reason (EXPORTS_FOR_PEOPLE).
 - Meaning: each wired param is used, in the consumer's serverless.yml, only where its producer's kind of value fits.
 - Events: upload's bucket notification -> the ingest queue -> processing's orchestrator -> the state machine input
-  (imgplat_common.models.ProcessingRequest), for a key made exactly as upload makes it.
+  (imgplat_processing.workflow_state.ProcessingRequest), for a key made exactly as upload makes it.
 - Records: the images table item as upload creates it and processing completes it (imgplat_common.models.ImageRecord)
   is what retrieval reads, through each service's own code, on one moto table built from upload's definition.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from imgplat_common.keys import new_image_id, original_key
-from imgplat_common.models import ExifSummary, ImageRecord, ProcessingRequest, Rendition, RenditionFile
+from imgplat_common.models import ExifSummary, ImageRecord, Rendition, RenditionFile
 from imgplat_common.status import ImageStatus
 from moto import mock_aws
 
@@ -232,13 +232,13 @@ def test_an_s3_notification_for_an_uploaded_key_becomes_the_state_machine_input(
 
     assert answer == {"batchItemFailures": []}
     (payload,) = started
+    from imgplat_processing.workflow_state import ProcessingRequest, WorkflowState
+
     request = ProcessingRequest.model_validate_json(payload)
     assert (request.bucket, request.key, request.size) == (ORIGINALS_BUCKET, record.original_key, 48213)
     assert (request.owner, request.image_id) == (record.owner, ticket.image_id)
     assert request.version_id == "096fKKXTRTtl3on89fVO.nfljtsv6qko"
     # The state machine's steps read the same document as their workflow state (the request at the top).
-    from imgplat_processing.workflow import WorkflowState
-
     assert WorkflowState.model_validate_json(payload).model_dump(include=set(ProcessingRequest.model_fields)) == (
         request.model_dump()
     )
@@ -307,7 +307,12 @@ def images_table() -> Iterator[Any]:
     from imgplat_processing import store as processing_store
     from imgplat_upload import store as upload_store
 
-    caches = [upload_store.dynamodb_resource, processing_store.dynamodb_resource, processing_store.s3_client]
+    caches = [
+        upload_store.dynamodb_resource,
+        processing_store.dynamodb_resource,
+        processing_store.s3_client,
+        processing_store.processing_store,
+    ]
     definition = serverless_config("upload")["resources"]["Resources"]["ImagesTable"]["Properties"]
     with mock_aws():
         for cached in caches:
@@ -352,23 +357,25 @@ def test_the_pending_record_upload_writes_is_what_retrieval_reads(images_table):
 
 
 def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieval_reads(images_table):
+    from imgplat_processing.bookkeeping_steps import claim, persist
     from imgplat_processing.settings import ProcessingSettings
-    from imgplat_processing.workflow import (
-        Rendered,
-        Resized,
-        ValidatedOriginal,
-        WorkflowState,
-        claim,
-        persist,
-    )
+    from imgplat_processing.store import processing_store
+    from imgplat_processing.workflow_state import Rendered, Resized, ValidatedOriginal, WorkflowState
     from imgplat_upload.store import DynamoImageRecords
     from imgplat_upload.uploads import UploadRequest
 
     ticket, pending = _upload(UploadRequest(content_type="image/png", size=5000), DynamoImageRecords(TABLE))
     _, (payload,) = _orchestrate(_sqs_batch(_s3_notification(ORIGINALS_BUCKET, pending.original_key, 5000)), "")
     state = WorkflowState.model_validate_json(payload)
-    settings = ProcessingSettings(images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r")
-    state = state.model_copy(update={"claim": claim(state, settings)})
+    settings = ProcessingSettings(
+        images_table=TABLE,
+        originals_bucket=ORIGINALS_BUCKET,
+        renditions_bucket="r",
+        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/contract",
+        max_upload_bytes=25 * 1024 * 1024,
+    )
+    store = processing_store()
+    state = state.model_copy(update={"claim": claim(state, settings, store)})
     medium = Rendition(
         name="medium",
         long_edge=800,
@@ -396,7 +403,7 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
         }
     )
 
-    persist(state, settings)
+    persist(state, settings, store)
     read, view, listed = _retrieval_reads(images_table, OWNER, ticket.image_id)
 
     assert read.status is ImageStatus.READY and listed == [read]

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from imgplat_common.aws_errors import error_code, error_message
 from imgplat_common.settings import load_settings
 
 from imgplat_auth.identity import IdentityRefusal, Reason, TokenSet
@@ -27,11 +28,10 @@ def _refusals_translated() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        details = error.response.get("Error", {})
-        reason = KNOWN_REASONS.get(str(details.get("Code", "")))
+        reason = KNOWN_REASONS.get(error_code(error))
         if reason is None:
             raise
-        raise IdentityRefusal(reason, str(details.get("Message", ""))) from error
+        raise IdentityRefusal(reason, error_message(error)) from error
 
 
 class CognitoIdentityProvider:

@@ -1,9 +1,9 @@
 """The image steps of the workflow (statemachine.asl.yaml): Validate, Resize and Watermark.
 
-The only module of the workflow that imports the image code (Pillow, blurhash): the handlers of the other steps
-import workflow.py alone, where the shared state and the steps that touch no pixels are. Like every step, these get
-the workflow state and return their own small result, pass object keys rather than image bytes, and may run twice
-for the same run (they write only to keys owned by the run or keyed by content).
+The only module of the workflow that imports the image code (Pillow, blurhash): the other steps are in
+bookkeeping_steps.py and the state they share in workflow_state.py, so their handlers load none. Like every step,
+these get the workflow state and return their own small result, pass object keys rather than image bytes, and may
+run twice for the same run (they write only to keys owned by the run or keyed by content).
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from imgplat_common.keys import original_key, rendition_key, work_prefix
-from imgplat_common.models import RENDITION_FORMATS, ExifSummary, Rendition, RenditionFile
+from imgplat_common.models import RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
 from imgplat_common.observability import logger
 from PIL import Image
 
-from imgplat_processing import store
-from imgplat_processing.images.encode import MIME
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 from imgplat_processing.images.pipeline import watermark_and_encode
 from imgplat_processing.images.renditions import RenderedImage, render_renditions
 from imgplat_processing.images.validate import validate_image
 from imgplat_processing.images.watermark import WatermarkConfig
+from imgplat_processing.ports import ObjectMissing, ObjectStore
 from imgplat_processing.rejections import ImageRejected
 from imgplat_processing.settings import MIB, ProcessingSettings
-from imgplat_processing.workflow import (
+from imgplat_processing.workflow_state import (
     Intermediate,
     Rendered,
     Resized,
@@ -49,7 +48,7 @@ class OriginalChanged(Exception):
 
 
 @reports_rejections
-def validate(state: WorkflowState, settings: ProcessingSettings) -> ValidatedOriginal:
+def validate(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> ValidatedOriginal:
     """Check the original from its object size and image headers (no pixel decode) and read its EXIF summary."""
     limits = settings.validation_limits
     source = original_key(state.owner, state.image_id)
@@ -62,7 +61,7 @@ def validate(state: WorkflowState, settings: ProcessingSettings) -> ValidatedOri
 
 
 @reports_rejections
-def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
+def resize(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Resized:
     """Render every rendition from the original and keep them as raw-pixel intermediates under the run's work prefix.
 
     Raw pixels (Image.tobytes(); mode and size travel in the step result) cost a copy to write and to read, where a
@@ -97,14 +96,14 @@ def resize(state: WorkflowState, settings: ProcessingSettings) -> Resized:
 
 
 @reports_rejections
-def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
+def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Rendered:
     """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files.
 
     Reads and uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding
     are images.pipeline.watermark_and_encode's (one encode thread per CPU).
     """
     validated = state.require_validated()
-    config = watermark_config(settings)
+    config = watermark_config(settings, store)
     intermediates = state.require_resized().intermediates
     pool = _worker_pool()
 
@@ -121,7 +120,7 @@ def watermark(state: WorkflowState, settings: ProcessingSettings) -> Rendered:
             settings.renditions_bucket,
             key,
             body,
-            content_type=MIME[image_format],
+            content_type=RENDITION_MIME_TYPES[image_format],
             kms_key_arn=settings.kms_key_arn,
             cache_control=RENDITION_CACHE_CONTROL,
         )
@@ -148,29 +147,17 @@ def _worker_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=IMAGE_WORKERS, thread_name_prefix="image")
 
 
-def watermark_config(settings: ProcessingSettings) -> WatermarkConfig:
+def watermark_config(settings: ProcessingSettings, store: ObjectStore) -> WatermarkConfig:
     """The watermark from settings; the logo (if any) is read from the renditions bucket once per container."""
-    logo = (
-        _watermark_logo(settings.renditions_bucket, settings.watermark_logo_key)
-        if settings.watermark_logo_key
-        else None
-    )
-    return WatermarkConfig(
-        text=settings.watermark_text or None,
-        logo=logo,
-        position=settings.watermark_position,
-        opacity=settings.watermark_opacity,
-        margin=settings.watermark_margin,
-        scale=settings.watermark_scale,
-        renditions=settings.watermarked_renditions,
-    )
+    key = settings.watermark_logo_key
+    return settings.watermark_config(logo=_watermark_logo(store, settings.renditions_bucket, key) if key else None)
 
 
 @functools.cache
-def _watermark_logo(bucket: str, key: str) -> bytes | None:
+def _watermark_logo(store: ObjectStore, bucket: str, key: str) -> bytes | None:
     try:
         return store.read_object(bucket, key)
-    except store.ObjectMissing:
+    except ObjectMissing:
         # A missing logo should not fail every upload: stamp the text alone and say so loudly.
         logger.error("watermark logo not found; stamping text only", extra={"bucket": bucket, "key": key})
         return None

@@ -19,12 +19,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.events import S3_TEST_EVENT, S3EventRecord, S3Notification
-from imgplat_common.keys import InvalidKeyError, parse_original_key
-from imgplat_common.models import ProcessingRequest
+from imgplat_common.keys import InvalidKeyError
 from imgplat_common.observability import MetricUnit, logger, metrics
 from pydantic import ValidationError
 
-from imgplat_processing.run_ids import run_id_for
+from imgplat_processing.workflow_state import ProcessingRequest
 
 
 class WorkflowStarter(Protocol):
@@ -60,23 +59,12 @@ def _request_for(record: S3EventRecord, originals_bucket: str) -> ProcessingRequ
     if originals_bucket and bucket != originals_bucket:
         logger.warning("skipping an event from another bucket", extra={"bucket": bucket, "key": key})
         return None
+    info = record.s3.object
     try:
-        original = parse_original_key(key)
+        return ProcessingRequest.for_object(bucket, key, size=info.size, version_id=info.version_id, etag=info.e_tag)
     except InvalidKeyError:
         logger.warning("skipping a key the platform did not make", extra={"bucket": bucket, "key": key})
         return None
-    info = record.s3.object
-    version = info.version_id or info.sequencer or info.e_tag or ""
-    return ProcessingRequest(
-        bucket=bucket,
-        key=key,
-        owner=original.owner,
-        image_id=original.image_id,
-        size=info.size,
-        etag=info.e_tag,
-        version_id=info.version_id,
-        run_id=run_id_for(original.image_id, bucket, key, version),
-    )
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,13 @@ from datetime import datetime, timedelta
 
 from imgplat_common.errors import new_error_id
 from imgplat_common.keys import original_key, rendition_prefix, work_prefix
-from imgplat_common.models import ProcessingRequest
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict
 
-from imgplat_processing import store
-from imgplat_processing.run_ids import run_id_for
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.ports import ReconcilerStore
+from imgplat_processing.settings import ReconcilerSettings
+from imgplat_processing.workflow_state import ProcessingRequest
 
 DID_NOT_FINISH = "processing did not finish"
 NO_UPLOAD = "no upload received"
@@ -70,7 +69,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def reconcile(settings: ProcessingSettings, now: datetime) -> Reconciliation:
+def reconcile(settings: ReconcilerSettings, store: ReconcilerStore, now: datetime) -> Reconciliation:
     """Find the stuck records (oldest first, a batch per status) and re-drive or fail each one."""
     done = Reconciliation()
     stuck_before = iso(now - timedelta(seconds=settings.stuck_after_seconds))
@@ -83,42 +82,44 @@ def reconcile(settings: ProcessingSettings, now: datetime) -> Reconciliation:
             logger.set_correlation_id(record.image_id)
             try:
                 if record.status is ImageStatus.PENDING:
-                    _reconcile_pending(record, settings, now, done)
+                    _reconcile_pending(record, settings, store, now, done)
                 else:
-                    _fail(record, settings, DID_NOT_FINISH, "the run's execution ended without a final status", done)
+                    _fail(
+                        record,
+                        settings,
+                        store,
+                        DID_NOT_FINISH,
+                        "the run's execution ended without a final status",
+                        done,
+                    )
             finally:
                 logger.set_correlation_id(None)
     return done
 
 
-def _reconcile_pending(record: StuckRecord, settings: ProcessingSettings, now: datetime, done: Reconciliation) -> None:
+def _reconcile_pending(
+    record: StuckRecord, settings: ReconcilerSettings, store: ReconcilerStore, now: datetime, done: Reconciliation
+) -> None:
     key = original_key(record.owner, record.image_id)
     version = store.object_version(settings.originals_bucket, key)
     if version is None:
         if record.updated_at < iso(now - timedelta(seconds=settings.upload_window_seconds)):
-            _fail(record, settings, NO_UPLOAD, "the upload URL expired unused", done)
+            _fail(record, settings, store, NO_UPLOAD, "the upload URL expired unused", done)
         else:
             done.left.append(record.image_id)  # its upload URL may still be in use
         return
-    # The name the orchestrator gives a run for this object version when S3 reports no sequencer (an emulator);
-    # the same every round, so the reconciler never starts two runs for one version.
-    run_id = run_id_for(record.image_id, settings.originals_bucket, key, version["version_id"] or version["etag"] or "")
-    request = ProcessingRequest(
-        bucket=settings.originals_bucket,
-        key=key,
-        owner=record.owner,
-        image_id=record.image_id,
-        size=version["size"],
-        etag=version["etag"],
-        version_id=version["version_id"],
-        run_id=run_id,
+    # The request, and so the run's name, the orchestrator makes for this object version: the same every round,
+    # so the reconciler never starts two runs for one version, nor one beside the orchestrator's.
+    request = ProcessingRequest.for_object(
+        settings.originals_bucket, key, size=version.size, version_id=version.version_id, etag=version.etag
     )
+    run_id = request.run_id
     payload = json.dumps(request.model_dump(mode="json"), separators=(",", ":"))
     try:
         started = store.start_execution(settings.state_machine_arn, run_id, payload)
         status = "STARTED" if started else store.execution_status(settings.state_machine_arn, run_id)
     except Exception as error:
-        _fail(record, settings, DID_NOT_FINISH, f"re-driving failed: {type(error).__name__}: {error}", done)
+        _fail(record, settings, store, DID_NOT_FINISH, f"re-driving failed: {type(error).__name__}: {error}", done)
         return
     if status == "STARTED":
         logger.info("stuck upload re-driven", extra={"run_id": run_id})
@@ -126,10 +127,19 @@ def _reconcile_pending(record: StuckRecord, settings: ProcessingSettings, now: d
     elif status == "RUNNING":
         done.left.append(record.image_id)  # the re-driven run has not claimed it yet; it ends within its timeout
     else:
-        _fail(record, settings, DID_NOT_FINISH, f"the re-driven run {run_id} ended {status} without a status", done)
+        _fail(
+            record, settings, store, DID_NOT_FINISH, f"the re-driven run {run_id} ended {status} without a status", done
+        )
 
 
-def _fail(record: StuckRecord, settings: ProcessingSettings, reason: str, cause: str, done: Reconciliation) -> None:
+def _fail(
+    record: StuckRecord,
+    settings: ReconcilerSettings,
+    store: ReconcilerStore,
+    reason: str,
+    cause: str,
+    done: Reconciliation,
+) -> None:
     error_id = new_error_id()
     failed = store.fail_if_unchanged(
         settings.images_table,

@@ -6,12 +6,11 @@ rendition) never load Pillow.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-MAX_LONG_EDGE = 10_000
+from imgplat_common.keys import check_rendition_name
 
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MAX_LONG_EDGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -22,18 +21,10 @@ class RenditionSpec:
     long_edge: int
 
     def __post_init__(self) -> None:
-        if not _NAME_PATTERN.fullmatch(self.name):
-            raise ValueError(f"rendition name {self.name!r} must be 1-32 letters, digits, '-' or '_'")
+        # InvalidKeyError (a ValueError) for a name rendition_key would refuse: every spec must be storable.
+        check_rendition_name(self.name)
         if not 1 <= self.long_edge <= MAX_LONG_EDGE:
             raise ValueError(f"rendition {self.name!r} long edge must be between 1 and {MAX_LONG_EDGE}")
-
-
-DEFAULT_RENDITIONS: tuple[RenditionSpec, ...] = (
-    RenditionSpec("thumb", 150),
-    RenditionSpec("small", 320),
-    RenditionSpec("medium", 800),
-    RenditionSpec("large", 1600),
-)
 
 
 def parse_rendition_specs(text: str) -> tuple[RenditionSpec, ...]:

@@ -1,59 +1,64 @@
-"""The processing service's settings: resource names from serverless.yml, and the image tunables with defaults."""
+"""The processing service's settings: the only place with defaults for the image work, and the resource names
+serverless.yml sets (required, as in the other services).
+
+ImageSettings builds what the image code takes (ValidationLimits, WatermarkConfig, the rendition specs), which have
+no defaults of their own. Rendition names are checked when the settings load (imgplat_common.keys' rule), so a name
+the key layout refuses stops the function at its first event instead of failing every run's Watermark step.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from imgplat_common.settings import PlatformSettings
+from pydantic import field_validator
 
 from imgplat_processing.rendition_specs import RenditionSpec, parse_rendition_specs
 
 if TYPE_CHECKING:
     from imgplat_processing.images.validate import ValidationLimits
+    from imgplat_processing.images.watermark import WatermarkConfig
 
 MIB = 1024 * 1024
 
 
-class ProcessingSettings(PlatformSettings):
-    """Field `renditions_bucket` reads env RENDITIONS_BUCKET, and so on (serverless.yml params -> env)."""
+class ImageSettings(PlatformSettings):
+    """What an upload may be, which renditions it gets and how they are watermarked (env RENDITIONS, ...)."""
 
-    images_table: str = ""
-    originals_bucket: str = ""
-    renditions_bucket: str = ""
-    kms_key_arn: str = ""
-    state_machine_arn: str = ""  # the orchestrator's and the reconciler's; the steps never start workflows
-    images_status_index: str = "status-updated_at"  # upload's GSI of the images table (status, updated_at)
-
-    # The reconciler: a PENDING record whose original arrived, or a PROCESSING one, is stuck once its last write is
-    # this old (longer than the workflow's TimeoutSeconds, so no run of it can still be going).
-    stuck_after_seconds: int = 900
-    # A PENDING record without an original gets no upload any more after this: upload's longest URL expiry
-    # (3600 s) plus a margin for a PUT that started just before it.
-    upload_window_seconds: int = 3900
-    reconcile_batch_size: int = 100  # records per status per scheduled run; the next run takes the rest
+    # Upload's cap, wired to both services by compose (processing re-checks the stored size): no default here.
+    max_upload_bytes: int
+    max_pixels: int = 40_000_000  # per frame; one decode stays well inside a Lambda's memory
+    max_frames: int = 100
+    max_total_pixels: int = 200_000_000  # frames x pixels per frame
 
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
-    max_upload_bytes: int = 25 * MIB
-    max_pixels: int = 40_000_000
-    max_frames: int = 100
-    max_total_pixels: int = 200_000_000
 
     watermark_text: str = "© imgplat"
     watermark_logo_key: str = ""  # e.g. config/logo.png in the renditions bucket; empty for text only
     watermark_position: str = "bottom-right"
     watermark_opacity: float = 0.5
-    watermark_margin: float = 0.03
-    watermark_scale: float = 0.2
+    watermark_margin: float = 0.03  # a fraction of the long edge
+    watermark_scale: float = 0.2  # a fraction of the width
     watermark_renditions: str = "medium,large"
+
+    @field_validator("renditions")
+    @classmethod
+    def _renditions_parse(cls, value: str) -> str:
+        parse_rendition_specs(value)  # a name rendition_key would refuse, a bad size: refused at load
+        return value
 
     @property
     def rendition_specs(self) -> tuple[RenditionSpec, ...]:
         return parse_rendition_specs(self.renditions)
 
     @property
+    def watermarked_renditions(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.watermark_renditions.split(",") if name.strip())
+
+    @property
     def validation_limits(self) -> ValidationLimits:
-        # Imported here: images.validate loads Pillow (~25 ms of a cold start), which the functions that never
-        # touch pixels must not pay for just by reading their settings.
+        # Imported here: images.validate loads Pillow, which the functions that never touch pixels must not pay for
+        # just by reading their settings (docs/performance.md).
         from imgplat_processing.images.validate import ValidationLimits
 
         return ValidationLimits(
@@ -63,6 +68,44 @@ class ProcessingSettings(PlatformSettings):
             max_total_pixels=self.max_total_pixels,
         )
 
-    @property
-    def watermarked_renditions(self) -> frozenset[str]:
-        return frozenset(name.strip() for name in self.watermark_renditions.split(",") if name.strip())
+    def watermark_config(self, logo: bytes | None) -> WatermarkConfig:
+        """The watermark to stamp; the logo's bytes come from wherever watermark_logo_key points."""
+        from imgplat_processing.images.watermark import WatermarkConfig
+
+        return WatermarkConfig(
+            text=self.watermark_text or None,
+            logo=logo,
+            position=self.watermark_position,
+            opacity=self.watermark_opacity,
+            margin=self.watermark_margin,
+            scale=self.watermark_scale,
+            renditions=self.watermarked_renditions,
+        )
+
+
+class ProcessingSettings(ImageSettings):
+    """Every processing function's environment: field `renditions_bucket` reads env RENDITIONS_BUCKET, and so on."""
+
+    images_table: str
+    originals_bucket: str
+    renditions_bucket: str
+    kms_key_arn: str
+
+
+class OrchestratorSettings(ProcessingSettings):
+    """The functions that start workflow runs (the orchestrator and the reconciler); the steps never do."""
+
+    state_machine_arn: str
+
+
+class ReconcilerSettings(OrchestratorSettings):
+    """The reconciler's own environment (reconciliation.py says what it does with it)."""
+
+    images_status_index: str  # upload's GSI of the images table (status, updated_at)
+    # A PENDING record whose original arrived, or a PROCESSING one, is stuck once its last write is this old (longer
+    # than the workflow's TimeoutSeconds, so no run of it can still be going).
+    stuck_after_seconds: int = 900
+    # A PENDING record without an original gets no upload any more after this: upload's longest URL expiry
+    # (3600 s) plus a margin for a PUT that started just before it.
+    upload_window_seconds: int = 3900
+    reconcile_batch_size: int = 100  # records per status per scheduled run; the next run takes the rest

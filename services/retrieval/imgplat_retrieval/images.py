@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from imgplat_common.errors import BadRequest, Conflict, NotFound
 from imgplat_common.keys import is_image_id
-from imgplat_common.models import ImageRecord, Rendition
+from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
@@ -24,7 +24,7 @@ class RenditionFormat(StrEnum):
 
     @property
     def content_type(self) -> str:
-        return f"image/{self.value}"
+        return RENDITION_MIME_TYPES[self.value]
 
 
 class ImageReader(Protocol):

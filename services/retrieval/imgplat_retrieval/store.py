@@ -12,13 +12,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from imgplat_common import object_deletion
+from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 
 from imgplat_retrieval.settings import RetrievalSettings
-
-# DeleteObjects takes at most this many keys per call (and ListObjectsV2 returns at most this many per page).
-DELETE_BATCH_SIZE = 1000
 
 
 class StoreError(RuntimeError):
@@ -81,25 +80,12 @@ class RetrievalStore:
 
     def delete_renditions(self, prefix: str) -> int:
         """Delete every rendition object under `prefix`; the number deleted."""
-        deleted = 0
         try:
-            pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self._renditions_bucket, Prefix=prefix, PaginationConfig={"PageSize": DELETE_BATCH_SIZE}
-            )
-            for page in pages:
-                keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
-                if not keys:
-                    continue
-                result = self._s3.delete_objects(
-                    Bucket=self._renditions_bucket, Delete={"Objects": keys, "Quiet": True}
-                )
-                if result.get("Errors"):
-                    failed = [f"{e.get('Key')}: {e.get('Code')}" for e in result["Errors"]]
-                    raise StoreError(f"deleting renditions failed for {failed}")
-                deleted += len(keys)
+            return object_deletion.delete_prefix(self._s3, self._renditions_bucket, prefix)
+        except object_deletion.ObjectsNotDeleted as error:
+            raise StoreError(f"deleting renditions under {prefix} failed: {error}") from error
         except ClientError as error:
             raise StoreError(f"deleting renditions under {prefix} failed: {_code(error)}") from error
-        return deleted
 
     def delete_image_record(self, owner: str, image_id: str) -> bool:
         """Delete the record if it still exists; False when it was already gone (e.g. a concurrent delete)."""
@@ -109,14 +95,14 @@ class RetrievalStore:
                 ConditionExpression="attribute_exists(image_id)",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if is_conditional_check_failure(error):
                 return False
             raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
         return True
 
 
 def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return error_code(error) or "Unknown"
 
 
 @cache

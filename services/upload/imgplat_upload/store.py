@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from imgplat_common.aws_errors import is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 
 from imgplat_upload.uploads import SSE_ALGORITHM, ImageAlreadyExists, PresignedPost
@@ -46,7 +47,7 @@ class DynamoImageRecords:
                 ConditionExpression="attribute_not_exists(image_id)",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_conditional_check_failure(error):
                 raise ImageAlreadyExists(f"{record.owner}/{record.image_id}") from error
             raise
 

@@ -17,6 +17,8 @@ IMAGE_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # Cognito subs are UUIDs; anything else in a key position is refused.
 OWNER_PATTERN = re.compile(r"^[0-9a-zA-Z-]{1,128}$")
 CONTENT_HASH_LENGTH = 16
+# Rendition names become file names in rendition keys: lower case so one name never means two keys.
+RENDITION_NAME_PATTERN = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 RENDITION_EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
 
@@ -39,6 +41,13 @@ def _check_owner(owner: str) -> str:
     if not OWNER_PATTERN.fullmatch(owner):
         raise InvalidKeyError(f"not a valid owner id: {owner!r}")
     return owner
+
+
+def check_rendition_name(name: str) -> str:
+    """The name, if a rendition may have it (1-32 of a-z, 0-9, '-', '_'); InvalidKeyError otherwise."""
+    if not RENDITION_NAME_PATTERN.fullmatch(name):
+        raise InvalidKeyError(f"not a rendition name: {name!r} (1-32 lower-case letters, digits, '-' or '_')")
+    return name
 
 
 def _check_image_id(image_id: str) -> str:
@@ -83,8 +92,7 @@ def rendition_key(owner: str, image_id: str, content_hash: str, name: str, image
     """
     if not re.fullmatch(rf"[0-9a-f]{{{CONTENT_HASH_LENGTH},64}}", content_hash):
         raise InvalidKeyError(f"not a content hash: {content_hash!r}")
-    if not re.fullmatch(r"[a-z0-9_-]{1,32}", name):
-        raise InvalidKeyError(f"not a rendition name: {name!r}")
+    check_rendition_name(name)
     extension = RENDITION_EXTENSIONS[image_format]
     return f"{rendition_prefix(owner, image_id)}{content_hash[:CONTENT_HASH_LENGTH]}/{name}.{extension}"
 

@@ -1,7 +1,6 @@
 """Shapes that cross service boundaries, defined once.
 
 - ImageRecord: the DynamoDB item. upload creates it, processing advances it, retrieval reads and deletes it.
-- ProcessingRequest: the orchestrator's input to the processing state machine.
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_common.keys import original_key
 from imgplat_common.status import ImageStatus
 
-RENDITION_FORMATS = ("jpeg", "webp")
+# The encodings every rendition exists in, and the type each is stored and served with.
+RENDITION_MIME_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "webp": "image/webp"}
+RENDITION_FORMATS = tuple(RENDITION_MIME_TYPES)
 
 
 def utc_now_iso() -> str:
@@ -111,19 +112,6 @@ class ImageRecord(_Shape):
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ImageRecord:
         return cls.model_validate(_plain(item))
-
-
-class ProcessingRequest(_Shape):
-    """Input of the processing state machine: where the original is, never its bytes."""
-
-    bucket: str
-    key: str
-    owner: str
-    image_id: str
-    size: int
-    etag: str | None = None
-    version_id: str | None = None
-    run_id: str  # the execution name, deterministic per object version
 
 
 def _plain(value: Any) -> Any:

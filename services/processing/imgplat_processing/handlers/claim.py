@@ -8,12 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import logger, tracer
 from imgplat_common.settings import load_settings
 
+from imgplat_processing.bookkeeping_steps import claim
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState, claim
+from imgplat_processing.store import processing_store
+from imgplat_processing.workflow_state import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.of_step_event(event)
-    return claim(state, load_settings(ProcessingSettings)).model_dump(mode="json")
+    return claim(state, load_settings(ProcessingSettings), processing_store()).model_dump(mode="json")

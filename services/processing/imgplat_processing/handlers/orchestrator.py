@@ -14,15 +14,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
-from imgplat_processing import store
 from imgplat_processing.orchestration import start_workflows_for_batch
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import OrchestratorSettings
+from imgplat_processing.store import processing_store
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    settings = load_settings(ProcessingSettings)
-    starter = partial(store.start_execution, settings.state_machine_arn)
+    settings = load_settings(OrchestratorSettings)
+    starter = partial(processing_store().start_execution, settings.state_machine_arn)
     return start_workflows_for_batch(event, settings.originals_bucket, starter, context)

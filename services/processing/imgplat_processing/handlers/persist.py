@@ -8,8 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import MetricUnit, logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
+from imgplat_processing.bookkeeping_steps import persist
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState, persist
+from imgplat_processing.store import processing_store
+from imgplat_processing.workflow_state import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,7 +19,7 @@ from imgplat_processing.workflow import WorkflowState, persist
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.of_step_event(event)
-    persisted = persist(state, load_settings(ProcessingSettings))
+    persisted = persist(state, load_settings(ProcessingSettings), processing_store())
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ProcessingMs", unit=MetricUnit.Milliseconds, value=persisted.processing_ms)
     metrics.add_metric(name="OriginalBytes", unit=MetricUnit.Bytes, value=state.require_validated().bytes)

@@ -8,16 +8,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.observability import MetricUnit, logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
-from imgplat_processing import store
 from imgplat_processing.reconciliation import reconcile
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import ReconcilerSettings
+from imgplat_processing.store import processing_store, utc_now
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    done = reconcile(load_settings(ProcessingSettings), now=store.utc_now())
+    done = reconcile(load_settings(ReconcilerSettings), processing_store(), now=utc_now())
     metrics.add_metric(name="ImagesReconciled", unit=MetricUnit.Count, value=done.reconciled)
     metrics.add_metric(name="ImagesRedriven", unit=MetricUnit.Count, value=len(done.redriven))
     # The alarm metric: each one is an image whose processing was lost (a dead-lettered message, a dead run).

@@ -10,11 +10,12 @@ from imgplat_common.settings import load_settings
 
 from imgplat_processing.image_steps import validate
 from imgplat_processing.settings import ProcessingSettings
-from imgplat_processing.workflow import WorkflowState
+from imgplat_processing.store import processing_store
+from imgplat_processing.workflow_state import WorkflowState
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.of_step_event(event)
-    return validate(state, load_settings(ProcessingSettings)).model_dump(mode="json")
+    return validate(state, load_settings(ProcessingSettings), processing_store()).model_dump(mode="json")

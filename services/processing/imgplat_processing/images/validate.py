@@ -34,12 +34,12 @@ _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 @dataclass(frozen=True)
 class ValidationLimits:
-    """What an upload may be; the defaults keep one decode well inside a Lambda's memory."""
+    """What an upload may be (the values, and why, are in settings.ImageSettings)."""
 
-    max_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 40_000_000  # per frame
-    max_frames: int = 100
-    max_total_pixels: int = 200_000_000  # frames x pixels per frame
+    max_bytes: int
+    max_pixels: int  # per frame
+    max_frames: int
+    max_total_pixels: int  # frames x pixels per frame
     allowed_formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF")
 
 

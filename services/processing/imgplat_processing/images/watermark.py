@@ -7,7 +7,7 @@ it is white with a dark outline, which stays readable on light and dark photos a
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from io import BytesIO
 
 from PIL import Image, ImageDraw, ImageFont
@@ -29,13 +29,13 @@ _TEXT_OUTLINE = (0, 0, 0, 255)
 class WatermarkConfig:
     """What to stamp, where and how strongly; `margin` is a fraction of the long edge, `scale` of the width."""
 
-    text: str | None = None
-    logo: bytes | None = None  # PNG bytes
-    position: str = "bottom-right"
-    opacity: float = 0.5
-    margin: float = 0.03
-    scale: float = 0.2
-    renditions: frozenset[str] = field(default=frozenset({"medium", "large"}))
+    text: str | None
+    logo: bytes | None  # PNG bytes
+    position: str
+    opacity: float
+    margin: float
+    scale: float
+    renditions: frozenset[str]  # the names of the renditions that get the mark
 
     def __post_init__(self) -> None:
         if self.position not in POSITIONS:

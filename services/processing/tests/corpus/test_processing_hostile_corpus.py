@@ -10,16 +10,16 @@ from collections import Counter
 
 import pytest
 from hostile_inputs import CORPUS, READY, REJECTED, Case
+from image_settings import DEFAULT_RENDITIONS, LIMITS, watermark
 from imgplat_processing.images.encode import encode_rendition
 from imgplat_processing.images.metadata import extract_exif_summary
 from imgplat_processing.images.renditions import render_renditions
-from imgplat_processing.images.validate import ImageRejected, ValidationLimits, validate_image
-from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
-from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS
+from imgplat_processing.images.validate import ImageRejected, validate_image
+from imgplat_processing.images.watermark import apply_watermark
 from PIL import ExifTags, Image
 
 SECONDS_PER_CASE = 20  # a hang is a failure, not a stuck CI run
-WATERMARK = WatermarkConfig(text="© imgplat")
+WATERMARK = watermark(text="© imgplat")
 INTERNAL_WORDS = ("Traceback", "Error(", "PIL.", "Pillow", "/site-packages/", "exception")
 
 
@@ -34,7 +34,7 @@ def _alarm(*_: object) -> None:
 def process(data: bytes) -> tuple[str, str]:
     """The terminal state the workflow would reach, and the reason (REJECTED) or '' (READY)."""
     try:
-        validated = validate_image(data, ValidationLimits())
+        validated = validate_image(data, LIMITS)
         exif = extract_exif_summary(data, validated.format)
         assert set(exif) == {"camera_make", "camera_model", "lens", "taken_at"}
         for rendered in render_renditions(data, DEFAULT_RENDITIONS, validated.format):

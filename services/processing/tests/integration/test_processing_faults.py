@@ -17,7 +17,8 @@ import processing_samples as samples
 import pytest
 from botocore.exceptions import ClientError
 from imgplat_common.status import ImageStatus
-from imgplat_processing import store
+from imgplat_processing.ports import TransientError
+from imgplat_processing.store import processing_store
 from processing_harness import LogLines, Platform, assert_settled, run_workflow, state_machine_definition
 
 HAPPY_PATH = ["Claim", "Validate", "Resize", "Watermark", "Persist", "Done"]
@@ -57,6 +58,7 @@ class Faults:
     ):
         self.failed = 0
         self.passed = 0
+        store = processing_store()  # the container's store, which every handler of this test uses
         real = getattr(store, call.function)
 
         def faulty(*args: Any, **kwargs: Any) -> Any:
@@ -71,7 +73,7 @@ class Faults:
 
 
 def _throttled() -> Exception:
-    return store.TransientError("ThrottlingException (injected)")
+    return TransientError("ThrottlingException (injected)")
 
 
 def _access_denied() -> Exception:
@@ -184,6 +186,7 @@ def test_a_worker_killed_mid_step_marks_the_image_failed_and_leaves_no_partial_o
     request = platform.upload(samples.jpeg_with_exif_orientation())
     call = STEP_CALLS[step]
     published_before_death = 3 if step == "Watermark" else 0
+    store = processing_store()
     real = getattr(store, call.function)
     calls = {"matching": 0}
 

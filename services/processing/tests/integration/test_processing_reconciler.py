@@ -12,12 +12,13 @@ import processing_samples as samples
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from imgplat_common.keys import new_image_id, rendition_key, work_prefix
-from imgplat_common.models import ImageRecord, ProcessingRequest
+from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
 from imgplat_processing.reconciliation import DID_NOT_FINISH, NO_UPLOAD, iso
-from imgplat_processing.settings import ProcessingSettings
+from imgplat_processing.settings import ReconcilerSettings
+from imgplat_processing.workflow_state import ProcessingRequest
 from processing_harness import (
     ORIGINALS_BUCKET,
     OWNER,
@@ -33,8 +34,9 @@ from processing_harness import (
     state_machine_definition,
 )
 
-STUCK = timedelta(seconds=ProcessingSettings().stuck_after_seconds + 60)
-NEVER_UPLOADED = timedelta(seconds=ProcessingSettings().upload_window_seconds + 60)
+DEFAULTS = {name: field.default for name, field in ReconcilerSettings.model_fields.items()}
+STUCK = timedelta(seconds=DEFAULTS["stuck_after_seconds"] + 60)
+NEVER_UPLOADED = timedelta(seconds=DEFAULTS["upload_window_seconds"] + 60)
 
 
 def _age(platform: Platform, owner: str, image_id: str, by: timedelta) -> None:
@@ -203,7 +205,7 @@ def test_a_record_that_moves_on_while_the_reconciler_looks_at_it_is_left_to_its_
     request = platform.upload(samples.jpeg_with_exif_orientation())
     invoke("claim", request.model_dump(mode="json"))
     _age(platform, request.owner, request.image_id, STUCK)
-    real_query = store.records_in_status_before
+    real_query = store.processing_store().records_in_status_before
 
     def run_finishes_meanwhile(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         found = real_query(*args, **kwargs)
@@ -216,7 +218,7 @@ def test_a_record_that_moves_on_while_the_reconciler_looks_at_it_is_left_to_its_
             )
         return found
 
-    monkeypatch.setattr(store, "records_in_status_before", run_finishes_meanwhile)
+    monkeypatch.setattr(store.processing_store(), "records_in_status_before", run_finishes_meanwhile)
 
     assert _reconcile()[0] == {"redriven": [], "failed": {}, "left": []}
     assert platform.record(request).status is ImageStatus.READY
@@ -303,10 +305,9 @@ def test_a_poison_message_ends_in_the_dlq_and_the_reconciler_fails_its_image_wit
 
 
 def test_a_stuck_record_is_older_than_any_run_of_the_workflow_can_be():
-    settings = ProcessingSettings()
-    assert settings.stuck_after_seconds > state_machine_definition()["TimeoutSeconds"]
+    assert DEFAULTS["stuck_after_seconds"] > state_machine_definition()["TimeoutSeconds"]
     # upload's longest pre-signed URL lifetime (UploadSettings.upload_url_expires_seconds le=3600) plus a margin
-    assert settings.upload_window_seconds > 3600
+    assert DEFAULTS["upload_window_seconds"] > 3600
 
 
 def test_the_reconciler_runs_every_five_minutes_and_may_only_query_the_status_index():

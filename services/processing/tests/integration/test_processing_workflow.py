@@ -8,11 +8,11 @@ from typing import Any
 import processing_samples as samples
 import pytest
 from imgplat_common.keys import rendition_prefix, work_prefix
-from imgplat_common.models import ProcessingRequest
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
-from imgplat_processing.workflow import StaleEvent
+from imgplat_processing.ports import TransientError
+from imgplat_processing.workflow_state import ProcessingRequest, StaleEvent
 from PIL import Image
 from processing_harness import (
     RENDITIONS_BUCKET,
@@ -260,14 +260,14 @@ def test_claim_that_keeps_failing_marks_the_image_failed_instead_of_leaving_it_p
 ):
     # Given the table refuses every claim (throttled beyond the retries; a timeout or AccessDenied end the same way)
     request = platform.upload(samples.jpeg_with_exif_orientation())
-    real_transition = store.transition
+    real_transition = store.processing_store().transition
 
     def claims_refused(table_name: str, **write: Any) -> None:
         if write["target"] is ImageStatus.PROCESSING:
-            raise store.TransientError("claim: ThrottlingException")
+            raise TransientError("claim: ThrottlingException")
         real_transition(table_name, **write)
 
-    monkeypatch.setattr(store, "transition", claims_refused)
+    monkeypatch.setattr(store.processing_store(), "transition", claims_refused)
 
     # When the workflow runs
     run = run_workflow(request)

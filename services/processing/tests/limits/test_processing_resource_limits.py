@@ -65,6 +65,9 @@ def _environment() -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(SERVICE_DIR), str(REPO / "libs" / "common" / "src"), str(REPO)]),
         "ORIGINALS_BUCKET": ORIGINALS,
         "RENDITIONS_BUCKET": RENDITIONS,
+        # Required of every processing function; the image steps never use them (the probe's store is files).
+        "IMAGES_TABLE": "images",
+        "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/limits",
         "MAX_UPLOAD_BYTES": str(limits["maxUploadBytes"]),
         "MAX_PIXELS": str(limits["maxPixels"]),
         "MAX_FRAMES": str(limits["maxFrames"]),

@@ -18,12 +18,14 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from image_settings import TEST_MAX_UPLOAD_BYTES
 from imgplat_common.keys import new_image_id
-from imgplat_common.models import ImageRecord, ProcessingRequest, utc_now_iso
+from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.observability import logger
 from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import image_steps, store
+from imgplat_processing.workflow_state import ProcessingRequest
 from moto import mock_aws
 
 from local.serverless_files import load_yaml
@@ -216,6 +218,7 @@ def _clear_container_caches() -> None:
     store.s3_client.cache_clear()
     store.dynamodb_resource.cache_clear()
     store.stepfunctions_client.cache_clear()
+    store.processing_store.cache_clear()
     image_steps._watermark_logo.cache_clear()
 
 
@@ -245,6 +248,8 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             "RENDITIONS_BUCKET": RENDITIONS_BUCKET,
             "KMS_KEY_ARN": kms_key_arn,
             "WATERMARK_LOGO_KEY": "",
+            "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+            "IMAGES_STATUS_INDEX": images_table_definition()["GlobalSecondaryIndexes"][0]["IndexName"],
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)

@@ -6,9 +6,11 @@ from io import BytesIO
 
 import image_factory as factory
 import pytest
-from imgplat_processing.images.encode import MIME, encode_rendition
+from image_settings import DEFAULT_RENDITIONS
+from imgplat_common.models import RENDITION_MIME_TYPES
+from imgplat_processing.images.encode import encode_rendition
 from imgplat_processing.images.renditions import render_renditions
-from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS, RenditionSpec
+from imgplat_processing.rendition_specs import RenditionSpec
 from PIL import ExifTags, Image
 
 
@@ -72,12 +74,12 @@ def test_html_appended_to_an_upload_never_reaches_an_output():
     original = factory.jpeg((400, 300)) + factory.html_document()
 
     for rendition in render_renditions(original, DEFAULT_RENDITIONS, "JPEG"):
-        for image_format in MIME:
+        for image_format in RENDITION_MIME_TYPES:
             assert b"<script" not in encode_rendition(rendition.image, image_format)
 
 
 def test_format_names_map_to_mime_types():
-    assert MIME == {"jpeg": "image/jpeg", "webp": "image/webp"}
+    assert RENDITION_MIME_TYPES == {"jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 def test_jpg_is_accepted_as_jpeg_and_unknown_formats_are_refused():

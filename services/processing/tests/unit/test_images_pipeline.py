@@ -7,13 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import image_factory as factory
 import pytest
+from image_settings import watermark
 from imgplat_processing.images import pipeline
 from imgplat_processing.images.encode import encode_rendition
 from imgplat_processing.images.pipeline import watermark_and_encode
-from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
+from imgplat_processing.images.watermark import apply_watermark
 from PIL import Image
 
-CONFIG = WatermarkConfig(text="© imgplat", renditions=frozenset({"large"}))
+CONFIG = watermark(text="© imgplat", renditions=frozenset({"large"}))
 FORMATS = ("jpeg", "webp")
 
 

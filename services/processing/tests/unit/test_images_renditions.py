@@ -6,9 +6,10 @@ from io import BytesIO
 
 import image_factory as factory
 import pytest
+from image_settings import DEFAULT_RENDITIONS
 from imgplat_processing.images.renditions import fit_within, render_renditions
 from imgplat_processing.images.validate import ImageRejected
-from imgplat_processing.rendition_specs import DEFAULT_RENDITIONS, RenditionSpec, parse_rendition_specs
+from imgplat_processing.rendition_specs import RenditionSpec, parse_rendition_specs
 from PIL import Image, ImageCms, JpegImagePlugin
 
 

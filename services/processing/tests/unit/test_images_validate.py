@@ -7,10 +7,9 @@ import pickle
 
 import image_factory as factory
 import pytest
+from image_settings import LIMITS, limits
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, sniff_format, validate_image
 from PIL import ImageFile
-
-LIMITS = ValidationLimits()
 
 
 def rejection(data: bytes, limits: ValidationLimits = LIMITS) -> ImageRejected:
@@ -72,7 +71,7 @@ def test_zero_bytes_are_rejected_as_empty():
 def test_file_over_the_size_cap_is_rejected_before_anything_else():
     data = factory.jpeg((400, 300))
 
-    rejected = rejection(data, ValidationLimits(max_bytes=len(data) - 1))
+    rejected = rejection(data, limits(max_bytes=len(data) - 1))
 
     assert rejected.code == "too_large"
 
@@ -80,7 +79,7 @@ def test_file_over_the_size_cap_is_rejected_before_anything_else():
 def test_file_exactly_at_the_size_cap_is_accepted():
     data = factory.jpeg((40, 30))
 
-    assert validate_image(data, ValidationLimits(max_bytes=len(data))).bytes == len(data)
+    assert validate_image(data, limits(max_bytes=len(data))).bytes == len(data)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +104,7 @@ def test_non_image_or_unlisted_format_is_rejected_as_unsupported(data):
 def test_format_outside_the_configured_allowlist_is_rejected():
     data = factory.encode(factory.solid((10, 10)), "TIFF")
 
-    rejected = rejection(data, ValidationLimits(allowed_formats=("JPEG", "PNG")))
+    rejected = rejection(data, limits(allowed_formats=("JPEG", "PNG")))
 
     assert rejected.code == "unsupported_format"
 
@@ -166,7 +165,7 @@ def test_an_orientation_given_only_in_xmp_swaps_the_displayed_size(image_format)
 
 
 def test_pixel_cap_is_configurable():
-    rejected = rejection(factory.png(factory.solid((100, 100))), ValidationLimits(max_pixels=9_999))
+    rejected = rejection(factory.png(factory.solid((100, 100))), limits(max_pixels=9_999))
 
     assert rejected.code == "too_many_pixels"
 
@@ -174,7 +173,7 @@ def test_pixel_cap_is_configurable():
 def test_gif_with_too_many_frames_is_rejected():
     data = factory.animated_gif([(i * 40, 0, 255 - i * 40) for i in range(5)])
 
-    rejected = rejection(data, ValidationLimits(max_frames=3))
+    rejected = rejection(data, limits(max_frames=3))
 
     assert rejected.code == "too_many_frames"
 
@@ -182,7 +181,7 @@ def test_gif_with_too_many_frames_is_rejected():
 def test_frames_times_pixels_cap_catches_a_long_animation_of_small_frames():
     data = factory.animated_gif([(i * 40, 0, 255 - i * 40) for i in range(5)], size=(100, 100))
 
-    rejected = rejection(data, ValidationLimits(max_total_pixels=4 * 100 * 100))
+    rejected = rejection(data, limits(max_total_pixels=4 * 100 * 100))
 
     assert rejected.code == "too_many_pixels"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 
 import PIL
-from imgplat_processing.workflow import library_versions
+from imgplat_processing.bookkeeping_steps import library_versions
 
 
 def test_library_versions_name_pillow_and_python():

@@ -7,30 +7,33 @@ import urllib.parse
 from typing import Any
 
 import pytest
+from fake_store import FakeProcessingStore
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_processing.orchestration import WorkflowStarts, start_workflows, start_workflows_for_batch
-from imgplat_processing.run_ids import run_id_for
+from imgplat_processing.workflow_state import run_id_for
 
 BUCKET = "originals-bucket"
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:workflow"
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 TEST_EVENT = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET})
 
 
 class FakeStepFunctions:
-    """Executions by name, as Step Functions keeps them: a name can only ever be started once."""
+    """The orchestrator's starter over the fake store's executions (a name can only ever be started once); the
+    images in `failing_image_ids` find Step Functions unavailable."""
 
     def __init__(self, failing_image_ids: frozenset[str] = frozenset()) -> None:
-        self.executions: dict[str, dict[str, Any]] = {}
+        self.store = FakeProcessingStore()
         self.failing_image_ids = failing_image_ids
 
+    @property
+    def executions(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(execution.payload) for name, execution in self.store.executions.items()}
+
     def __call__(self, name: str, payload: str) -> bool:
-        request = json.loads(payload)
-        if request["image_id"] in self.failing_image_ids:
+        if json.loads(payload)["image_id"] in self.failing_image_ids:
             raise RuntimeError("Step Functions is unavailable")
-        if name in self.executions:
-            return False
-        self.executions[name] = request
-        return True
+        return self.store.start_execution(STATE_MACHINE_ARN, name, payload)
 
 
 def notification(*keys: str, bucket: str = BUCKET, event_name: str = "ObjectCreated:Put", **object_fields: Any) -> str:
@@ -74,11 +77,13 @@ def test_an_upload_starts_one_run_with_the_request_as_input():
     key = original_key(OWNER, image_id)
     step_functions = FakeStepFunctions()
 
+    # Given a notification without a version id (an unversioned bucket, an emulator) but with a sequencer
     starts = start_workflows(notification(key, sequencer="0055AED6DCD90281E5"), BUCKET, step_functions)
 
+    # Then one run starts, named after the object's ETag (the sequencer names no run: the reconciler never sees it)
     assert starts == WorkflowStarts(started=1, duplicates=0)
     (name, request), *_ = step_functions.executions.items()
-    assert name == run_id_for(image_id, BUCKET, key, "0055AED6DCD90281E5")
+    assert name == run_id_for(image_id, BUCKET, key, "abc123")
     assert request == {
         "bucket": BUCKET,
         "key": key,
@@ -120,6 +125,16 @@ def test_a_new_version_of_the_same_key_gets_a_new_run_id():
     start_workflows(notification(key, versionId="v2"), BUCKET, step_functions)
 
     assert len(step_functions.executions) == 2
+
+
+def test_the_version_id_names_the_run_when_the_bucket_keeps_versions():
+    image_id = new_image_id()
+    key = original_key(OWNER, image_id)
+    step_functions = FakeStepFunctions()
+
+    start_workflows(notification(key, versionId="v1", sequencer="0055AED6DCD90281E5"), BUCKET, step_functions)
+
+    assert list(step_functions.executions) == [run_id_for(image_id, BUCKET, key, "v1")]
 
 
 def test_run_ids_are_valid_execution_names():

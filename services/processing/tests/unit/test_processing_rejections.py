@@ -6,7 +6,7 @@ import json
 
 import pytest
 from imgplat_processing.rejections import ImageRejected
-from imgplat_processing.workflow import DEFAULT_REJECTION, StepError, rejection_from, reports_rejections
+from imgplat_processing.workflow_state import DEFAULT_REJECTION, StepError, rejection_from, reports_rejections
 
 
 def _caught_by_step_functions(error: Exception) -> StepError:

@@ -1,0 +1,203 @@
+"""The workflow's state contract (statemachine.asl.yaml): its input, the ProcessingRequest, and what each step adds.
+
+Each step gets the workflow state (the request plus what earlier steps added under their ResultPath) and returns its
+own small result. Steps pass object keys to each other, never image bytes. The request is built in one place,
+ProcessingRequest.for_object, for the orchestrator and the reconciler alike, so both name an upload's run the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from imgplat_common.keys import parse_original_key
+from imgplat_common.models import ExifSummary, Rendition
+from imgplat_common.observability import logger
+from imgplat_common.status import ImageStatus
+from pydantic import BaseModel, ConfigDict, Field
+
+from imgplat_processing.rejections import ImageRejected
+
+DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
+RUN_ID_HASH_LENGTH = 16
+
+
+class ProcessingRequest(BaseModel):
+    """Input of the processing state machine: where the original is, never its bytes."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    bucket: str
+    key: str
+    owner: str
+    image_id: str
+    size: int
+    etag: str | None = None
+    version_id: str | None = None
+    run_id: str  # the execution name, deterministic per object version
+
+    @classmethod
+    def for_object(
+        cls, bucket: str, key: str, *, size: int, version_id: str | None, etag: str | None
+    ) -> ProcessingRequest:
+        """The request to process one version of an original: InvalidKeyError when the platform did not make `key`.
+
+        The only way the orchestrator and the reconciler build a request, so an upload's run has one name whoever
+        starts it: the same object version always gives the same run id, and Step Functions starts a name only once.
+        """
+        original = parse_original_key(key)
+        return cls(
+            bucket=bucket,
+            key=key,
+            owner=original.owner,
+            image_id=original.image_id,
+            size=size,
+            etag=etag,
+            version_id=version_id,
+            run_id=run_id_for(original.image_id, bucket, key, version_id or etag or ""),
+        )
+
+
+def run_id_for(image_id: str, bucket: str, key: str, version: str) -> str:
+    """The execution name of the run for one version of an object (its version id, else its ETag).
+
+    At most 49 characters of [0-9a-f-], well inside Step Functions' 80-character name limit.
+    """
+    digest = hashlib.sha256(f"{bucket}/{key}@{version}".encode()).hexdigest()
+    return f"{image_id}-{digest[:RUN_ID_HASH_LENGTH]}"
+
+
+class StaleEvent(Exception):
+    """The record is missing, finished, or claimed by another run: this run has nothing to do."""
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Claimed(_Result):
+    claimed_at_ms: int
+
+
+class ValidatedOriginal(_Result):
+    format: str
+    mime_type: str
+    width: int
+    height: int
+    frames: int
+    mode: str
+    bytes: int
+    sha256: str
+    exif: ExifSummary
+
+
+class Intermediate(_Result):
+    """A rendition's pixels between Resize and Watermark: raw bytes (Image.tobytes()) at `key`."""
+
+    key: str
+    long_edge: int
+    width: int
+    height: int
+    mode: str  # RGB or RGBA
+
+
+class Resized(_Result):
+    intermediates: dict[str, Intermediate]
+    placeholder: str
+    dominant_color: str
+
+
+class Rendered(_Result):
+    renditions: dict[str, Rendition]
+
+
+class Persisted(_Result):
+    status: ImageStatus
+    processing_ms: int
+
+
+class Outcome(_Result):
+    status: ImageStatus
+    recorded: bool  # False when the record had already moved on or is gone (nothing was written)
+    image_gone: bool = False  # the owner deleted the image during the run; the state machine ends as ImageGone
+    reason: str | None = None
+    error_id: str | None = None
+
+
+class StepError(_Result):
+    """What a Catch puts under $.error: the error name and its cause (for Lambda, a JSON document)."""
+
+    error: str = Field(default="", alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+
+class WorkflowState(ProcessingRequest):
+    """The state the steps share: the request at the top, each step's result under its ResultPath."""
+
+    claim: Claimed | None = None
+    validated: ValidatedOriginal | None = None
+    resized: Resized | None = None
+    rendered: Rendered | None = None
+    error: StepError | None = None
+
+    def require_claim(self) -> Claimed:
+        return _required(self.claim, "claim")
+
+    def require_validated(self) -> ValidatedOriginal:
+        return _required(self.validated, "validated")
+
+    def require_resized(self) -> Resized:
+        return _required(self.resized, "resized")
+
+    def require_rendered(self) -> Rendered:
+        return _required(self.rendered, "rendered")
+
+    @classmethod
+    def of_step_event(cls, event: dict[str, Any]) -> WorkflowState:
+        """The state a step's Lambda event carries; from here on every log line names the image and the run."""
+        state = cls.model_validate(event)
+        logger.set_correlation_id(state.image_id)
+        logger.append_keys(run_id=state.run_id)
+        return state
+
+
+ResultT = TypeVar("ResultT")
+Params = ParamSpec("Params")
+
+
+def _required(value: ResultT | None, name: str) -> ResultT:
+    if value is None:
+        raise ValueError(f"the workflow state has no {name!r}: the state machine definition and the steps disagree")
+    return value
+
+
+def reports_rejections(step: Callable[Params, ResultT]) -> Callable[Params, ResultT]:
+    """Let an ImageRejected leave the step with its code and reason as JSON in the message.
+
+    Lambda reports only the exception's class name (which the state machine's Catch matches) and str(exception);
+    putting both fields in the message is how MarkRejected learns the code as well as the reason.
+    """
+
+    @functools.wraps(step)
+    def reporting(*args: Params.args, **kwargs: Params.kwargs) -> ResultT:
+        try:
+            return step(*args, **kwargs)
+        except ImageRejected as rejection:
+            logger.info("image rejected", extra={"code": rejection.code, "reason": rejection.reason})
+            message = json.dumps({"code": rejection.code, "reason": rejection.reason})
+            raise ImageRejected(rejection.code, message) from rejection
+
+    return reporting
+
+
+def rejection_from(error: StepError | None) -> tuple[str, str]:
+    """The (code, reason) of a caught ImageRejected; a generic pair when the error carries none."""
+    try:
+        message = json.loads((error.cause if error else "") or "{}").get("errorMessage", "")
+        detail = json.loads(message)
+        return str(detail["code"]), str(detail["reason"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return DEFAULT_REJECTION

@@ -1,0 +1,63 @@
+"""The processing settings: the one place with defaults, refusing at load what the platform could never store."""
+
+from __future__ import annotations
+
+import pytest
+from image_settings import TEST_MAX_UPLOAD_BYTES
+from imgplat_common.keys import new_image_id, rendition_key
+from imgplat_common.settings import load_settings
+from imgplat_processing.settings import ImageSettings, ProcessingSettings
+from pydantic import ValidationError
+
+OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
+ENVIRONMENT = {
+    "IMAGES_TABLE": "images",
+    "ORIGINALS_BUCKET": "originals",
+    "RENDITIONS_BUCKET": "renditions",
+    "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/test",
+    "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch):
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    load_settings.cache_clear()
+    yield monkeypatch
+    load_settings.cache_clear()
+
+
+def test_an_upper_case_rendition_name_is_refused_when_the_settings_load(environment: pytest.MonkeyPatch):
+    # Given RENDITIONS names a rendition "Thumb", which rendition_key would refuse at every Watermark step
+    environment.setenv("RENDITIONS", "Thumb:150,small:320")
+
+    # When the function loads its settings, then it stops there, naming the rendition
+    with pytest.raises(ValidationError, match="Thumb"):
+        load_settings(ProcessingSettings)
+
+
+def test_every_rendition_the_settings_accept_has_a_key():
+    settings = ImageSettings(max_upload_bytes=TEST_MAX_UPLOAD_BYTES, renditions="thumb:150,x_2-large:3200")
+
+    keys = [rendition_key(OWNER, new_image_id(), "ab" * 32, spec.name, "jpeg") for spec in settings.rendition_specs]
+
+    assert [key.rsplit("/", 1)[1] for key in keys] == ["thumb.jpg", "x_2-large.jpg"]
+
+
+@pytest.mark.parametrize("missing", sorted(ENVIRONMENT))
+def test_resource_names_and_the_upload_cap_have_no_defaults(environment: pytest.MonkeyPatch, missing: str):
+    environment.delenv(missing)
+
+    with pytest.raises(ValidationError, match=missing.lower()):
+        load_settings(ProcessingSettings)
+
+
+def test_the_image_code_gets_its_values_from_the_settings():
+    settings = ImageSettings(max_upload_bytes=1234, max_frames=7, watermark_opacity=0.25, watermark_renditions="thumb")
+
+    limits = settings.validation_limits
+    watermark = settings.watermark_config(logo=None)
+
+    assert (limits.max_bytes, limits.max_frames) == (1234, 7)
+    assert (watermark.text, watermark.opacity, watermark.renditions) == ("© imgplat", 0.25, frozenset({"thumb"}))

@@ -15,6 +15,7 @@ from unittest import mock
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from local.api import Route, TokenVerifier, gateway_response, proxy_event, routes_of
+from local.lambda_runtime import sqs_event
 from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process, start_fresh_containers
 from local.moto_gaps import cognito_gaps_filled
 from local.provision import Provisioner
@@ -214,23 +215,10 @@ class LocalPlatform:
             ).get("Messages", [])
             if not messages:
                 continue
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": self.region,
-                }
-                for m in messages
-            ]
-            result = self.runner(spec, {"Records": records})
+            event = sqs_event(messages, arn, self.region)
+            result = self.runner(spec, event)
             if result.failed:
-                self.log(f"{spec.name} failed on a batch of {len(records)}: {result.payload}")
+                self.log(f"{spec.name} failed on a batch of {len(messages)}: {result.payload}")
             failed = {item["itemIdentifier"] for item in (result.payload or {}).get("batchItemFailures", [])}
             if result.failed:
                 failed = {m["MessageId"] for m in messages}

@@ -112,7 +112,12 @@ StateHook = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None = None) -> WorkflowRun:
-    """Execute statemachine.asl.yaml with the real handlers: Task, Retry, Catch, ResultPath, Succeed and Fail.
+    """Execute statemachine.asl.yaml with the real handlers: Task, Retry, Catch, ResultPath, Choice, Succeed, Fail.
+
+    A fast path, kept on purpose: it runs in the test's own thread, without Retry's waits or an emulated Step
+    Functions, so the many fault tests stay quick, and a hook can change the world just before any state.
+    tests/local_platform/test_workflow_fast_path.py proves it equivalent to the real state machine executed by moto
+    (the way local/ runs it) on every path of the definition; a construct it does not know fails loudly here.
 
     `before` maps a state name to a hook run (once) just before that state, to change the world or the state.
     """

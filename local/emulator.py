@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -55,11 +56,17 @@ def start_emulator(host: str, port: int) -> tuple[ThreadedMotoServer, str]:
     return server, endpoint
 
 
-def client_factory(endpoint: str) -> Any:
-    """`client(service_name)` for boto3 clients of the emulator."""
+def client_factory(endpoint: str) -> Callable[[str], Any]:
+    """`client(service_name)`: a boto3 client of the emulator at `endpoint`, from any process."""
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
     return client
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local.serverless_files import serverless_config  # noqa: E402 - the services' own definitions, read one way
+# The services' own definitions, read one way, and the environment Lambda gives their functions.
+from local.lambda_runtime import (  # noqa: E402
+    environment_from_defaults,
+    function_memory_mb,
+    handler_module,
+    runtime_variables,
+)
+from local.serverless_files import serverless_config  # noqa: E402
 
 API_SERVICES = ("auth", "upload", "retrieval")
 API_TARGET, PROCESSING_TARGET = 1.15, 1.3
@@ -113,35 +119,15 @@ def handler_modules() -> list[tuple[str, str]]:
     return found
 
 
-def _resolved(name: str, value: Any, params: dict[str, Any]) -> str:
-    """An environment value as the deployed function would see it (a placeholder for other resources' names)."""
-    if isinstance(value, dict):  # Ref, GetAtt...: another resource's name or ARN
-        return f"placeholder-{name.lower().replace('_', '-')}"
-    if not isinstance(value, str):
-        return str(value)
-
-    def substitute(match: re.Match[str]) -> str:
-        kind, _, key = match.group(1).partition(":")
-        if kind == "param":
-            return str(params.get(key, f"placeholder-{key}"))
-        return STAGE if match.group(1) == "sls:stage" else f"placeholder-{key or kind}"
-
-    return re.sub(r"\$\{([^}]+)\}", substitute, value)
-
-
 def lambda_functions(service: str) -> dict[str, dict[str, str]]:
     """Handler module -> the variables its function gets in Lambda (serverless.yml provider + function)."""
     config = serverless_config(service)
-    params = (config.get("params") or {}).get("default") or {}
-    provider_environment = config["provider"].get("environment") or {}
     functions = {}
-    for function_name, function in (config.get("functions") or {}).items():
-        module = re.sub(r"\.handler$", "", function["handler"]).replace("/", ".")
-        variables = {**provider_environment, **(function.get("environment") or {})}
-        functions[module] = {
-            "AWS_LAMBDA_FUNCTION_NAME": f"{config['service']}-{STAGE}-{function_name}",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.get("memorySize") or config["provider"].get("memorySize")),
-            **{name: _resolved(name, value, params) for name, value in variables.items()},
+    for key, function in (config.get("functions") or {}).items():
+        name = f"{config['service']}-{STAGE}-{key}"
+        functions[handler_module(function["handler"])] = {
+            **runtime_variables(name, function_memory_mb(config, key)),
+            **environment_from_defaults(config, key, stage=STAGE),
         }
     return functions
 
@@ -160,9 +146,8 @@ def environment(service: str | None, function_variables: dict[str, str], pycache
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
             "LAMBDA_TASK_ROOT": "/var/task",
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "AWS_LAMBDA_FUNCTION_NAME": "baseline",
+            **runtime_variables("baseline", 256),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
             "POWERTOOLS_SERVICE_NAME": service or "baseline",

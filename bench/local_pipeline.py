@@ -22,11 +22,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from local.emulator import client_factory
 from local.launcher import running_platform
 
 PASSWORD = "Correct-Horse-9-Battery"  # noqa: S105 - a local test account
@@ -77,13 +77,7 @@ class Client:
 
 def step_times(aws_url: str, image_id: str, uploaded_wall: float) -> dict[str, float]:
     """Milliseconds per workflow state (and the wait before the run started), from the execution history."""
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=aws_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any key
-    )
+    sfn = client_factory(aws_url)("stepfunctions")
     machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     execution = next(
         e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["name"].startswith(image_id)

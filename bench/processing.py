@@ -41,7 +41,15 @@ from typing import Any
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "services" / "processing"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "services" / "processing"), str(ROOT / "bench"), str(ROOT)]
+
+from local.lambda_runtime import environment_from_defaults, handler_module  # noqa: E402
+from local.serverless_files import serverless_config  # noqa: E402
+
+# The settings a deployed function reads (serverless.yml's default params); a variable already set wins.
+PROCESSING = serverless_config("processing")
+for _name, _value in environment_from_defaults(PROCESSING).items():
+    os.environ.setdefault(_name, _value)
 
 from imgplat_processing.images.pipeline import watermark_and_encode  # noqa: E402
 from imgplat_processing.images.renditions import fit_within, render_renditions  # noqa: E402
@@ -212,7 +220,7 @@ def probe_step(step: str, path: str) -> None:
     import importlib
     import pickle
 
-    importlib.import_module(f"imgplat_processing.handlers.{step}")
+    importlib.import_module(handler_module(PROCESSING["functions"][step]["handler"]))
     from imgplat_processing.image_steps import IMAGE_WORKERS
     from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 

@@ -7,12 +7,15 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
 from local.lambdas import FunctionSpec
+
+if TYPE_CHECKING:
+    from local.platform import LocalPlatform
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,50 @@ def gateway_response(
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps({"message": message}),
     }
+
+
+def handle_request(
+    platform: LocalPlatform, method: str, url: str, headers: dict[str, str], body: str | None
+) -> dict[str, Any]:
+    """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler."""
+    path = url.split("?", 1)[0]
+    for route in platform.routes:
+        path_parameters = route.match(method, path)
+        if path_parameters is None:
+            continue
+        claims = None
+        if route.authorized:
+            assert platform.verifier is not None
+            authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            claims = platform.verifier.claims(authorization)
+            if claims is None:
+                return service_gateway_response(platform, route.function.service, "UNAUTHORIZED", 401, headers)
+        event = proxy_event(route, method, url, headers, body, path_parameters, claims)
+        result = platform.runner(route.function, event)
+        if result.failed:
+            platform.log(f"{route.function.name} failed: {result.payload}")
+            return service_gateway_response(platform, route.function.service, "DEFAULT_5XX", 502, headers)
+        return result.payload
+    return service_gateway_response(platform, None, "MISSING_AUTHENTICATION_TOKEN", 403, headers)
+
+
+# API Gateway's own messages for the answers it makes itself.
+GATEWAY_MESSAGES = {
+    "UNAUTHORIZED": "Unauthorized",
+    "DEFAULT_5XX": "Internal server error",
+    "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+}
+
+
+def service_gateway_response(
+    platform: LocalPlatform, service: str | None, response_type: str, status: int, headers: dict[str, str]
+) -> dict[str, Any]:
+    """An answer API Gateway makes itself, shaped by the service's GatewayResponse resources (any service's when
+    no route matched)."""
+    services = [service] if service else list(platform.stacks)
+    configs = [platform.stacks[name].config for name in services if name in platform.stacks]
+    origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
+    return gateway_response(configs, response_type, status, GATEWAY_MESSAGES[response_type], origin)
 
 
 DEFAULT_CORS_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token"]

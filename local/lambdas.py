@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import threading
-import time
 import traceback
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.stack import Stack, function_logical_id
+from local.lambda_runtime import (
+    LambdaContext,
+    function_logical_id,
+    function_memory_mb,
+    function_timeout_seconds,
+    import_handler,
+    resolved_environment,
+    runtime_variables,
+)
+from local.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -29,16 +35,26 @@ class FunctionSpec:
     memory_mb: int
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def import_handler(self) -> Any:
-        module_path, _, attribute = self.handler.rpartition(".")
-        return getattr(importlib.import_module(module_path.replace("/", ".")), attribute)
+    def import_handler(self) -> Callable[[Any, Any], Any]:
+        return import_handler(self.handler)
+
+    def context(self) -> LambdaContext:
+        """A fresh context for one invocation; its remaining time honours the function's timeout."""
+        return LambdaContext(
+            function_name=self.name,
+            memory_limit_in_mb=self.memory_mb,
+            timeout_seconds=self.timeout_seconds,
+            invoked_function_arn=self.arn,
+        )
+
+    def runtime_variables(self) -> dict[str, str]:
+        return runtime_variables(self.name, self.memory_mb)
 
 
 def functions_of(stack: Stack) -> list[FunctionSpec]:
-    provider = stack.config["provider"]
+    """The stack's deployed functions, each with its environment resolved against the stack's resources."""
     specs = []
     for key, function in (stack.config.get("functions") or {}).items():
-        environment = {**(provider.get("environment") or {}), **(function.get("environment") or {})}
         specs.append(
             FunctionSpec(
                 service=stack.service,
@@ -46,30 +62,13 @@ def functions_of(stack: Stack) -> list[FunctionSpec]:
                 name=function["name"],
                 arn=stack.resources[function_logical_id(key)].attributes["Arn"],
                 handler=function["handler"],
-                environment={k: str(stack.resolve(v)) for k, v in environment.items()},
-                timeout_seconds=int(function.get("timeout") or provider.get("timeout") or 6),
-                memory_mb=int(function.get("memorySize") or provider.get("memorySize") or 1024),
+                environment=resolved_environment(stack.config, key, lambda _name, value: stack.resolve(value)),
+                timeout_seconds=function_timeout_seconds(stack.config, key),
+                memory_mb=function_memory_mb(stack.config, key),
                 events=list(function.get("events") or []),
             )
         )
     return specs
-
-
-class LambdaContext:
-    """What the Lambda runtime hands a handler; the remaining time honours the function's timeout."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self.function_name = spec.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec.arn
-        self.memory_limit_in_mb = spec.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"local/{self.aws_request_id}"
-        self._deadline = time.monotonic() + spec.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -92,7 +91,7 @@ def function_environment(spec: FunctionSpec) -> Iterator[None]:
     with _ONE_AT_A_TIME:
         saved = dict(os.environ)
         os.environ.update(spec.environment)
-        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.name
+        os.environ.update(spec.runtime_variables())
         try:
             yield
         finally:
@@ -117,7 +116,7 @@ def invoke_in_process(spec: FunctionSpec, event: Any) -> Invocation:
     with function_environment(spec):
         handler = spec.import_handler()
         try:
-            return Invocation(handler(event, LambdaContext(spec)))
+            return Invocation(handler(event, spec.context()))
         except Exception as error:  # a Lambda reports every unhandled error the same way
             return Invocation(
                 {

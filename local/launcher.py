@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from local.console import READY_BANNER
 from local.serverless_files import ROOT
-
-READY_BANNER = "imgplat is running locally"
 
 
 def free_port() -> int:

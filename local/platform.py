@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from graphlib import TopologicalSorter
 from typing import Any
 from unittest import mock
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from local.api import Route, TokenVerifier, gateway_response, proxy_event, routes_of
+from local.api import Route, TokenVerifier, handle_request, routes_of
+from local.event_sources import deliver_queue_messages
 from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process, start_fresh_containers
 from local.moto_gaps import cognito_gaps_filled
 from local.provision import Provisioner
@@ -41,7 +40,11 @@ def moto_jwks() -> dict[str, Any]:
 
 
 class LocalPlatform:
-    """Deploys every service (compose order, compose params) and delivers requests and queue messages to handlers."""
+    """Deploys every service (compose order, compose params) and delivers requests and queue messages to handlers.
+
+    This class provisions and holds what was deployed (stacks, functions, routes) and how a function runs; API
+    Gateway lives in local/api.py, the queues and schedules in local/event_sources.py, the server in local/server.py.
+    """
 
     def __init__(self, client: Callable[[str], Any], stage: str = "local", region: str = "us-east-1") -> None:
         self.client = client
@@ -117,125 +120,13 @@ class LocalPlatform:
         with mock.patch.object(LambdaSimpleBackend, "invoke", invoke), cognito_gaps_filled():
             yield
 
-    # --- API Gateway ----------------------------------------------------------------------------------------
+    # --- deliveries (implemented beside the service they emulate) -----------------------------------------------
     def request(
         self, method: str, url: str, headers: dict[str, str] | None = None, body: str | None = None
     ) -> dict[str, Any]:
-        """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler."""
-        headers = dict(headers or {})
-        path = url.split("?", 1)[0]
-        for route in self.routes:
-            path_parameters = route.match(method, path)
-            if path_parameters is None:
-                continue
-            claims = None
-            if route.authorized:
-                assert self.verifier is not None
-                authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-                claims = self.verifier.claims(authorization)
-                if claims is None:
-                    return self.gateway_response(route.function.service, "UNAUTHORIZED", 401, "Unauthorized", headers)
-            event = proxy_event(route, method, url, headers, body, path_parameters, claims)
-            result = self.runner(route.function, event)
-            if result.failed:
-                self.log(f"{route.function.name} failed: {result.payload}")
-                return self.gateway_response(
-                    route.function.service, "DEFAULT_5XX", 502, "Internal server error", headers
-                )
-            return result.payload
-        return self.gateway_response(None, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token", headers)
-
-    def gateway_response(
-        self, service: str | None, response_type: str, status: int, message: str, headers: dict[str, str]
-    ) -> dict[str, Any]:
-        """An answer API Gateway makes itself, shaped by the service's GatewayResponse resources."""
-        services = [service] if service else list(self.stacks)
-        configs = [self.stacks[name].config for name in services if name in self.stacks]
-        origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
-        return gateway_response(configs, response_type, status, message, origin)
-
-    # --- EventBridge schedules -------------------------------------------------------------------------------
-    def schedules(self) -> list[tuple[FunctionSpec, int]]:
-        """Functions with an enabled `schedule: rate(N unit)` event, and their period in seconds."""
-        units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-        found = []
-        for spec in self.functions.values():
-            for event in spec.events:
-                schedule = event.get("schedule")
-                if not schedule:
-                    continue
-                schedule = schedule if isinstance(schedule, dict) else {"rate": schedule}
-                if str(schedule.get("enabled", True)).lower() == "false":
-                    continue
-                match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(schedule["rate"]))
-                if match:
-                    found.append((spec, int(match.group(1)) * units[match.group(2)]))
-        return found
-
-    def scheduled_event(self, spec: FunctionSpec) -> dict[str, Any]:
-        """The event EventBridge Scheduler-style rules send to a scheduled function."""
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": spec.arn.split(":")[4],
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region,
-            "resources": [f"arn:aws:events:{self.region}:{spec.arn.split(':')[4]}:rule/{spec.name}"],
-            "detail": {},
-        }
-
-    # --- SQS event sources ------------------------------------------------------------------------------------
-    def queue_consumers(self) -> list[tuple[FunctionSpec, dict[str, Any]]]:
-        consumers = []
-        for spec in self.functions.values():
-            for event in spec.events:
-                if "sqs" in event:
-                    sqs = event["sqs"] if isinstance(event["sqs"], dict) else {"arn": event["sqs"]}
-                    consumers.append((spec, sqs))
-        return consumers
+        """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler (local/api.py)."""
+        return handle_request(self, method, url, dict(headers or {}), body)
 
     def deliver_queue_messages(self, wait_seconds: int = 0) -> int:
-        """One poll of every SQS event source: deliver a batch, delete what the handler did not report as failed.
-
-        `wait_seconds` > 0 long-polls, as Lambda's pollers do: a message is handed over as soon as it arrives.
-        """
-        sqs = self.client("sqs")
-        delivered = 0
-        for spec, source in self.queue_consumers():
-            arn = str(source["arn"])
-            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
-            messages = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(int(source.get("batchSize", 10)), 10),
-                AttributeNames=["All"],
-                WaitTimeSeconds=wait_seconds,
-            ).get("Messages", [])
-            if not messages:
-                continue
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": self.region,
-                }
-                for m in messages
-            ]
-            result = self.runner(spec, {"Records": records})
-            if result.failed:
-                self.log(f"{spec.name} failed on a batch of {len(records)}: {result.payload}")
-            failed = {item["itemIdentifier"] for item in (result.payload or {}).get("batchItemFailures", [])}
-            if result.failed:
-                failed = {m["MessageId"] for m in messages}
-            for message in messages:
-                if message["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            delivered += len(messages)
-        return delivered
+        """One poll of every SQS event source (local/event_sources.py); returns how many messages were delivered."""
+        return deliver_queue_messages(self, wait_seconds)

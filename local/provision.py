@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from local.stack import ACCOUNT_ID, Resource, Stack, dependency_order, dummy_code_zip, function_logical_id
+from local.lambda_runtime import function_logical_id, function_memory_mb, function_timeout_seconds
+from local.stack import ACCOUNT_ID, Resource, Stack, dependency_order, dummy_code_zip
 
 # Types the emulator does not need: they guard or observe real AWS (policies, alarms, logs, API Gateway pieces).
 NOT_EMULATED = {
@@ -78,8 +79,8 @@ class Provisioner:
             Role=self.role_arn(),
             Handler=function["handler"].replace("/", "."),
             Code={"ZipFile": dummy_code_zip()},
-            Timeout=int(function.get("timeout") or stack.config["provider"].get("timeout") or 6),
-            MemorySize=int(function.get("memorySize") or stack.config["provider"].get("memorySize") or 1024),
+            Timeout=function_timeout_seconds(stack.config, key),
+            MemorySize=function_memory_mb(stack.config, key),
         )["FunctionArn"]
         logical_id = function_logical_id(key)
         stack.resources[logical_id] = Resource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})

@@ -16,7 +16,7 @@ import warnings
 from multiprocessing.connection import Connection
 from typing import Any
 
-from local.lambdas import FunctionSpec, Invocation, LambdaContext
+from local.lambdas import FunctionSpec, Invocation
 from local.serverless_files import ROOT
 
 # Lambda allows 10 s of init; two cores importing every function at once need more, so locally it is generous.
@@ -31,8 +31,7 @@ def _serve(spec: FunctionSpec, extra_environment: dict[str, str], connection: Co
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(spec.environment)
     os.environ.update(extra_environment)
-    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.name
-    os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
+    os.environ.update(spec.runtime_variables())
     sys.path[:0] = [str(ROOT / "services" / spec.service), str(ROOT)]
     # Functions that publish no metric on a request are fine; Powertools' warning about it is only noise here.
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
@@ -44,7 +43,7 @@ def _serve(spec: FunctionSpec, extra_environment: dict[str, str], connection: Co
         except EOFError:
             return
         try:
-            connection.send(("ok", handler(event, LambdaContext(spec))))
+            connection.send(("ok", handler(event, spec.context())))
         except Exception as error:  # every unhandled error is reported the way Lambda reports it
             connection.send(("error", {"errorType": type(error).__name__, "errorMessage": str(error)}))
 

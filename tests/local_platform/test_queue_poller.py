@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.event_sources import scheduled_event, schedules
 from local.lambdas import FunctionSpec, Invocation
 from local.platform import LocalPlatform
 
@@ -78,17 +79,15 @@ def test_batches_respect_the_batch_size_and_only_failed_messages_return(queues):
 
 
 def test_scheduled_functions_are_found_with_their_period_and_get_an_eventbridge_event():
-    platform = LocalPlatform(lambda name: boto3.client(name, region_name="us-east-1"))
-
     def function(name: str, events: list[dict[str, Any]]) -> FunctionSpec:
         arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
         return FunctionSpec("processing", name, name, arn, "unused.handler", {}, 30, 256, events)
 
-    platform.functions = {
+    functions = {
         "reconciler": function("reconciler", [{"schedule": {"rate": "rate(5 minutes)", "enabled": True}}]),
         "paused": function("paused", [{"schedule": {"rate": "rate(1 hour)", "enabled": "false"}}]),
         "api": function("api", [{"http": {"path": "x", "method": "get"}}]),
     }
-    assert [(spec.name, period) for spec, period in platform.schedules()] == [("reconciler", 300)]
-    event = platform.scheduled_event(platform.functions["reconciler"])
+    assert [(spec.name, period) for spec, period in schedules(functions.values())] == [("reconciler", 300)]
+    event = scheduled_event(functions["reconciler"], "us-east-1")
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"

@@ -19,6 +19,8 @@ from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.status import ImageStatus, can_transition, statuses_allowed_before
 from pydantic import BaseModel
 
+from local.lambda_runtime import LambdaContext
+
 OWNER = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
 
 
@@ -90,13 +92,6 @@ def test_caller_comes_from_authorizer_claims_only():
         caller_from_event({"requestContext": {}, "headers": {"x-sub": OWNER}})
 
 
-class _Context:
-    function_name = "test"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
-
-
 def _event(path: str, body: str | None, method: str = "POST") -> dict:
     return {
         "httpMethod": method,
@@ -137,29 +132,29 @@ def api():
 
 
 def test_shared_api_maps_errors_to_json_without_leaking(api):
-    ok = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), _Context())
+    ok = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), LambdaContext())
     assert ok["statusCode"] == 200 and json.loads(ok["body"]) == {"hello": "x"}
 
-    invalid = api.resolve(_event("/hello", json.dumps({"password": "secret-pw"})), _Context())
+    invalid = api.resolve(_event("/hello", json.dumps({"password": "secret-pw"})), LambdaContext())
     assert invalid["statusCode"] == 400
     assert "secret-pw" not in invalid["body"]
     assert json.loads(invalid["body"])["error"]["fields"][0]["field"] == "name"
 
-    assert api.resolve(_event("/hello", "{not json"), _Context())["statusCode"] == 400
-    huge = api.resolve(_event("/hello", "x" * (MAX_JSON_BODY_BYTES + 1)), _Context())
+    assert api.resolve(_event("/hello", "{not json"), LambdaContext())["statusCode"] == 400
+    huge = api.resolve(_event("/hello", "x" * (MAX_JSON_BODY_BYTES + 1)), LambdaContext())
     assert huge["statusCode"] == 400 and json.loads(huge["body"])["error"]["code"] == "body_too_large"
 
-    missing = api.resolve(_event("/missing", None, "GET"), _Context())
+    missing = api.resolve(_event("/missing", None, "GET"), LambdaContext())
     assert missing["statusCode"] == 404 and json.loads(missing["body"])["error"]["code"] == "not_found"
 
-    boom = api.resolve(_event("/boom", None, "GET"), _Context())
+    boom = api.resolve(_event("/boom", None, "GET"), LambdaContext())
     body = json.loads(boom["body"])
     assert boom["statusCode"] == 500 and "hunter2" not in boom["body"] and "Traceback" not in boom["body"]
     assert len(body["error"]["error_id"]) == 32
 
 
 def test_cors_headers_follow_the_configured_origin(api):
-    answer = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), _Context())
+    answer = api.resolve(_event("/hello", json.dumps({"name": "x", "password": "p"})), LambdaContext())
     assert answer["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["https://app.example.com"]
 
 
@@ -169,7 +164,7 @@ def test_a_body_that_is_not_declared_json_is_415_not_a_server_error(api):
         event = _event("/hello", json.dumps({"name": "x", "password": "p"}))
         event["headers"]["Content-Type"] = content_type
         # When the API resolves it
-        answer = api.resolve(event, _Context())
+        answer = api.resolve(event, LambdaContext())
         # Then the caller is told to send JSON
         assert answer["statusCode"] == 415, content_type
         assert json.loads(answer["body"])["error"]["code"] == "unsupported_media_type"

@@ -13,6 +13,8 @@ from imgplat_common.settings import load_settings
 from imgplat_upload import store
 from moto import mock_aws
 
+from local.lambda_runtime import LambdaContext
+
 OWNER_SUB = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
 TABLE_NAME = "imgplat-upload-test-images"
 BUCKET_NAME = "imgplat-upload-test-originals-123456789012"
@@ -59,17 +61,9 @@ def _forget_container_state() -> None:
     store.dynamodb_resource.cache_clear()
 
 
-class LambdaContext:
-    function_name = "imgplat-upload-test-create_upload"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:imgplat-upload-test-create_upload"
-    aws_request_id = "request-1"
-
-
 @pytest.fixture
 def lambda_context() -> LambdaContext:
-    return LambdaContext()
+    return LambdaContext(function_name="imgplat-upload-test-create_upload", memory_limit_in_mb=512)
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from imgplat_auth.store import identity_provider
 from imgplat_common.settings import load_settings
 from moto import mock_aws
 
+from local.lambda_runtime import LambdaContext
+
 
 @dataclass(frozen=True)
 class UserPool:
@@ -31,14 +33,6 @@ class ApiAnswer:
     @property
     def body(self) -> Any:
         return json.loads(self.raw_body)
-
-
-@dataclass
-class LambdaContextStub:
-    function_name: str = "imgplat-auth-test-api"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imgplat-auth-test-api"
-    aws_request_id: str = "11111111-2222-3333-4444-555555555555"
 
 
 def _clear_cached_settings_and_clients() -> None:
@@ -107,7 +101,9 @@ def call_api() -> Callable[..., ApiAnswer]:
     from imgplat_auth.handlers.api import handler
 
     def call(path: str, body: Any = None, headers: dict[str, str] | None = None) -> ApiAnswer:
-        response = handler(api_gateway_event(path, body, headers), LambdaContextStub())
+        response = handler(
+            api_gateway_event(path, body, headers), LambdaContext("imgplat-auth-test-api", memory_limit_in_mb=256)
+        )
         merged_headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
             merged_headers[name] = ",".join(values)

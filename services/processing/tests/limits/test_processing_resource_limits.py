@@ -26,6 +26,7 @@ from typing import Any
 from imgplat_common.keys import original_key
 from PIL import Image, ImageChops
 
+from local.lambda_runtime import environment_from_defaults
 from local.serverless_files import load_yaml
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -57,21 +58,14 @@ def _limits() -> dict[str, int]:
     return {name: int(params[name]) for name in names}
 
 
-def _environment() -> dict[str, str]:
-    """The functions' environment for the limits (serverless.yml's defaults), and the import path of the service."""
-    limits = _limits()
+def _environment(step: str) -> dict[str, str]:
+    """The step function's environment from serverless.yml (its default params, so the limits as deployed), and the
+    import path of the service."""
+    resources = {"ORIGINALS_BUCKET": ORIGINALS, "RENDITIONS_BUCKET": RENDITIONS}
     return {
         **os.environ,
+        **environment_from_defaults(_config(), step, resources=resources),
         "PYTHONPATH": os.pathsep.join([str(SERVICE_DIR), str(REPO / "libs" / "common" / "src"), str(REPO)]),
-        "ORIGINALS_BUCKET": ORIGINALS,
-        "RENDITIONS_BUCKET": RENDITIONS,
-        # Required of every processing function; the image steps never use them (the probe's store is files).
-        "IMAGES_TABLE": "images",
-        "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/limits",
-        "MAX_UPLOAD_BYTES": str(limits["maxUploadBytes"]),
-        "MAX_PIXELS": str(limits["maxPixels"]),
-        "MAX_FRAMES": str(limits["maxFrames"]),
-        "MAX_TOTAL_PIXELS": str(limits["maxTotalPixels"]),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_TRACE_DISABLED": "1",
         "MALLOC_ARENA_MAX": "2",
@@ -82,7 +76,7 @@ def _run_step(step: str, workdir: Path) -> Measured:
     started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, str(PROBE), step, str(workdir)],
-        env=_environment(),
+        env=_environment(step),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

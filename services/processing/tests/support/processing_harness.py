@@ -3,12 +3,10 @@ machine's own definition (statemachine.asl.yaml) deciding which handler runs nex
 
 from __future__ import annotations
 
-import importlib
 import io
 import itertools
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +26,14 @@ from imgplat_processing import image_steps, store
 from imgplat_processing.workflow_state import ProcessingRequest
 from moto import mock_aws
 
+from local.lambda_runtime import (
+    LambdaContext,
+    environment_from_defaults,
+    function_key_for_logical_id,
+    function_memory_mb,
+    function_timeout_seconds,
+    import_handler,
+)
 from local.serverless_files import load_yaml
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -37,25 +43,14 @@ RENDITIONS_BUCKET = "test-renditions"
 IMAGES_TABLE = "test-images"
 
 
-@dataclass
-class LambdaContext:
-    """The attributes of the Lambda runtime's context that Powertools reads."""
-
-    function_name: str = "imgplat-processing-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1769
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imgplat-processing-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/imgplat-processing-test"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 120_000
-
-
 @cache
+def serverless_definition() -> dict[str, Any]:
+    return load_yaml(SERVICE_DIR / "serverless.yml")
+
+
 def serverless_functions() -> dict[str, dict[str, Any]]:
-    return load_yaml(SERVICE_DIR / "serverless.yml")["functions"]
+    functions: dict[str, dict[str, Any]] = serverless_definition()["functions"]
+    return functions
 
 
 @cache
@@ -63,22 +58,16 @@ def state_machine_definition() -> dict[str, Any]:
     return yaml.safe_load((SERVICE_DIR / "statemachine.asl.yaml").read_text())
 
 
-def function_logical_id(function_key: str) -> str:
-    """The CloudFormation logical id the framework gives a function (our keys are plain camelCase)."""
-    return f"{function_key[0].upper()}{function_key[1:]}LambdaFunction"
-
-
-def function_for_logical_id(logical_id: str) -> str:
-    matches = [key for key in serverless_functions() if function_logical_id(key) == logical_id]
-    assert matches, f"no function in serverless.yml has the logical id {logical_id}"
-    return matches[0]
-
-
 def invoke(function_key: str, event: dict[str, Any]) -> Any:
-    """Call the function's handler as Lambda would: JSON in, JSON out, a fresh context."""
-    module_path, _, attribute = serverless_functions()[function_key]["handler"].rpartition(".")
-    handler = getattr(importlib.import_module(module_path.replace("/", ".")), attribute)
-    return json.loads(json.dumps(handler(json.loads(json.dumps(event)), LambdaContext())))
+    """Call the function's handler as Lambda would: JSON in, JSON out, a fresh context sized as serverless.yml says."""
+    config = serverless_definition()
+    handler = import_handler(config["functions"][function_key]["handler"])
+    context = LambdaContext(
+        function_name=f"{config['service']}-test-{function_key}",
+        memory_limit_in_mb=function_memory_mb(config, function_key),
+        timeout_seconds=function_timeout_seconds(config, function_key),
+    )
+    return json.loads(json.dumps(handler(json.loads(json.dumps(event)), context)))
 
 
 def lambda_error(error: Exception) -> dict[str, str]:
@@ -125,7 +114,12 @@ StateHook = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None = None) -> WorkflowRun:
-    """Execute statemachine.asl.yaml with the real handlers: Task, Retry, Catch, ResultPath, Succeed and Fail.
+    """Execute statemachine.asl.yaml with the real handlers: Task, Retry, Catch, ResultPath, Choice, Succeed, Fail.
+
+    A fast path, kept on purpose: it runs in the test's own thread, without Retry's waits or an emulated Step
+    Functions, so the many fault tests stay quick, and a hook can change the world just before any state.
+    tests/local_platform/test_workflow_fast_path.py proves it equivalent to the real state machine executed by moto
+    (the way local/ runs it) on every path of the definition; a construct it does not know fails loudly here.
 
     `before` maps a state name to a hook run (once) just before that state, to change the world or the state.
     """
@@ -146,7 +140,7 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
         assert spec["Type"] == "Task", f"the test runner does not know {spec['Type']} states"
         if before and name in before:
             state = before[name](state) or state
-        function_key = function_for_logical_id(spec["Resource"]["Fn::GetAtt"][0])
+        function_key = function_key_for_logical_id(serverless_functions(), spec["Resource"]["Fn::GetAtt"][0])
         failure: dict[str, str] | None = None
         for attempt in itertools.count(1):
             try:
@@ -242,7 +236,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         table = dynamodb.create_table(
             TableName=IMAGES_TABLE, BillingMode="PAY_PER_REQUEST", **images_table_definition()
         )
-        environment = {
+        resources = {
             "IMAGES_TABLE": IMAGES_TABLE,
             "ORIGINALS_BUCKET": ORIGINALS_BUCKET,
             "RENDITIONS_BUCKET": RENDITIONS_BUCKET,
@@ -250,6 +244,11 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             "WATERMARK_LOGO_KEY": "",
             "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
             "IMAGES_STATUS_INDEX": images_table_definition()["GlobalSecondaryIndexes"][0]["IndexName"],
+        }
+        # Some of these only one function declares (the status index is the reconciler's): every function gets all.
+        environment = {
+            **resources,
+            **environment_from_defaults(serverless_definition(), stage="test", resources=resources),
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)

@@ -16,6 +16,8 @@ from imgplat_common.settings import load_settings
 from imgplat_retrieval.store import retrieval_store
 from moto import mock_aws
 
+from local.lambda_runtime import LambdaContext
+
 TABLE = "test-images"
 ORIGINALS_BUCKET = "test-originals"
 RENDITIONS_BUCKET = "test-renditions"
@@ -81,14 +83,6 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     retrieval_store.cache_clear()
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "imgplat-retrieval-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imgplat-retrieval-test"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-
-
 def api_event(
     method: str,
     resource: str,
@@ -151,7 +145,9 @@ def call_api() -> CallApi:
     """call_api(handler_module, method, resource, path_parameters=, query=, sub=, headers=) -> ApiResponse."""
 
     def call(handler_module: ModuleType, method: str, resource: str, **event_fields: Any) -> ApiResponse:
-        result = handler_module.handler(api_event(method, resource, **event_fields), LambdaContext())
+        result = handler_module.handler(
+            api_event(method, resource, **event_fields), LambdaContext("imgplat-retrieval-test", memory_limit_in_mb=256)
+        )
         # REST API proxy responses may carry headers in either field; multiValueHeaders is what Powertools uses.
         headers = dict(result.get("headers") or {})
         headers.update({name: values[0] for name, values in (result.get("multiValueHeaders") or {}).items()})

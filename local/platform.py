@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from graphlib import TopologicalSorter
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -36,7 +36,7 @@ def moto_jwks() -> dict[str, Any]:
     """The public keys moto signs Cognito tokens with (served at /<pool id>/.well-known/jwks.json in server mode)."""
     from moto.utilities.utils import load_resource
 
-    return load_resource("cognitoidp/resources/jwks-public.json")
+    return cast(dict[str, Any], load_resource("cognitoidp/resources/jwks-public.json"))
 
 
 class LocalPlatform:

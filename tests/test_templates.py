@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from local.serverless_files import ROOT, compose, serverless_config, service_dir, service_names
+from local.serverless_files import ROOT, compose, serverless_config, service_dir, service_names, shared_fragments
 from local.stack import function_logical_id, printed_config
 
 # The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
@@ -49,6 +49,7 @@ def _is_stale(name: str) -> bool:
     if not template.exists():
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
+    sources += shared_fragments()
     return any(source.stat().st_mtime > template.stat().st_mtime for source in sources)
 
 

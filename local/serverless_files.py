@@ -66,6 +66,20 @@ def resolve_file_references(value: Any, base_dir: Path) -> Any:
     return resolve_file_references(content, base_dir)
 
 
+SHARED_FRAGMENTS_DIR = ROOT / "services" / "shared"
+
+
+def shared_fragments() -> list[Path]:
+    """The serverless.yml fragments every service may pull in with ${file(../shared/...)}."""
+    return sorted(SHARED_FRAGMENTS_DIR.glob("*.yml"))
+
+
+def param_default(service: str, name: str) -> Any:
+    """A param's default in the service's serverless.yml (`serverless_config`: its fragments pulled in), the one
+    place such a value lives (upload's maxUploadBytes)."""
+    return serverless_config(service)["params"]["default"][name]
+
+
 @cache
 def compose() -> dict[str, Any]:
     return load_yaml(COMPOSE_FILE)
@@ -81,13 +95,4 @@ def service_dir(name: str) -> Path:
 
 @cache
 def serverless_config(name: str) -> dict[str, Any]:
-    """The service's serverless.yml with its shared fragments and files pulled in (other variables left as written)."""
     return load_yaml(service_dir(name) / "serverless.yml")
-
-
-SHARED_FRAGMENTS_DIR = ROOT / "services" / "shared"
-
-
-def shared_fragments() -> list[Path]:
-    """The serverless.yml fragments every service may pull in with ${file(../shared/...)}."""
-    return sorted(SHARED_FRAGMENTS_DIR.glob("*.yml"))

@@ -183,3 +183,17 @@ def test_no_service_writes_a_shared_fragment_block_inline():
             assert not any(str(action).startswith("xray:") for action in actions or []), (
                 f"{name} writes an X-Ray statement inline: use {XRAY_STATEMENT}"
             )
+
+
+def test_processing_takes_the_upload_size_cap_from_upload_through_compose():
+    # Given the cap declared once, by upload, and exported as a stack output
+    upload = serverless_config("upload")
+    assert "maxUploadBytes" in upload["params"]["default"]
+    assert upload["resources"]["Outputs"]["MaxUploadBytes"]["Value"] == "${param:maxUploadBytes}"
+    # Then processing declares no value of its own: compose passes upload's output
+    processing = serverless_config("processing")
+    assert "maxUploadBytes" not in processing["params"]["default"]
+    assert compose()["services"]["processing"]["params"]["maxUploadBytes"] == "${upload.MaxUploadBytes}"
+    # And both services' functions read that one param
+    assert upload["functions"]["create_upload"]["environment"]["MAX_UPLOAD_BYTES"] == "${param:maxUploadBytes}"
+    assert processing["provider"]["environment"]["MAX_UPLOAD_BYTES"] == "${param:maxUploadBytes}"

@@ -26,7 +26,7 @@ from typing import Any
 from imgplat_common.keys import original_key
 from PIL import Image, ImageChops
 
-from local.serverless_files import load_yaml
+from local.serverless_files import load_yaml, param_default
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 REPO = SERVICE_DIR.parents[1]
@@ -53,8 +53,10 @@ def _config() -> dict[str, Any]:
 
 def _limits() -> dict[str, int]:
     params = _config()["params"]["default"]
-    names = ("maxUploadBytes", "maxPixels", "maxFrames", "maxTotalPixels")
-    return {name: int(params[name]) for name in names}
+    names = ("maxPixels", "maxFrames", "maxTotalPixels")
+    limits = {name: int(params[name]) for name in names}
+    # The byte cap is upload's (compose passes it to processing).
+    return limits | {"maxUploadBytes": int(param_default("upload", "maxUploadBytes"))}
 
 
 def _environment() -> dict[str, str]:

@@ -18,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from local.serverless_files import ROOT, service_dir
+from local.serverless_files import ROOT, service_dir, shared_fragments
 
 ACCOUNT_ID = "123456789012"
 CACHE_DIR = ROOT / ".cache" / "local"
@@ -29,7 +29,8 @@ def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str
     """The service's serverless.yml with every framework variable resolved (cached by content and params)."""
     directory = service_dir(service)
     digest = hashlib.sha256(json.dumps([stage, sorted(params.items())]).encode())
-    for path in sorted(directory.glob("*.y*ml")) + sorted(directory.glob("*.json")):
+    # The fragments under services/shared/ are part of every service's config (${file(../shared/...)}).
+    for path in sorted(directory.glob("*.y*ml")) + sorted(directory.glob("*.json")) + shared_fragments():
         digest.update(path.name.encode() + path.read_bytes())
     cached = CACHE_DIR / f"{service}-{stage}-{digest.hexdigest()[:16]}.json"
     if cached.exists():

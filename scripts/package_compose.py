@@ -4,7 +4,8 @@
 
 Compose resolves `${service.Output}` params from its state file (.serverless/state.<stage>.json), which a real
 deploy fills with the producing stacks' outputs. Offline there are no stacks, so this script seeds that file with
-the same placeholder outputs as scripts/package_services.py (one list, of the right kind: ARN vs name), packages,
+the same placeholder outputs as scripts/package_services.py (one list, of the right kind: ARN vs name; an output
+that re-exports a param, upload's MaxUploadBytes, carries that param's default), packages,
 checks that every consumer's template received the placeholder it was wired to, and removes the seeded file again
 (.serverless/ is gitignored; an existing state file, e.g. a real deploy's, is restored untouched).
 """

@@ -3,7 +3,9 @@
     python scripts/package_services.py [service ...]
 
 Params that compose would wire from other stacks get placeholder values here (packaging needs a value, not a real
-resource), derived from serverless-compose.yml so the list cannot drift. Fake credentials keep osls offline.
+resource), derived from serverless-compose.yml so the list cannot drift; an output that re-exports a param of its
+stack (upload's MaxUploadBytes) gets that param's default, the value a deploy passes on. Fake credentials keep osls
+offline.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,13 +24,32 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))  # also when this file is loaded by path (tests/test_templates.py)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from lambda_bytecode import check_bytecode  # noqa: E402 - the sibling script that adds the bytecode checks it too
 
+from local.serverless_files import serverless_config  # noqa: E402 - after the repo root is importable
+
 MAX_ZIP_BYTES = 15 * 1024 * 1024
 
+PARAM_VALUE = re.compile(r"^\$\{param:(\w+)\}$")
+
+
+def param_outputs() -> dict[str, str]:
+    """Outputs whose value is one of their stack's params (upload's MaxUploadBytes): that param's default, as text
+    (a stack output always is), so a consumer packaged here gets the value a deploy would pass it."""
+    values = {}
+    for name in compose_services():
+        config = serverless_config(name)
+        for output, definition in (config["resources"].get("Outputs") or {}).items():
+            if match := PARAM_VALUE.match(str(definition["Value"])):
+                values[output] = str(config["params"]["default"][match.group(1)])
+    return values
+
+
 # What each producing output looks like (ARN vs name): a placeholder of the same kind as the real value.
-PLACEHOLDER_OUTPUTS = {
+RESOURCE_PLACEHOLDERS = {
     "UserPoolArn": "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_placeholder",
     "KmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000",
     "OriginalsBucketName": "placeholder-originals",
@@ -49,6 +71,10 @@ COMMON_SOURCES = {
 def compose_services() -> dict[str, dict]:
     compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text())
     return compose["services"]
+
+
+# Every output some service consumes through compose: the resource placeholders and the re-exported params.
+PLACEHOLDER_OUTPUTS = {**RESOURCE_PLACEHOLDERS, **param_outputs()}
 
 
 def placeholder_params(service: dict) -> list[str]:

@@ -1,11 +1,23 @@
 """The services meet only through exported resources, wired by compose, without cycles, as documented."""
 
+import json
 import re
+from collections.abc import Iterator
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 import pytest
 
-from local.serverless_files import ROOT, compose, serverless_config, service_dir, service_names
+from local.serverless_files import (
+    ROOT,
+    compose,
+    parse_yaml,
+    serverless_config,
+    service_dir,
+    service_names,
+    shared_fragments,
+)
+from local.stack import function_logical_id
 
 PARAM_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
 
@@ -38,9 +50,9 @@ def test_deploy_order_has_no_cycles_and_is_auth_upload_processing_retrieval():
 
 def test_every_consumed_param_is_used_and_every_used_param_is_wired():
     for name in service_names():
-        text = (service_dir(name) / "serverless.yml").read_text()
-        used = set(re.findall(r"\$\{param:(\w+)", text))
         config = serverless_config(name)
+        # The resolved config: a param may be used only in a shared fragment (userPoolArn in the Cognito authorizer).
+        used = set(re.findall(r"\$\{param:(\w+)", json.dumps(config)))
         defaults = set((config.get("params") or {}).get("default") or {})
         wired = set(compose()["services"][name].get("params") or {})
         assert wired <= used, f"{name}: compose passes params the service never uses: {wired - used}"
@@ -92,3 +104,96 @@ def test_deploy_doc_gives_each_service_exactly_the_params_compose_wires():
             for param, ref in (service.get("params") or {}).items()
         }
         assert documented == wired, f"docs/deploy.md: {name}'s --param list differs from serverless-compose.yml"
+
+
+# Blocks every service declares alike come from services/shared/ (${file(../shared/...)}): where each one goes.
+FRAGMENTS_OF_EVERY_SERVICE = {
+    ("custom", "pythonRequirements"): "${file(../shared/python-requirements.yml)}",
+    ("custom", "vpcByMode"): "${file(../shared/vpc-by-mode.yml)}",
+    ("provider", "deploymentBucket"): "${file(../shared/deployment-bucket.yml):settings}",
+    ("resources", "extensions", "ServerlessDeploymentBucket"): "${file(../shared/deployment-bucket.yml):extension}",
+}
+XRAY_STATEMENT = "${file(../shared/iam-statements.yml):xray}"
+FUNCTION_SKIPS = [
+    "${file(../shared/checkov-function-skips.yml):noVpc}",
+    "${file(../shared/checkov-function-skips.yml):plainEnvironment}",
+]
+API_GATEWAY_FRAGMENTS = "${file(../shared/api-gateway.yml):"
+
+
+def _as_written(name: str) -> dict[str, Any]:
+    """serverless.yml before ${file(...)} is resolved: shows whether a block is a reference or written inline."""
+    config: dict[str, Any] = parse_yaml(service_dir(name) / "serverless.yml")
+    return config
+
+
+def _values_within(value: Any) -> Iterator[Any]:
+    yield value
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    for child in children:
+        yield from _values_within(child)
+
+
+def test_every_service_takes_the_shared_blocks_from_the_fragments():
+    for name in service_names():
+        config = _as_written(name)
+        for path, reference in FRAGMENTS_OF_EVERY_SERVICE.items():
+            value: Any = config
+            for key in path:
+                value = value[key]
+            assert value == reference, f"{name}: {'.'.join(path)} must be {reference}"
+
+
+def test_every_function_takes_the_shared_xray_statement_and_checkov_skips():
+    for name in service_names():
+        config = _as_written(name)
+        extensions = config["resources"]["extensions"]
+        for function, definition in config["functions"].items():
+            assert XRAY_STATEMENT in definition["iamRoleStatements"], f"{name}.{function}: {XRAY_STATEMENT}"
+            skips = extensions[function_logical_id(function)]["Metadata"]["checkov"]["skip"]
+            assert all(skip in skips for skip in FUNCTION_SKIPS), f"{name}.{function}: skips {FUNCTION_SKIPS}"
+
+
+def test_every_api_takes_its_authorizer_and_gateway_responses_from_the_fragment():
+    for name in service_names():
+        config = _as_written(name)
+        for logical_id, resource in config["resources"]["Resources"].items():
+            is_api_piece = logical_id == "ApiGatewayAuthorizer" or logical_id.startswith("GatewayResponse")
+            assert not is_api_piece or str(resource).startswith(API_GATEWAY_FRAGMENTS), f"{name}: {logical_id}"
+        for function, definition in config["functions"].items():
+            for event in definition.get("events") or []:
+                authorizer = (event.get("http") or {}).get("authorizer")
+                assert authorizer is None or str(authorizer).startswith(API_GATEWAY_FRAGMENTS), f"{name}.{function}"
+
+
+def test_no_service_writes_a_shared_fragment_block_inline():
+    fragments = {path.name: parse_yaml(path) for path in shared_fragments()}
+    blocks = [(f"${{file(../shared/{file})}}", content) for file, content in fragments.items()]
+    blocks += [
+        (f"${{file(../shared/{file}):{key}}}", value)
+        for file, content in fragments.items()
+        for key, value in content.items()
+        if isinstance(value, dict | list)  # blocks, not single settings such as slim: true
+    ]
+    for name in service_names():
+        for value in _values_within(_as_written(name)):
+            for fragment, block in blocks:
+                assert value != block, f"{name} writes a shared block inline: use {fragment}"
+            actions = value.get("Action") if isinstance(value, dict) else None
+            assert not any(str(action).startswith("xray:") for action in actions or []), (
+                f"{name} writes an X-Ray statement inline: use {XRAY_STATEMENT}"
+            )
+
+
+def test_processing_takes_the_upload_size_cap_from_upload_through_compose():
+    # Given the cap declared once, by upload, and exported as a stack output
+    upload = serverless_config("upload")
+    assert "maxUploadBytes" in upload["params"]["default"]
+    assert upload["resources"]["Outputs"]["MaxUploadBytes"]["Value"] == "${param:maxUploadBytes}"
+    # Then processing declares no value of its own: compose passes upload's output
+    processing = serverless_config("processing")
+    assert "maxUploadBytes" not in processing["params"]["default"]
+    assert compose()["services"]["processing"]["params"]["maxUploadBytes"] == "${upload.MaxUploadBytes}"
+    # And both services' functions read that one param
+    assert upload["functions"]["create_upload"]["environment"]["MAX_UPLOAD_BYTES"] == "${param:maxUploadBytes}"
+    assert processing["provider"]["environment"]["MAX_UPLOAD_BYTES"] == "${param:maxUploadBytes}"

@@ -24,7 +24,7 @@ from imgplat_common.models import ExifSummary, ImageRecord, Rendition, Rendition
 from imgplat_common.status import ImageStatus
 from moto import mock_aws
 
-from local.serverless_files import compose, load_yaml, serverless_config, service_dir, service_names
+from local.serverless_files import compose, load_yaml, param_default, serverless_config, service_dir, service_names
 
 PARAM_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
 PARAM_USE = re.compile(r"\$\{param:(\w+)\}")
@@ -40,6 +40,8 @@ EXPORTS_FOR_PEOPLE = {
 }
 
 ARN, NAME, URL, ID = "ARN", "name", "URL", "id"
+# A contract value rather than a resource: an output that re-exports a param of its stack (upload's MaxUploadBytes).
+VALUE = "value"
 # What `Ref` returns for each resource type an output refers to (CloudFormation's documented return values).
 REF_KIND = {
     "AWS::S3::Bucket": NAME,
@@ -58,6 +60,8 @@ def _output_kind(service: str, output: str) -> str:
     config = serverless_config(service)
     value = config["resources"]["Outputs"][output]["Value"]
     resources = config["resources"]["Resources"]
+    if isinstance(value, str) and value.startswith("${param:"):
+        return VALUE
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         assert logical_id in resources, f"{service}.{output} points at {logical_id}, which is not declared"
@@ -84,7 +88,7 @@ def _expected_kind(path: tuple[Any, ...], text: str, param: str, parent: Any) ->
     if keys[-2:] == ["sqs", "arn"]:
         return ARN
     if "environment" in keys[-2:-1]:
-        return {"_BUCKET": NAME, "_TABLE": NAME, "_ARN": ARN}.get(last[last.rfind("_") :])
+        return {"_BUCKET": NAME, "_TABLE": NAME, "_ARN": ARN, "_BYTES": VALUE}.get(last[last.rfind("_") :])
     if last == "Value" and isinstance(parent, dict) and parent.get("Name") == "QueueName":
         return NAME  # a CloudWatch SQS metric dimension
     return None
@@ -289,6 +293,7 @@ def _upload(request: Any, records: Any = None) -> tuple[Any, ImageRecord]:
         images_table=TABLE,
         originals_bucket=ORIGINALS_BUCKET,
         kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        max_upload_bytes=param_default("upload", "maxUploadBytes"),
     )
     capture = _Records()
     ticket = start_upload(request, OWNER, settings, capture, _Signer())
@@ -372,7 +377,7 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
         originals_bucket=ORIGINALS_BUCKET,
         renditions_bucket="r",
         kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/contract",
-        max_upload_bytes=25 * 1024 * 1024,
+        max_upload_bytes=int(param_default("upload", "maxUploadBytes")),
     )
     store = processing_store()
     state = state.model_copy(update={"claim": claim(state, settings, store)})

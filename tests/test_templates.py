@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from local.serverless_files import ROOT, compose, serverless_config, service_dir, service_names
+from local.serverless_files import (
+    ROOT,
+    compose,
+    param_default,
+    serverless_config,
+    service_dir,
+    service_names,
+    shared_fragments,
+)
 from local.stack import function_logical_id, printed_config
 
 # The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
@@ -49,6 +57,7 @@ def _is_stale(name: str) -> bool:
     if not template.exists():
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
+    sources += shared_fragments()
     return any(source.stat().st_mtime > template.stat().st_mtime for source in sources)
 
 
@@ -301,3 +310,16 @@ def test_prod_keeps_the_data_on_stack_removal_and_dev_does_not():
                 assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (policy, policy), (
                     f"{stage}: {service}.{logical_id}"
                 )
+
+
+def test_processing_rechecks_stored_originals_against_the_cap_upload_signs(templates):
+    # The packaged templates (compose wiring as a deploy gets it): one cap, upload's param, in both services.
+    cap = str(param_default("upload", "maxUploadBytes"))
+    functions = [
+        (service, logical_id, properties)
+        for service, logical_id, properties in _resources(templates, "AWS::Lambda::Function")
+        if "MAX_UPLOAD_BYTES" in properties.get("Environment", {}).get("Variables", {})
+    ]
+    assert {service for service, _, _ in functions} == {"upload", "processing"}
+    for service, logical_id, properties in functions:
+        assert str(properties["Environment"]["Variables"]["MAX_UPLOAD_BYTES"]) == cap, f"{service}/{logical_id}"

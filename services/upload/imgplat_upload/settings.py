@@ -14,7 +14,9 @@ class UploadSettings(PlatformSettings):
     images_table: str
     originals_bucket: str
     kms_key_arn: str
-    max_upload_bytes: int = Field(default=25 * MIB, gt=0, le=5 * 1024 * MIB)  # 5 GiB: the largest single PUT/POST
+    # No default: serverless.yml's maxUploadBytes param is the one place the cap is declared (processing gets it
+    # through compose). 5 GiB is the largest single PUT/POST S3 accepts.
+    max_upload_bytes: int = Field(gt=0, le=5 * 1024 * MIB)
     # Long enough for a slow mobile upload to start; short because the URL is a bearer credential.
     upload_url_expires_seconds: int = Field(default=300, ge=30, le=3600)
     allowed_content_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff")

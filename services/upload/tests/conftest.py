@@ -14,6 +14,7 @@ from imgplat_upload import store
 from moto import mock_aws
 
 from local.lambda_runtime import LambdaContext
+from local.serverless_files import param_default
 
 OWNER_SUB = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
 TABLE_NAME = "imgplat-upload-test-images"
@@ -29,8 +30,14 @@ class Platform:
     kms_key_arn: str
 
 
+@pytest.fixture(scope="session")
+def max_upload_bytes() -> int:
+    """The size cap as serverless.yml declares it (the maxUploadBytes param): the only place it is written."""
+    return int(param_default("upload", "maxUploadBytes"))
+
+
 @pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+def platform(monkeypatch: pytest.MonkeyPatch, max_upload_bytes: int) -> Iterator[Platform]:
     """A key, bucket and table in moto, and the function's environment pointing at them."""
     with mock_aws():
         kms_key_arn = boto3.client("kms").create_key(Description="platform key")["KeyMetadata"]["Arn"]
@@ -50,6 +57,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         monkeypatch.setenv("IMAGES_TABLE", TABLE_NAME)
         monkeypatch.setenv("ORIGINALS_BUCKET", BUCKET_NAME)
         monkeypatch.setenv("KMS_KEY_ARN", kms_key_arn)
+        monkeypatch.setenv("MAX_UPLOAD_BYTES", str(max_upload_bytes))
         _forget_container_state()
         yield Platform(table_name=TABLE_NAME, bucket=BUCKET_NAME, kms_key_arn=kms_key_arn)
     _forget_container_state()

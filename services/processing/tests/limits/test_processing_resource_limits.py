@@ -27,7 +27,7 @@ from imgplat_common.keys import original_key
 from PIL import Image, ImageChops
 
 from local.lambda_runtime import environment_from_defaults
-from local.serverless_files import load_yaml
+from local.serverless_files import load_yaml, param_default
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 REPO = SERVICE_DIR.parents[1]
@@ -54,14 +54,20 @@ def _config() -> dict[str, Any]:
 
 def _limits() -> dict[str, int]:
     params = _config()["params"]["default"]
-    names = ("maxUploadBytes", "maxPixels", "maxFrames", "maxTotalPixels")
-    return {name: int(params[name]) for name in names}
+    names = ("maxPixels", "maxFrames", "maxTotalPixels")
+    limits = {name: int(params[name]) for name in names}
+    # The byte cap is upload's (compose passes it to processing).
+    return limits | {"maxUploadBytes": int(param_default("upload", "maxUploadBytes"))}
 
 
 def _environment(step: str) -> dict[str, str]:
     """The step function's environment from serverless.yml (its default params, so the limits as deployed), and the
     import path of the service."""
-    resources = {"ORIGINALS_BUCKET": ORIGINALS, "RENDITIONS_BUCKET": RENDITIONS}
+    resources = {
+        "ORIGINALS_BUCKET": ORIGINALS,
+        "RENDITIONS_BUCKET": RENDITIONS,
+        "MAX_UPLOAD_BYTES": str(_limits()["maxUploadBytes"]),
+    }
     return {
         **os.environ,
         **environment_from_defaults(_config(), step, resources=resources),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from image_factory import camera_exif_with_gps
+from image_settings import TEST_MAX_UPLOAD_BYTES
 from PIL import ExifTags, Image, ImageCms
 
 READY, REJECTED = "READY", "REJECTED"
@@ -150,7 +151,7 @@ CORPUS: list[Case] = [
     Case("Windows EXE renamed .jpg", REJECTED, lambda: b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00"),
     Case("ZIP renamed .jpg", REJECTED, _zip),
     Case("BMP (not on the allowlist)", REJECTED, lambda: _save(_photo(), "BMP")),
-    Case("over the byte cap", REJECTED, lambda: b"\xff\xd8\xff" + b"\x00" * (25 * 1024 * 1024)),
+    Case("over the byte cap", REJECTED, lambda: b"\xff\xd8\xff" + b"\x00" * (TEST_MAX_UPLOAD_BYTES)),
     # polyglots and wrong declarations: decoded as the image they are, served only re-encoded
     Case("PNG declared as JPEG", READY, lambda: _save(_photo(), "PNG")),
     Case("JPEG with HTML appended", READY, lambda: _jpeg() + b"<html><script>alert(1)</script></html>"),

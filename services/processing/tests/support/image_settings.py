@@ -9,8 +9,10 @@ from imgplat_processing.images.validate import ValidationLimits
 from imgplat_processing.images.watermark import WatermarkConfig
 from imgplat_processing.settings import ImageSettings
 
-# Upload's cap comes through compose in a deployment; any size above the test images serves here.
-TEST_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+from local.serverless_files import param_default
+
+# Upload declares the cap; compose passes it to processing (the value a deploy gets).
+TEST_MAX_UPLOAD_BYTES = int(param_default("upload", "maxUploadBytes"))
 IMAGE_SETTINGS = ImageSettings(max_upload_bytes=TEST_MAX_UPLOAD_BYTES)
 DEFAULT_RENDITIONS = IMAGE_SETTINGS.rendition_specs
 LIMITS = IMAGE_SETTINGS.validation_limits

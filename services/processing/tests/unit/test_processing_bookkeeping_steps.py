@@ -6,6 +6,7 @@ import json
 
 import pytest
 from fake_store import FakeProcessingStore
+from image_settings import TEST_MAX_UPLOAD_BYTES
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ExifSummary, ImageRecord, utc_now_iso
 from imgplat_common.status import ImageStatus
@@ -28,7 +29,7 @@ SETTINGS = ProcessingSettings(
     originals_bucket="originals",
     renditions_bucket="renditions",
     kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
-    max_upload_bytes=25 * 1024 * 1024,
+    max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
 )
 
 

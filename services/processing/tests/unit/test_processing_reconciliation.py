@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from fake_store import FakeProcessingStore
+from image_settings import TEST_MAX_UPLOAD_BYTES
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ImageRecord
 from imgplat_common.status import ImageStatus
@@ -23,7 +24,7 @@ SETTINGS = ReconcilerSettings(
     kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
     state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
     images_status_index="status-updated_at",
-    max_upload_bytes=25 * 1024 * 1024,
+    max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
 )
 STUCK = timedelta(seconds=SETTINGS.stuck_after_seconds + 60)
 NEVER_UPLOADED = timedelta(seconds=SETTINGS.upload_window_seconds + 60)

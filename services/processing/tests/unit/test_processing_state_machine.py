@@ -128,6 +128,6 @@ def test_every_task_invokes_a_function_of_this_service_whose_handler_exists():
 def test_serverless_yml_loads_this_definition_for_the_image_workflow():
     machine = CONFIG["stepFunctions"]["stateMachines"]["imageWorkflow"]
     assert machine["id"] == "ImageWorkflow"
-    assert machine["definition"] == "${file(./statemachine.asl.yaml)}"
+    assert machine["definition"] == load_yaml(SERVICE_DIR / "statemachine.asl.yaml")  # its ${file(...)}, resolved
     assert machine["tracingConfig"] == {"enabled": True}
     assert machine["loggingConfig"]["level"] == "ERROR"

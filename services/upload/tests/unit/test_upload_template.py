@@ -129,6 +129,7 @@ def test_outputs_are_the_ones_other_services_consume(config):
         "IngestQueueArn",
         "IngestDlqArn",
         "IngestDlqName",
+        "MaxUploadBytes",
     }
 
 

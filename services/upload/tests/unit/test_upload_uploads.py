@@ -51,8 +51,10 @@ class FakeSigner:
 
 
 @pytest.fixture
-def settings() -> UploadSettings:
-    return UploadSettings(images_table="images", originals_bucket="originals", kms_key_arn=KEY_ARN)
+def settings(max_upload_bytes: int) -> UploadSettings:
+    return UploadSettings(
+        images_table="images", originals_bucket="originals", kms_key_arn=KEY_ARN, max_upload_bytes=max_upload_bytes
+    )
 
 
 def _start(request: UploadRequest, settings: UploadSettings, records: Any = None, signer: Any = None) -> Any:

@@ -16,9 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# The logical id rule is written in local/stack.py, which creates the functions' resources; re-exported here so
-# callers find every Lambda naming rule in one module.
-from local.stack import ACCOUNT_ID, function_logical_id
+from local.stack import ACCOUNT_ID
 
 __all__ = [
     "ACCOUNT_ID",
@@ -90,6 +88,12 @@ def import_handler(handler: str) -> Callable[[Any, Any], Any]:
     attribute = handler.rpartition(".")[2]
     function: Callable[[Any, Any], Any] = getattr(importlib.import_module(handler_module(handler)), attribute)
     return function
+
+
+def function_logical_id(function_key: str) -> str:
+    """The CloudFormation logical id the framework gives a function (`resize` -> `ResizeLambdaFunction`)."""
+    normalized = function_key.replace("-", "Dash").replace("_", "Underscore")
+    return f"{normalized[:1].upper()}{normalized[1:]}LambdaFunction"
 
 
 def function_key_for_logical_id(functions: Mapping[str, Any], logical_id: str) -> str:

@@ -50,12 +50,6 @@ def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str
     return config
 
 
-def function_logical_id(function_key: str) -> str:
-    """The CloudFormation logical id the framework gives a function (`resize` -> `ResizeLambdaFunction`)."""
-    normalized = function_key.replace("-", "Dash").replace("_", "Underscore")
-    return f"{normalized[:1].upper()}{normalized[1:]}LambdaFunction"
-
-
 @dataclass
 class Resource:
     logical_id: str

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from local.lambda_runtime import function_logical_id
 from local.serverless_files import (
     ROOT,
     compose,
@@ -17,7 +18,6 @@ from local.serverless_files import (
     service_names,
     shared_fragments,
 )
-from local.stack import function_logical_id
 
 PARAM_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
 

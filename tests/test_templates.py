@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from local.lambda_runtime import function_logical_id
 from local.serverless_files import (
     ROOT,
     compose,
@@ -26,7 +27,7 @@ from local.serverless_files import (
     service_names,
     shared_fragments,
 )
-from local.stack import function_logical_id, printed_config
+from local.stack import printed_config
 
 # The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
 FRAMEWORK_BUCKET = "ServerlessDeploymentBucket"

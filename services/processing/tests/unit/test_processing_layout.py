@@ -1,4 +1,4 @@
-"""The processing service's inner shape: AWS only in store.py, Pillow only in the image steps and images/."""
+"""Pillow only in the image steps and images/ (tests/test_service_layout.py checks the shape all services share)."""
 
 from __future__ import annotations
 
@@ -26,21 +26,8 @@ def _name(path: Path) -> str:
 
 
 @pytest.mark.parametrize("module", MODULES, ids=_name)
-def test_only_the_store_talks_to_aws(module: Path):
-    # Given any module of the service, when its imports are read, then boto3 and botocore appear in store.py alone
-    if _name(module) != "store.py":
-        assert not _imported_roots(module) & {"boto3", "botocore"}
-
-
-@pytest.mark.parametrize("module", MODULES, ids=_name)
 def test_only_the_image_steps_and_the_image_code_import_pillow(module: Path):
     # Persist reads Pillow's version only (bookkeeping_steps.library_versions imports the bare package, no image code)
     may_import = _name(module) in {"image_steps.py", "bookkeeping_steps.py"} or _name(module).startswith("images/")
     if not may_import:
         assert "PIL" not in _imported_roots(module)
-
-
-def test_the_logic_receives_its_store_instead_of_importing_it():
-    logic = [path for path in MODULES if _name(path) not in {"store.py"} and not _name(path).startswith("handlers/")]
-    importers = [_name(path) for path in logic if "imgplat_processing.store" in path.read_text()]
-    assert importers == []

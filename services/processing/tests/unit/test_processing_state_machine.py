@@ -3,12 +3,12 @@ and every Lambda it names is a function in serverless.yml."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from local.lambda_runtime import function_key_for_logical_id, import_handler
 from local.serverless_files import load_yaml
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -116,13 +116,11 @@ def test_results_and_errors_are_merged_into_the_state_not_replacing_it():
 
 def test_every_task_invokes_a_function_of_this_service_whose_handler_exists():
     functions = CONFIG["functions"]
-    logical_ids = {f"{key[0].upper()}{key[1:]}LambdaFunction": key for key in functions}
     for name, task in TASKS.items():
         logical_id, attribute = task["Resource"]["Fn::GetAtt"]
         assert attribute == "Arn", name
-        assert logical_id in logical_ids, f"{name} invokes {logical_id}, which serverless.yml does not define"
-        module_path, _, handler = functions[logical_ids[logical_id]]["handler"].rpartition(".")
-        assert callable(getattr(importlib.import_module(module_path), handler)), name
+        function_key = function_key_for_logical_id(functions, logical_id)
+        assert callable(import_handler(functions[function_key]["handler"])), name
 
 
 def test_serverless_yml_loads_this_definition_for_the_image_workflow():

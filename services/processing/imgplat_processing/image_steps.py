@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 
 from imgplat_common.keys import original_key, rendition_key, work_prefix
 from imgplat_common.models import RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
@@ -57,7 +56,7 @@ def validate(state: WorkflowState, settings: ProcessingSettings, store: ObjectSt
     data = store.read_object(settings.originals_bucket, source)
     validated = validate_image(data, limits)
     exif = ExifSummary.model_validate(extract_exif_summary(data, validated.format))
-    return ValidatedOriginal(**asdict(validated), exif=exif)
+    return ValidatedOriginal(**validated.model_dump(), exif=exif)
 
 
 @reports_rejections

@@ -19,6 +19,7 @@ from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict, Field
 
+from imgplat_processing.images.validated_image import ValidatedImage
 from imgplat_processing.rejections import ImageRejected
 
 DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
@@ -82,15 +83,7 @@ class Claimed(_Result):
     claimed_at_ms: int
 
 
-class ValidatedOriginal(_Result):
-    format: str
-    mime_type: str
-    width: int
-    height: int
-    frames: int
-    mode: str
-    bytes: int
-    sha256: str
+class ValidatedOriginal(ValidatedImage, _Result):
     exif: ExifSummary
 
 

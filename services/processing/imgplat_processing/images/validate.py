@@ -18,6 +18,7 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile
 
+from imgplat_processing.images.validated_image import ValidatedImage
 from imgplat_processing.rejections import ImageRejected
 
 MIME_TYPES: dict[str, str] = {
@@ -41,20 +42,6 @@ class ValidationLimits:
     max_frames: int
     max_total_pixels: int  # frames x pixels per frame
     allowed_formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF")
-
-
-@dataclass(frozen=True)
-class ValidatedImage:
-    """What validation learned about an accepted image; width and height are as displayed (EXIF orientation)."""
-
-    format: str
-    mime_type: str
-    width: int
-    height: int
-    frames: int
-    mode: str
-    bytes: int
-    sha256: str
 
 
 def sniff_format(data: bytes) -> str | None:

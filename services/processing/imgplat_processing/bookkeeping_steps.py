@@ -49,17 +49,43 @@ def library_versions() -> dict[str, str]:
 def claim(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Claimed:
     """PENDING -> PROCESSING for this run; StaleEvent when the image is not this run's to process."""
     claimed_at = now_ms()
-    try:
-        store.transition(
-            settings.images_table,
-            owner=state.owner,
-            image_id=state.image_id,
-            target=ImageStatus.PROCESSING,
-            run_id=state.run_id,
-        )
-    except ConditionFailed as refused:
-        raise StaleEvent(f"image {state.image_id} is missing, finished or claimed by another run") from refused
+    stale = f"image {state.image_id} is missing, finished or claimed by another run"
+    _move_this_runs_image(state, settings, store, ImageStatus.PROCESSING, stale=stale)
     return Claimed(claimed_at_ms=claimed_at)
+
+
+def _move_this_runs_image(
+    state: WorkflowState,
+    settings: ProcessingSettings,
+    store: StepStore,
+    target: ImageStatus,
+    *,
+    stale: str,
+    fields: dict[str, Any] | None = None,
+) -> None:
+    """The run's conditional status write; StaleEvent (with `stale` as its message) when the condition fails."""
+    try:
+        _transition(state, settings, store, target, fields)
+    except ConditionFailed as refused:
+        raise StaleEvent(stale) from refused
+
+
+def _transition(
+    state: WorkflowState,
+    settings: ProcessingSettings,
+    store: StepStore,
+    target: ImageStatus,
+    fields: dict[str, Any] | None = None,
+) -> None:
+    """Move this run's image to `target` (the store raises ConditionFailed or RecordMissing when it may not)."""
+    store.transition(
+        settings.images_table,
+        owner=state.owner,
+        image_id=state.image_id,
+        target=target,
+        run_id=state.run_id,
+        fields=fields,
+    )
 
 
 def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Persisted:
@@ -82,17 +108,8 @@ def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore
         "processing_ms": processing_ms,
         "library_versions": library_versions(),
     }
-    try:
-        store.transition(
-            settings.images_table,
-            owner=state.owner,
-            image_id=state.image_id,
-            target=ImageStatus.READY,
-            run_id=state.run_id,
-            fields=fields,
-        )
-    except ConditionFailed as refused:
-        raise StaleEvent(f"image {state.image_id} is no longer claimed by run {state.run_id}") from refused
+    stale = f"image {state.image_id} is no longer claimed by run {state.run_id}"
+    _move_this_runs_image(state, settings, store, ImageStatus.READY, stale=stale, fields=fields)
     return Persisted(status=ImageStatus.READY, processing_ms=processing_ms)
 
 
@@ -149,14 +166,7 @@ def _record_ending(
     READY, or another run's, may be serving the very same keys.
     """
     try:
-        store.transition(
-            settings.images_table,
-            owner=state.owner,
-            image_id=state.image_id,
-            target=target,
-            run_id=state.run_id,
-            fields=fields,
-        )
+        _transition(state, settings, store, target, fields)
         ending = _Ending.RECORDED
     except RecordMissing:
         logger.info("the image was deleted during processing", extra={"target": target.value})

@@ -11,7 +11,18 @@ import pytest
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.settings import load_settings
 from imgplat_processing import store
-from processing_harness import ORIGINALS_BUCKET, OWNER, LogLines, Platform, executions, invoke, published_metrics
+from processing_harness import (
+    INGEST_QUEUE_ARN,
+    ORIGINALS_BUCKET,
+    OWNER,
+    LogLines,
+    Platform,
+    executions,
+    invoke,
+    published_metrics,
+)
+
+from local.lambda_runtime import sqs_event
 
 
 @pytest.fixture
@@ -38,22 +49,7 @@ def ingest_queue_url(platform: Platform) -> str:
 def _delivered_batch(queue_url: str) -> dict[str, Any]:
     """What Lambda's SQS event source hands the function for the messages now in the queue."""
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
-                "awsRegion": "us-east-1",
-            }
-            for message in messages
-        ]
-    }
+    return sqs_event(messages, INGEST_QUEUE_ARN)
 
 
 def test_uploaded_original_starts_one_named_execution(

@@ -20,6 +20,7 @@ from imgplat_processing.reconciliation import DID_NOT_FINISH, NO_UPLOAD, iso
 from imgplat_processing.settings import ReconcilerSettings
 from imgplat_processing.workflow_state import ProcessingRequest
 from processing_harness import (
+    INGEST_QUEUE_ARN,
     ORIGINALS_BUCKET,
     OWNER,
     RENDITIONS_BUCKET,
@@ -33,6 +34,8 @@ from processing_harness import (
     serverless_functions,
     state_machine_definition,
 )
+
+from local.lambda_runtime import sqs_event
 
 DEFAULTS = {name: field.default for name, field in ReconcilerSettings.model_fields.items()}
 STUCK = timedelta(seconds=DEFAULTS["stuck_after_seconds"] + 60)
@@ -259,22 +262,7 @@ def test_a_poison_message_ends_in_the_dlq_and_the_reconciler_fails_its_image_wit
     deliveries = 0
     while messages := sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"]).get("Messages", []):
         deliveries += 1
-        batch = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
-                    "awsRegion": "us-east-1",
-                }
-                for message in messages
-            ]
-        }
+        batch = sqs_event(messages, INGEST_QUEUE_ARN)
         try:
             failed = {item["itemIdentifier"] for item in invoke("orchestrator", batch)["batchItemFailures"]}
         except BatchProcessingError:  # every message failed: the invocation fails, SQS keeps the whole batch

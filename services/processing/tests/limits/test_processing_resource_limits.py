@@ -14,15 +14,14 @@ import io
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from image_factory import png_header_claiming
 from imgplat_common.keys import original_key
 from PIL import Image, ImageChops
 
@@ -151,21 +150,6 @@ def _longest_accepted_gif() -> tuple[bytes, int]:
     return buffer.getvalue(), frames
 
 
-def _huge_png_header(width: int, height: int) -> bytes:
-    """A valid PNG header claiming width x height, with a few bytes of pixel data: a decompression bomb's shape."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-        + chunk(b"IEND", b"")
-    )
-
-
 def _assert_within_declared_limits(measured: list[Measured]) -> None:
     functions = _config()["functions"]
     for step in measured:
@@ -203,7 +187,7 @@ def test_the_animation_with_the_most_frames_allowed_is_processed_within_the_decl
 
 def test_an_image_over_the_pixel_cap_is_rejected_from_its_header_at_almost_no_memory(tmp_path: Path):
     # Given a 100,000 x 100,000 PNG (10 gigapixels, 30 GB decoded) in a file of a few hundred bytes
-    bomb = _huge_png_header(100_000, 100_000)
+    bomb = png_header_claiming(100_000, 100_000)
     assert len(bomb) < 1024
 
     # When Validate looks at it; and, for comparison, at an empty state (the interpreter and imports alone)

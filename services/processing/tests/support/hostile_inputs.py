@@ -8,11 +8,10 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from image_factory import camera_exif_with_gps
+from image_factory import camera_exif_with_gps, png_header_claiming
 from image_settings import TEST_MAX_UPLOAD_BYTES
 from PIL import ExifTags, Image, ImageCms
 
@@ -39,21 +38,6 @@ def _photo(size: tuple[int, int] = (640, 480), mode: str = "RGB") -> Image.Image
 
 def _jpeg(**options: object) -> bytes:
     return _save(_photo(), "JPEG", quality=85, **options)
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height (a decompression bomb's header)."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + _png_chunk(b"IEND", b"")
-    )
 
 
 def _jpeg_claiming(width: int, height: int) -> bytes:
@@ -133,8 +117,8 @@ CORPUS: list[Case] = [
         lambda: _save(_photo(), "PNG")[:40] + b"\x00\x00\x00\x00" + _save(_photo(), "PNG")[44:],
     ),
     # decompression bombs and pixel floods
-    Case("PNG header claiming 50000x50000", REJECTED, lambda: _png_claiming(50_000, 50_000)),
-    Case("PNG header just over the pixel cap", REJECTED, lambda: _png_claiming(8_000, 5_001)),
+    Case("PNG header claiming 50000x50000", REJECTED, lambda: png_header_claiming(50_000, 50_000)),
+    Case("PNG header just over the pixel cap", REJECTED, lambda: png_header_claiming(8_000, 5_001)),
     Case("JPEG header claiming 65000x65000", REJECTED, lambda: _jpeg_claiming(65_000, 65_000)),
     Case("JPEG header just over the pixel cap", REJECTED, lambda: _jpeg_claiming(8_000, 5_001)),
     Case("GIF screen claiming 65535x65535", REJECTED, lambda: _gif_claiming(65_535, 65_535)),

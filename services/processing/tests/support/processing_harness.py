@@ -41,6 +41,7 @@ OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 ORIGINALS_BUCKET = "test-originals"
 RENDITIONS_BUCKET = "test-renditions"
 IMAGES_TABLE = "test-images"
+INGEST_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:ingest"  # the queue the tests create is named "ingest"
 
 
 @cache

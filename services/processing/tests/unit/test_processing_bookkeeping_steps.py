@@ -80,6 +80,15 @@ def _rejected_error(code: str, reason: str) -> StepError:
     return StepError.model_validate({"Error": "ImageRejected", "Cause": json.dumps({"errorMessage": message})})
 
 
+def _claimed_with_run_files(store: FakeProcessingStore) -> WorkflowState:
+    """An uploaded image claimed and validated by its run, which has written a work file and one rendition."""
+    state = _uploaded(store)
+    state = state.model_copy(update={"claim": claim(state, SETTINGS, store), "validated": _validated()})
+    _work_file(store, state)
+    _published_rendition(store, state)
+    return state
+
+
 def test_claim_moves_a_pending_image_to_processing_for_this_run():
     store = FakeProcessingStore()
     state = _uploaded(store)
@@ -137,10 +146,7 @@ def test_persist_makes_the_image_ready_with_what_the_steps_learned():
 def test_mark_rejected_records_the_reason_tags_the_original_and_removes_the_runs_files():
     # Given a claimed image that Validate rejected, with a work file and a rendition already written
     store = FakeProcessingStore()
-    state = _uploaded(store)
-    state = state.model_copy(update={"claim": claim(state, SETTINGS, store), "validated": _validated()})
-    _work_file(store, state)
-    _published_rendition(store, state)
+    state = _claimed_with_run_files(store)
     state = state.model_copy(update={"error": _rejected_error("too_large", "The file is too large.")})
 
     # When MarkRejected runs
@@ -158,10 +164,7 @@ def test_mark_rejected_records_the_reason_tags_the_original_and_removes_the_runs
 def test_mark_failed_on_a_deleted_image_ends_as_image_gone_and_creates_no_record():
     # Given the owner deleted the image (record and all) while its run was working
     store = FakeProcessingStore()
-    state = _uploaded(store)
-    state = state.model_copy(update={"claim": claim(state, SETTINGS, store), "validated": _validated()})
-    _work_file(store, state)
-    _published_rendition(store, state)
+    state = _claimed_with_run_files(store)
     del store.records[(state.owner, state.image_id)]
 
     # When MarkFailed runs

@@ -130,8 +130,10 @@ def declared_environment(config: Mapping[str, Any], function_key: str | None = N
 
 
 def resolved_environment(config: Mapping[str, Any], function_key: str | None, resolve: Resolver) -> dict[str, str]:
-    """The function's environment with each value resolved (Lambda's environment holds strings only)."""
-    return {name: str(resolve(name, value)) for name, value in declared_environment(config, function_key).items()}
+    """The function's environment with each value resolved (Lambda's environment holds strings only); a value that
+    resolves to null is left out, as the framework leaves it out of the template (the code's default applies)."""
+    resolved = {name: resolve(name, value) for name, value in declared_environment(config, function_key).items()}
+    return {name: str(value) for name, value in resolved.items() if value is not None}
 
 
 def environment_from_defaults(
@@ -142,10 +144,11 @@ def environment_from_defaults(
 ) -> dict[str, str]:
     """The function's environment from an unprinted serverless.yml, without deploying anything.
 
-    `${param:x}` takes the service's default param, `${sls:stage}` the stage; a variable whose value names another
-    resource (a Ref or GetAtt, a compose param without a default, any other variable) takes `resources[variable]`
-    or, when not given, a placeholder named after the variable. (local/ resolves the printed config against the
-    deployed stack instead: see local/lambdas.py.)
+    `${param:x}` takes the service's default param, `${sls:stage}` the stage, `${param:x, null}` without such a
+    param leaves the variable out (as the framework does); a variable whose value names another resource (a Ref or
+    GetAtt, a compose param without a default, any other variable) takes `resources[variable]` or, when not given,
+    a placeholder named after the variable. (local/ resolves the printed config against the deployed stack
+    instead: see local/lambdas.py.)
     """
     params = (config.get("params") or {}).get("default") or {}
     resources = resources or {}
@@ -157,7 +160,9 @@ def environment_from_defaults(
             return _placeholder(name)
         if not isinstance(value, str):
             return value
-        return re.sub(r"\$\{([^}]+)\}", lambda match: _substituted(match.group(1), params, stage), value)
+        if whole := _VARIABLE.fullmatch(value):
+            return _substituted(whole.group(1), params, stage)
+        return _VARIABLE.sub(lambda match: str(_substituted(match.group(1), params, stage)), value)
 
     return resolved_environment(config, function_key, resolve)
 
@@ -166,12 +171,21 @@ def _placeholder(name: str) -> str:
     return f"placeholder-{name.lower().replace('_', '-')}"
 
 
-def _substituted(variable: str, params: Mapping[str, Any], stage: str) -> str:
-    kind, _, key = variable.partition(":")
-    if variable == "sls:stage":
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _substituted(variable: str, params: Mapping[str, Any], stage: str) -> str | None:
+    """One `${...}`: `sls:stage`, `param:x`, or either with a fallback after a comma (`null` or a quoted literal)."""
+    reference, _, fallback = (part.strip() for part in variable.partition(","))
+    kind, _, key = reference.partition(":")
+    if reference == "sls:stage":
         return stage
-    if kind == "param":
-        return str(params.get(key, f"placeholder-{key}"))
+    if kind == "param" and key in params:
+        return str(params[key])
+    if fallback == "null":
+        return None
+    if fallback:
+        return fallback.strip("'\"")
     return f"placeholder-{key or kind}"
 
 

@@ -11,9 +11,12 @@ services/<name>/tests/unit, tests/integration
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
+from pydantic_settings import BaseSettings
 
 from local.serverless_files import serverless_config, service_dir, service_names
 
@@ -96,3 +99,29 @@ def test_only_the_settings_model_reads_the_environment(service):
         path.name for path in _modules(service) if "os.environ" in path.read_text() or "getenv" in path.read_text()
     ]
     assert readers == []
+
+
+def _settings_defaults(service: str) -> set[str]:
+    """The environment variables whose setting has a default in the service's settings model."""
+    module = importlib.import_module(f"imgplat_{service}.settings")
+    models = [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, BaseSettings)]
+    return {name.upper() for model in models for name, field in model.model_fields.items() if not field.is_required()}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_setting_with_a_default_in_its_model_gets_no_second_default_from_serverless_yml(service):
+    # A param with a default that only feeds a setting would be the same fact twice: the variable is left unset
+    # (`${param:x, null}`) unless a stage sets the param, and the settings model's default applies.
+    config = serverless_config(service)
+    param_defaults = (config.get("params") or {}).get("default") or {}
+    environments = [config["provider"].get("environment") or {}]
+    environments += [function.get("environment") or {} for function in config["functions"].values()]
+    twice = sorted(
+        variable
+        for environment in environments
+        for variable, value in environment.items()
+        if variable in _settings_defaults(service)
+        and (match := re.fullmatch(r"\$\{param:(\w+)\}", str(value)))
+        and match.group(1) in param_defaults
+    )
+    assert twice == []

@@ -10,5 +10,6 @@ class AuthSettings(PlatformSettings):
 
     user_pool_id: str
     user_pool_client_id: str
-    # The pool's own MinimumLength (the same serverless.yml param feeds both), checked here before Cognito is asked.
-    password_minimum_length: int = 12
+    # The pool's own MinimumLength (serverless.yml's param feeds both, so it has no default here), checked here
+    # before Cognito is asked.
+    password_minimum_length: int

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 # Only boto is patched: the functions make no other calls worth a subsegment, and patching everything X-Ray supports
-# imports every such library installed (httpx, requests...), which cost a cold start ~140 ms where they were present.
+# imports every such library installed (httpx, requests...) at cold start (docs/performance.md, cold starts).
 tracer = Tracer(patch_modules=("boto3", "botocore"))
 metrics = Metrics()
 

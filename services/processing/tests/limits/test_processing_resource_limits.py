@@ -23,6 +23,7 @@ from typing import Any
 
 from image_factory import png_header_claiming
 from imgplat_common.keys import original_key
+from imgplat_processing.settings import ImageSettings
 from PIL import Image, ImageChops
 
 from local.lambda_runtime import environment_from_defaults
@@ -52,11 +53,14 @@ def _config() -> dict[str, Any]:
 
 
 def _limits() -> dict[str, int]:
-    params = _config()["params"]["default"]
-    names = ("maxPixels", "maxFrames", "maxTotalPixels")
-    limits = {name: int(params[name]) for name in names}
-    # The byte cap is upload's (compose passes it to processing).
-    return limits | {"maxUploadBytes": int(param_default("upload", "maxUploadBytes"))}
+    """The limits as deployed: the settings model's defaults, and upload's byte cap (compose passes it on)."""
+    defaults = ImageSettings.model_fields
+    return {
+        "maxPixels": defaults["max_pixels"].default,
+        "maxFrames": defaults["max_frames"].default,
+        "maxTotalPixels": defaults["max_total_pixels"].default,
+        "maxUploadBytes": int(param_default("upload", "maxUploadBytes")),
+    }
 
 
 def _environment(step: str) -> dict[str, str]:

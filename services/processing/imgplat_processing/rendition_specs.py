@@ -35,7 +35,7 @@ def parse_rendition_specs(text: str) -> tuple[RenditionSpec, ...]:
     specs: list[RenditionSpec] = []
     for item in items:
         name, separator, size = (part.strip() for part in item.partition(":"))
-        if not separator or not size.isdigit():
+        if not separator or not (size.isascii() and size.isdigit()):  # int() also reads other scripts' digits
             raise ValueError(f"rendition {item!r} must look like name:long_edge, for example thumb:150")
         specs.append(RenditionSpec(name, int(size)))
     names = [spec.name for spec in specs]

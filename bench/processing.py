@@ -33,8 +33,10 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from io import BytesIO
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +146,7 @@ def make_pyvips() -> Callable[[bytes], Outputs]:
                 image = pyvips.Image.thumbnail_buffer(data, spec.long_edge, size="down", fail_on="error")
             else:
                 image = previous.thumbnail_image(spec.long_edge, size="down")
-            if image.bands == 2 or image.bands == 1:
+            if image.bands in {1, 2}:  # grey, with or without alpha
                 image = image.colourspace("srgb")
             image = image.copy_memory()
             previous = image
@@ -272,47 +274,66 @@ def main() -> None:
         return probe_step(*args.step)
 
     photos, worst_case = ensure_corpus()
-    paths = [photo.path for photo in photos]
+    corpus = run_corpus(photos, args.rounds)
+    quality, sizes = measure_quality(photos, corpus.first_outputs)
+    big = max(photos, key=lambda photo: photo.megapixels if photo.format == "JPEG" else 0)
+    peak_big = {name: fresh_process_peak(["--probe", name, big.path])["peak_mb"] for name in IMPLEMENTATIONS}
+    steps = {} if args.skip_worst_case else measure_worst_case([big, *worst_case])
+    report = summarise(photos, corpus, big=big, peak_big=peak_big, quality=quality, sizes=sizes, steps=steps)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "processing.json").write_text(json.dumps(report, indent=1))
+    print_report(report)
+
+
+@dataclass
+class CorpusRun:
+    """Per implementation: each measured run's time (overall and per megapixel), the warm-up round's outputs and
+    the worker's peak RSS over the whole corpus."""
+
+    rounds: int
+    times: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
+    per_megapixel: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
+    first_outputs: dict[str, list[Outputs]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
+    peak_rss: dict[str, float] = field(default_factory=dict)
+
+
+def start_workers(paths: list[str]) -> tuple[dict[str, Connection], list[BaseProcess]]:
+    """One spawned worker per implementation, each with its end of a pipe."""
     context = multiprocessing.get_context("spawn")
     connections: dict[str, Connection] = {}
-    processes = []
+    processes: list[BaseProcess] = []
     for name in IMPLEMENTATIONS:
         parent_end, child_end = context.Pipe()
         process = context.Process(target=worker, args=(name, paths, child_end), daemon=True)
         process.start()
         child_end.close()  # so a crashed worker shows up as EOFError here instead of a hang
         connections[name], processes = parent_end, [*processes, process]
+    return connections, processes
 
-    times: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
-    per_megapixel: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
-    first_outputs: dict[str, list[Outputs]] = {name: [] for name in IMPLEMENTATIONS}
-    for round_number in range(args.rounds):
+
+def run_corpus(photos: list[Photo], rounds: int) -> CorpusRun:
+    """`rounds` rounds over the corpus, the implementations taking turns in a rotating order; the first round
+    warms up and keeps the outputs for the quality measurement."""
+    connections, processes = start_workers([photo.path for photo in photos])
+    run = CorpusRun(rounds)
+    for round_number in range(rounds):
         for index, photo in enumerate(photos):
             shift = (round_number + index) % len(IMPLEMENTATIONS)
             for name in IMPLEMENTATIONS[shift:] + IMPLEMENTATIONS[:shift]:
                 connections[name].send(("run+outputs" if round_number == 0 else "run", index))
                 elapsed_ms, outputs = connections[name].recv()
                 if round_number == 0:  # warm-up round: kept for its outputs only
-                    first_outputs[name].append(outputs)
+                    run.first_outputs[name].append(outputs)
                     continue
-                times[name].append(elapsed_ms)
-                per_megapixel[name].append(elapsed_ms / photo.megapixels)
-        print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
-    peak_corpus = {}
+                run.times[name].append(elapsed_ms)
+                run.per_megapixel[name].append(elapsed_ms / photo.megapixels)
+        print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
     for name in IMPLEMENTATIONS:
         connections[name].send(("stop", 0))
-        peak_corpus[name] = connections[name].recv()
+        run.peak_rss[name] = connections[name].recv()
     for process in processes:
         process.join()
-
-    quality, sizes = measure_quality(photos, first_outputs)
-    big = max(photos, key=lambda photo: photo.megapixels if photo.format == "JPEG" else 0)
-    peak_big = {name: fresh_process_peak(["--probe", name, big.path])["peak_mb"] for name in IMPLEMENTATIONS}
-    steps = {} if args.skip_worst_case else measure_worst_case([big, *worst_case])
-    report = summarise(photos, times, per_megapixel, peak_corpus, peak_big, big, quality, sizes, steps, args.rounds)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "processing.json").write_text(json.dumps(report, indent=1))
-    print_report(report)
+    return run
 
 
 def measure_quality(
@@ -352,22 +373,21 @@ def measure_worst_case(files: list[Photo]) -> dict[str, dict[str, dict[str, floa
 
 def summarise(
     photos: list[Photo],
-    times: dict[str, list[float]],
-    per_megapixel: dict[str, list[float]],
-    peak_corpus: dict[str, float],
-    peak_big: dict[str, float],
+    corpus: CorpusRun,
+    *,
     big: Photo,
+    peak_big: dict[str, float],
     quality: dict[str, dict[str, float]],
     sizes: dict[str, dict[str, float]],
     steps: dict[str, dict[str, dict[str, float]]],
-    rounds: int,
 ) -> dict[str, Any]:
+    times, per_megapixel = corpus.times, corpus.per_megapixel
     rows = {
         name: {
             "median_ms": statistics.median(times[name]),
             "p95_ms": percentile(times[name], 0.95),
             "ms_per_mp": statistics.median(per_megapixel[name]),
-            "peak_rss_corpus_mb": peak_corpus[name],
+            "peak_rss_corpus_mb": corpus.peak_rss[name],
             "peak_rss_24mp_mb": peak_big[name],
             "psnr_db": quality[name],
             "bytes": sizes[name],
@@ -402,7 +422,7 @@ def summarise(
             "megapixels": [min(p.megapixels for p in photos), max(p.megapixels for p in photos)],
             "rss_input": Path(big.path).name,
         },
-        "rounds_measured": rounds - 1,
+        "rounds_measured": corpus.rounds - 1,
         "rows": rows,
         "ratios": ratios,
         "worst_case_steps": steps,

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -83,6 +84,7 @@ def proxy_event(
     route: Route,
     method: str,
     url: str,
+    *,
     headers: dict[str, str],
     body: str | None,
     path_parameters: dict[str, str],
@@ -130,7 +132,7 @@ def gateway_response(
 
     Without one, API Gateway's own default body {"message": ...} is used, as on AWS.
     """
-    fallback = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+    fallback = "DEFAULT_5XX" if status >= HTTPStatus.INTERNAL_SERVER_ERROR else "DEFAULT_4XX"
     for wanted in (response_type, fallback):
         for config in configs:
             for resource in ((config.get("resources") or {}).get("Resources") or {}).values():
@@ -171,7 +173,9 @@ def handle_request(
             claims = platform.verifier.claims(authorization)
             if claims is None:
                 return service_gateway_response(platform, route.function.service, "UNAUTHORIZED", 401, headers)
-        event = proxy_event(route, method, url, headers, body, path_parameters, claims)
+        event = proxy_event(
+            route, method, url, headers=headers, body=body, path_parameters=path_parameters, claims=claims
+        )
         result = platform.runner(route.function, event)
         if result.failed:
             platform.log(f"{route.function.name} failed: {result.payload}")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -23,76 +24,92 @@ OPENAPI_FILE = ROOT / "docs" / "openapi.yaml"
 # Pages the local platform serves itself, next to the API: the web gallery (web/, as a static site would serve it),
 # the OpenAPI document and its docs page.
 REDIRECTS = {"/": "/web/", "/web": "/web/", "/docs": "/web/docs.html"}
+# The server sets these from the bytes it actually sends and the connection it keeps.
+SERVER_OWNED_HEADERS = {"content-length", "connection"}
 
 
 def static_answer(path: str) -> dict[str, Any] | None:
     """The web page's files, /openapi.json and /docs; None for every other path (those are API routes)."""
     if path == "/openapi.json":
         spec = yaml.safe_load(OPENAPI_FILE.read_text())
-        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(spec)}
+        return {"statusCode": HTTPStatus.OK, "headers": {"Content-Type": "application/json"}, "body": json.dumps(spec)}
     if path in REDIRECTS:
-        return {"statusCode": 302, "headers": {"Location": REDIRECTS[path]}, "body": ""}
+        return {"statusCode": HTTPStatus.FOUND, "headers": {"Location": REDIRECTS[path]}, "body": ""}
     if not path.startswith("/web/"):
         return None
     file = (WEB_DIR / (path.removeprefix("/web/") or "index.html")).resolve()
     # Only files inside web/: a crafted path ("/web/../services/...") must not read the rest of the repo.
     if not (file.is_relative_to(WEB_DIR) and file.is_file()):
-        return {"statusCode": 404, "headers": {"Content-Type": "text/plain"}, "body": "Not found"}
+        return {"statusCode": HTTPStatus.NOT_FOUND, "headers": {"Content-Type": "text/plain"}, "body": "Not found"}
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     headers = {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"}
-    return {"statusCode": 200, "headers": headers, "body": file.read_bytes()}
+    return {"statusCode": HTTPStatus.OK, "headers": headers, "body": file.read_bytes()}
+
+
+def headers_to_send(response: dict[str, Any]) -> dict[str, str]:
+    """A proxy response's single and multi-value headers as one set, without the ones the server writes itself."""
+    headers = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(str(v) for v in values)
+    return {name: str(value) for name, value in headers.items() if name.lower() not in SERVER_OWNED_HEADERS}
+
+
+def succeeded(response: dict[str, Any]) -> bool:
+    return int(response.get("statusCode", HTTPStatus.INTERNAL_SERVER_ERROR)) < HTTPStatus.MULTIPLE_CHOICES
+
+
+class ApiGateway(BaseHTTPRequestHandler):
+    """The HTTP side of API Gateway: every request becomes a proxy event for the route's handler."""
+
+    protocol_version = "HTTP/1.1"
+    platform: ClassVar[LocalPlatform]  # set by api_handler: http.server builds one handler per request
+
+    def _answer(self, response: dict[str, Any]) -> None:
+        body = response.get("body") or ""
+        payload = body.encode() if isinstance(body, str) else body
+        if self.command == "HEAD":
+            payload = b""
+        self.send_response(int(response.get("statusCode", HTTPStatus.OK)))
+        for name, value in headers_to_send(response).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        length = int(self.headers.get("Content-Length") or 0)
+        # API Gateway (no binary media types) hands text to the function: bytes that are not UTF-8 become U+FFFD.
+        body = self.rfile.read(length).decode(errors="replace") if length else None
+        path = self.path.split("?", 1)[0]
+        response = self._respond(path, body)
+        self._answer(response)
+        elapsed = (time.monotonic() - started) * 1000
+        log("api", f"{self.command} {path} -> {response.get('statusCode')} ({elapsed:.0f} ms)")
+        if self.command == "POST" and path in CODE_ROUTES and succeeded(response):
+            log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
+
+    def _respond(self, path: str, body: str | None) -> dict[str, Any]:
+        """The local pages for a GET of one of theirs, CORS preflights, and the routes' handlers for the rest."""
+        static = static_answer(path) if self.command == "GET" else None
+        if static is not None:
+            return static
+        if self.command == "OPTIONS":
+            return preflight(self.platform.routes, path, self.headers.get("Origin"))
+        headers = {name: value for name, value in self.headers.items()}
+        return self.platform.request(self.command, self.path, headers, body)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method (GET, POST, ..., TRACE, QUERY) reaches the router, as on API Gateway: a method no route
+        # serves gets API Gateway's 403, never http.server's own 501 page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are logged once, with their status and time, by _handle."""
 
 
 def api_handler(platform: LocalPlatform) -> type[BaseHTTPRequestHandler]:
-    """The HTTP side of API Gateway: every request becomes a proxy event for the route's handler."""
-
-    class ApiGateway(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _answer(self, response: dict[str, Any]) -> None:
-            body = response.get("body") or ""
-            payload = body.encode() if isinstance(body, str) else body
-            if self.command == "HEAD":
-                payload = b""
-            self.send_response(int(response.get("statusCode", 200)))
-            headers = dict(response.get("headers") or {})
-            for name, values in (response.get("multiValueHeaders") or {}).items():
-                headers[name] = ", ".join(str(v) for v in values)
-            for name, value in headers.items():
-                if name.lower() not in {"content-length", "connection"}:
-                    self.send_header(name, str(value))
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def _handle(self) -> None:
-            started = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
-            # API Gateway (no binary media types) hands text to the function: bytes that are not UTF-8 become U+FFFD.
-            body = self.rfile.read(length).decode(errors="replace") if length else None
-            path = self.path.split("?", 1)[0]
-            static = static_answer(path) if self.command == "GET" else None
-            if static is not None:
-                response = static
-            elif self.command == "OPTIONS":
-                response = preflight(platform.routes, path, self.headers.get("Origin"))
-            else:
-                headers = {name: value for name, value in self.headers.items()}
-                response = platform.request(self.command, self.path, headers, body)
-            self._answer(response)
-            elapsed = (time.monotonic() - started) * 1000
-            log("api", f"{self.command} {path} -> {response.get('statusCode')} ({elapsed:.0f} ms)")
-            if self.command == "POST" and path in CODE_ROUTES and int(response.get("statusCode", 500)) < 300:
-                log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
-
-        def __getattr__(self, name: str) -> Any:
-            # Every method (GET, POST, ..., TRACE, QUERY) reaches the router, as on API Gateway: a method no route
-            # serves gets API Gateway's 403, never http.server's own 501 page.
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Requests are logged once, with their status and time, by _handle."""
-
-    return ApiGateway
+    """An ApiGateway request handler class serving the routes of this platform."""
+    return type("ApiGateway", (ApiGateway,), {"platform": platform})

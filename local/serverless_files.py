@@ -82,7 +82,8 @@ def param_default(service: str, name: str) -> Any:
 
 @cache
 def compose() -> dict[str, Any]:
-    return load_yaml(COMPOSE_FILE)
+    config: dict[str, Any] = load_yaml(COMPOSE_FILE)
+    return config
 
 
 def service_names() -> list[str]:
@@ -90,12 +91,13 @@ def service_names() -> list[str]:
 
 
 def service_dir(name: str) -> Path:
-    return ROOT / compose()["services"][name]["path"]
+    return ROOT / str(compose()["services"][name]["path"])
 
 
 @cache
 def serverless_config(name: str) -> dict[str, Any]:
-    return load_yaml(service_dir(name) / "serverless.yml")
+    config: dict[str, Any] = load_yaml(service_dir(name) / "serverless.yml")
+    return config
 
 
 def api_handler_modules() -> dict[str, list[str]]:

@@ -34,7 +34,8 @@ def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str
         digest.update(path.name.encode() + path.read_bytes())
     cached = CACHE_DIR / f"{service}-{stage}-{digest.hexdigest()[:16]}.json"
     if cached.exists():
-        return json.loads(cached.read_text())
+        printed: dict[str, Any] = json.loads(cached.read_text())
+        return printed
     env = dict(os.environ, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off")
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
     env.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -44,7 +45,7 @@ def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str
     result = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"osls print failed for {service}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    config = json.loads(result.stdout[result.stdout.index("{") :])
+    config: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{") :])
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(config))
     return config

@@ -17,6 +17,7 @@ import copy
 import importlib
 import re
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -168,10 +169,10 @@ def _responses(method: str, path: str, takes_body: bool, components: dict[str, A
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted((every_route | declared).items()):
         answer: dict[str, Any] = {"description": description}
-        if (method, path, status) == ("get", "/image/{image_id}", 200):
+        if (method, path, status) == ("get", "/image/{image_id}", HTTPStatus.OK):
             options = [_response_component(ImageView, components), _response_component(RenditionLink, components)]
             answer["content"] = {"application/json": {"schema": {"anyOf": options}}}
-        elif status == 302:
+        elif status == HTTPStatus.FOUND:
             answer["headers"] = {"Location": {"schema": {"type": "string"}, "description": "The rendition's URL."}}
         elif model is not None:
             answer["content"] = {"application/json": {"schema": _response_component(model, components)}}

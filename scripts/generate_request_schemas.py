@@ -35,6 +35,9 @@ COMPONENT_REF = "#/components/schemas/"
 DEFINITION_REF = "#/$defs/"
 # Annotations (no effect on validation) and format checks left to the function (its error is the better one).
 DROPPED_KEYWORDS = {"title", "format", "writeOnly", "readOnly", "default", "examples"}
+NULL_SCHEMA = {"type": "null"}
+# 2020-12's exclusive bounds are numbers; draft-04 writes the number as minimum/maximum.
+EXCLUSIVE_BOUNDS = {"exclusiveMinimum": "minimum", "exclusiveMaximum": "maximum"}
 
 
 @dataclass
@@ -86,11 +89,33 @@ def _body_model(api: ModuleType, model_name: str) -> type[BaseModel]:
 
 def _without_null(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(X, True) for pydantic's `anyOf [X, {type: null}]` (an `X | None` field), else (schema, False)."""
-    options = schema.get("anyOf")
-    if not options or {"type": "null"} not in options or len(options) != 2:
-        return schema, False
-    (inner,) = [option for option in options if option != {"type": "null"}]
-    return inner, True
+    match schema.get("anyOf"):
+        case [inner, null] | [null, inner] if null == NULL_SCHEMA and inner != NULL_SCHEMA:
+            return inner, True
+        case _:
+            return schema, False
+
+
+def _nullable_to_draft04(inner: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    converted: dict[str, Any] = to_draft04(inner, definitions)
+    # `X | None` accepts an explicit null too; API Gateway must not be stricter than the model.
+    if isinstance(converted.get("type"), str):
+        return converted | {"type": [converted["type"], "null"]}
+    return {"anyOf": [converted, NULL_SCHEMA]}
+
+
+def _keyword_to_draft04(key: str, value: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    """One keyword of a schema object in draft-04 terms: none for what it lacks, two for an exclusive bound."""
+    if key in DROPPED_KEYWORDS or key == "$defs":
+        return {}
+    if key in EXCLUSIVE_BOUNDS and not isinstance(value, bool):
+        # draft-04: the bound is minimum/maximum and exclusive* is a flag.
+        return {EXCLUSIVE_BOUNDS[key]: value, key: True}
+    if key == "const":
+        return {"enum": [value]}
+    if key == "properties":
+        return {key: {name: to_draft04(prop, definitions) for name, prop in value.items()}}
+    return {key: to_draft04(value, definitions)}
 
 
 def to_draft04(schema: Any, definitions: dict[str, Any]) -> Any:
@@ -103,25 +128,10 @@ def to_draft04(schema: Any, definitions: dict[str, Any]) -> Any:
         return to_draft04(definitions[schema["$ref"].removeprefix(DEFINITION_REF)], definitions)
     inner, nullable = _without_null(schema)
     if nullable:
-        converted = to_draft04(inner, definitions)
-        # `X | None` accepts an explicit null too; API Gateway must not be stricter than the model.
-        if isinstance(converted.get("type"), str):
-            return converted | {"type": [converted["type"], "null"]}
-        return {"anyOf": [converted, {"type": "null"}]}
+        return _nullable_to_draft04(inner, definitions)
     result: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in DROPPED_KEYWORDS or key == "$defs":
-            continue
-        if key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
-            # draft-04: the bound is minimum/maximum and exclusive* is a flag.
-            result["minimum" if key == "exclusiveMinimum" else "maximum"] = value
-            result[key] = True
-        elif key == "const":
-            result["enum"] = [value]
-        elif key == "properties":
-            result[key] = {name: to_draft04(prop, definitions) for name, prop in value.items()}
-        else:
-            result[key] = to_draft04(value, definitions)
+        result |= _keyword_to_draft04(key, value, definitions)
     return result
 
 

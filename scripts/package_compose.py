@@ -17,13 +17,14 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 from package_services import PLACEHOLDER_OUTPUTS, ROOT, check_zips, compose_services, tool_env
 
 
-def seeded_state(services: dict[str, dict]) -> dict:
+def seeded_state(services: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The compose state file with a placeholder for every output some service consumes (the producers' outputs)."""
-    components: dict[str, dict] = {}
+    components: dict[str, dict[str, Any]] = {}
     for service in services.values():
         for reference in (service.get("params") or {}).values():
             producer, output = str(reference).strip("${}").split(".", 1)
@@ -31,7 +32,7 @@ def seeded_state(services: dict[str, dict]) -> dict:
     return {"components": components}
 
 
-def check_wiring(services: dict[str, dict]) -> list[str]:
+def check_wiring(services: dict[str, dict[str, Any]]) -> list[str]:
     """Problems: a consumer whose packaged template does not contain the placeholder of an output it consumes."""
     problems = []
     for name, service in services.items():

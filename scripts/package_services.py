@@ -19,8 +19,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))  # also when this file is loaded by path (tests/test_templates.py)
@@ -29,9 +28,10 @@ if str(ROOT) not in sys.path:
 
 from lambda_bytecode import check_bytecode  # noqa: E402 - the sibling script that adds the bytecode checks it too
 
-from local.serverless_files import serverless_config  # noqa: E402 - after the repo root is importable
+from local.serverless_files import compose, serverless_config  # noqa: E402 - after the repo root is importable
 
 MAX_ZIP_BYTES = 15 * 1024 * 1024
+SHOWN_PROBLEMS = 10  # bytecode problems listed per zip; the rest are counted
 
 PARAM_VALUE = re.compile(r"^\$\{param:(\w+)\}$")
 
@@ -68,16 +68,16 @@ COMMON_SOURCES = {
 }
 
 
-def compose_services() -> dict[str, dict]:
-    compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text())
-    return compose["services"]
+def compose_services() -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    return services
 
 
 # Every output some service consumes through compose: the resource placeholders and the re-exported params.
 PLACEHOLDER_OUTPUTS = {**RESOURCE_PLACEHOLDERS, **param_outputs()}
 
 
-def placeholder_params(service: dict) -> list[str]:
+def placeholder_params(service: dict[str, Any]) -> list[str]:
     """`--param name=value` for every param compose would pass to this service."""
     args = []
     for name, reference in (service.get("params") or {}).items():
@@ -126,9 +126,10 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
             f" of {bytecode.sources} modules ({len(bytecode.not_compilable)} do not compile)"
         )
         # Without it every cold start compiles each imported module from source (docs/deploy.md: Bytecode).
-        problems += [f"{archive}: {problem}" for problem in bytecode.problems[:10]]
-        if len(bytecode.problems) > 10:
-            problems.append(f"{archive}: ... and {len(bytecode.problems) - 10} more modules without valid bytecode")
+        problems += [f"{archive}: {problem}" for problem in bytecode.problems[:SHOWN_PROBLEMS]]
+        if len(bytecode.problems) > SHOWN_PROBLEMS:
+            hidden = len(bytecode.problems) - SHOWN_PROBLEMS
+            problems.append(f"{archive}: ... and {hidden} more modules without valid bytecode")
         if not shipped_common:
             problems.append(f"{archive}: libs/common (imgplat_common) is missing")
         elif shipped_common != COMMON_SOURCES:

@@ -42,6 +42,8 @@ EXPORTS_FOR_PEOPLE = {
 ARN, NAME, URL, ID = "ARN", "name", "URL", "id"
 # A contract value rather than a resource: an output that re-exports a param of its stack (upload's MaxUploadBytes).
 VALUE = "value"
+# Properties that take an ARN whatever resource they sit in.
+ARN_PROPERTIES = {"ProviderARNs", "KmsKeyId", "KMSMasterKeyID", "KmsMasterKeyId"}
 # What `Ref` returns for each resource type an output refers to (CloudFormation's documented return values).
 REF_KIND = {
     "AWS::S3::Bucket": NAME,
@@ -74,18 +76,27 @@ def _output_kind(service: str, output: str) -> str:
 
 def _expected_kind(path: tuple[Any, ...], text: str, param: str, parent: Any) -> str | None:
     """The kind of value a use of ${param:...} needs, from where it stands; None for a use this table does not know."""
-    before = text.split(f"${{param:{param}}}", 1)[0]
+    reference = f"${{param:{param}}}"
+    keys = [step for step in path if isinstance(step, str)]
+    if text == reference:
+        return _whole_value_kind(keys, parent)
+    return _spliced_kind(keys, text, reference)
+
+
+def _spliced_kind(keys: list[str], text: str, reference: str) -> str | None:
+    """The kind a parameter needs where it is only a part of a longer string."""
+    before = text.split(reference, 1)[0]
     if before.startswith("arn:"):
         return NAME  # spliced into an ARN the consumer builds itself (arn:...:s3:::<bucket>/...)
-    keys = [step for step in path if isinstance(step, str)]
-    if not before and text.startswith(f"${{param:{param}}}/") and "Resource" in keys[-2:]:
+    if not before and text.startswith(f"{reference}/") and "Resource" in keys[-2:]:
         return ARN  # a part of the resource the ARN names (a table's index: <table ARN>/index/<name>)
-    if text != f"${{param:{param}}}":
-        return None
+    return None
+
+
+def _whole_value_kind(keys: list[str], parent: Any) -> str | None:
+    """The kind a parameter needs where it is the whole value of a property."""
     last = keys[-1]
-    if "Resource" in keys[-2:] or last in {"ProviderARNs", "KmsKeyId", "KMSMasterKeyID", "KmsMasterKeyId"}:
-        return ARN
-    if keys[-2:] == ["sqs", "arn"]:
+    if "Resource" in keys[-2:] or last in ARN_PROPERTIES or keys[-2:] == ["sqs", "arn"]:
         return ARN
     if "environment" in keys[-2:-1]:
         return {"_BUCKET": NAME, "_TABLE": NAME, "_ARN": ARN, "_BYTES": VALUE}.get(last[last.rfind("_") :])

@@ -48,7 +48,13 @@ def platform():
 
 
 def call(
-    platform: LocalPlatform, method: str, url: str, body: Any = None, token: str | None = None, raw: str | None = None
+    platform: LocalPlatform,
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    token: str | None = None,
+    raw: str | None = None,
 ):
     headers = {"Content-Type": "application/json"}
     if token is not None:
@@ -144,7 +150,7 @@ def test_forged_tokens_get_401_before_any_handler_runs(platform):
 def test_every_image_route_hides_other_users_images(platform):
     alice = tokens_for(platform, "alice@example.com")["id_token"]
     bob = tokens_for(platform, "bob@example.com")["id_token"]
-    status, body = call(platform, "POST", "/upload", {"content_type": "image/jpeg", "filename": "a.jpg"}, alice)
+    status, body = call(platform, "POST", "/upload", {"content_type": "image/jpeg", "filename": "a.jpg"}, token=alice)
     assert status == 201
     image_id = json.loads(body)["image_id"]
     missing_id = "f" * 32
@@ -171,7 +177,7 @@ def test_an_upload_cannot_choose_its_key_or_another_users_prefix(platform):
         "key": "originals/someone-else/x.png",
         "owner": "someone-else",
     }
-    status, body = call(platform, "POST", "/upload", hostile, alice["id_token"])
+    status, body = call(platform, "POST", "/upload", hostile, token=alice["id_token"])
     assert status in {201, 400}
     if status == 201:
         answer = json.loads(body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ class ImgplatClient:
             raise Unreachable(f"Cannot reach {url}: {error}. Is the platform running (make dev)?") from error
 
     def _json(self, answer: httpx.Response) -> Any:
-        if answer.status_code >= 400:
+        if answer.is_error:
             raise _error_from(answer)
         return answer.json() if answer.content else None
 
@@ -88,7 +89,7 @@ class ImgplatClient:
 
     def _refreshed(self, session: Session) -> Session:
         answer = self._send("POST", "/auth/refresh", json={"refresh_token": session.refresh_token})
-        if answer.status_code == 401:
+        if answer.status_code == HTTPStatus.UNAUTHORIZED:
             self.cache.clear(self.api_url)
             raise NotSignedIn("The session has expired or was revoked. Run: imgplat login")
         tokens = self._json(answer)
@@ -100,7 +101,7 @@ class ImgplatClient:
     def _authorized(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         session = self.session()
         answer = self._send(method, path, headers={"Authorization": f"Bearer {session.id_token}"}, **kwargs)
-        if answer.status_code == 401:  # revoked or expired early: one refresh, one retry
+        if answer.status_code == HTTPStatus.UNAUTHORIZED:  # revoked or expired early: one refresh, one retry
             session = self._refreshed(session)
             answer = self._send(method, path, headers={"Authorization": f"Bearer {session.id_token}"}, **kwargs)
         return answer
@@ -143,7 +144,7 @@ class ImgplatClient:
         put = ticket["put"]
         headers = dict(put["headers"]) | {"Content-Length": str(path.stat().st_size)}
         answer = self._send("PUT", put["url"], content=_chunks(path, on_progress), headers=headers, timeout=300)
-        if answer.status_code >= 300:
+        if not answer.is_success:
             raise ApiError(answer.status_code, "upload_refused", f"Storage refused the upload: {answer.text[:200]}")
 
     def get_image(self, image_id: str) -> dict[str, Any]:
@@ -156,7 +157,7 @@ class ImgplatClient:
     def download(self, url: str, destination: Path) -> int:
         """Save a (pre-signed) URL's body to a file; the number of bytes written."""
         answer = self._send("GET", url, timeout=120)
-        if answer.status_code >= 300:
+        if not answer.is_success:
             raise ApiError(answer.status_code, "download_failed", "The rendition could not be downloaded.")
         destination.write_bytes(answer.content)
         return len(answer.content)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import wraps
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -73,7 +74,8 @@ def _reported_errors() -> Iterator[None]:
     except NotSignedIn as error:
         _fail(error.message, EXIT_NOT_SIGNED_IN)
     except ApiError as error:
-        _fail(f"{error.message} ({error.code}, HTTP {error.status})", EXIT_NOT_FOUND if error.status == 404 else 1)
+        exit_code = EXIT_NOT_FOUND if error.status == HTTPStatus.NOT_FOUND else EXIT_REFUSED
+        _fail(f"{error.message} ({error.code}, HTTP {error.status})", exit_code)
     except Unreachable as error:
         _fail(str(error), EXIT_UNREACHABLE)
 
@@ -219,6 +221,7 @@ def _uploads_table(uploaded: list[dict[str, Any]]) -> Table:
 def get(
     ctx: typer.Context,
     image_id: Annotated[str, typer.Argument(help="The image id (from upload or list).")],
+    *,
     size: Annotated[Size | None, typer.Option(help="A rendition: its link, or with --output/--open the image.")] = None,
     image_format: Annotated[Format, typer.Option("--format", help="The rendition's encoding.")] = Format.JPEG,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the rendition to this file.")] = None,

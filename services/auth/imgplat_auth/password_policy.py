@@ -9,11 +9,19 @@ answer for every address. The rules and wording are Cognito's (serverless.yml: U
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Cognito's special characters; a space counts too, when it is neither first nor last.
 COGNITO_SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 POLICY_PREFIX = "Password did not conform with policy: "
+# The character classes the user pool requires, in the order Cognito reports them, with its wording.
+CHARACTER_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda password: re.search(r"[A-Z]", password) is not None, "Password must have uppercase characters"),
+    (lambda password: re.search(r"[a-z]", password) is not None, "Password must have lowercase characters"),
+    (lambda password: re.search(r"[0-9]", password) is not None, "Password must have numeric characters"),
+    (lambda password: not COGNITO_SYMBOLS.isdisjoint(password), "Password must have symbol characters"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,12 +36,7 @@ class PasswordPolicy:
             return "Password must not begin or end with a space."
         if len(password) < self.minimum_length:
             return f"{POLICY_PREFIX}Password not long enough (at least {self.minimum_length} characters)"
-        if not re.search(r"[A-Z]", password):
-            return f"{POLICY_PREFIX}Password must have uppercase characters"
-        if not re.search(r"[a-z]", password):
-            return f"{POLICY_PREFIX}Password must have lowercase characters"
-        if not re.search(r"[0-9]", password):
-            return f"{POLICY_PREFIX}Password must have numeric characters"
-        if not COGNITO_SYMBOLS.intersection(password):
-            return f"{POLICY_PREFIX}Password must have symbol characters"
+        for satisfies, message in CHARACTER_RULES:
+            if not satisfies(password):
+                return f"{POLICY_PREFIX}{message}"
         return None

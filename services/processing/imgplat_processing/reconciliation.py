@@ -84,14 +84,8 @@ def reconcile(settings: ReconcilerSettings, store: ReconcilerStore, now: datetim
                 if record.status is ImageStatus.PENDING:
                     _reconcile_pending(record, settings, store, now, done)
                 else:
-                    _fail(
-                        record,
-                        settings,
-                        store,
-                        DID_NOT_FINISH,
-                        "the run's execution ended without a final status",
-                        done,
-                    )
+                    cause = "the run's execution ended without a final status"
+                    _fail(record, settings, store, done, reason=DID_NOT_FINISH, cause=cause)
             finally:
                 logger.set_correlation_id(None)
     return done
@@ -104,7 +98,7 @@ def _reconcile_pending(
     version = store.object_version(settings.originals_bucket, key)
     if version is None:
         if record.updated_at < iso(now - timedelta(seconds=settings.upload_window_seconds)):
-            _fail(record, settings, store, NO_UPLOAD, "the upload URL expired unused", done)
+            _fail(record, settings, store, done, reason=NO_UPLOAD, cause="the upload URL expired unused")
         else:
             done.left.append(record.image_id)  # its upload URL may still be in use
         return
@@ -119,7 +113,14 @@ def _reconcile_pending(
         started = store.start_execution(settings.state_machine_arn, run_id, payload)
         status = "STARTED" if started else store.execution_status(settings.state_machine_arn, run_id)
     except Exception as error:
-        _fail(record, settings, store, DID_NOT_FINISH, f"re-driving failed: {type(error).__name__}: {error}", done)
+        _fail(
+            record,
+            settings,
+            store,
+            done,
+            reason=DID_NOT_FINISH,
+            cause=f"re-driving failed: {type(error).__name__}: {error}",
+        )
         return
     if status == "STARTED":
         logger.info("stuck upload re-driven", extra={"run_id": run_id})
@@ -128,7 +129,12 @@ def _reconcile_pending(
         done.left.append(record.image_id)  # the re-driven run has not claimed it yet; it ends within its timeout
     else:
         _fail(
-            record, settings, store, DID_NOT_FINISH, f"the re-driven run {run_id} ended {status} without a status", done
+            record,
+            settings,
+            store,
+            done,
+            reason=DID_NOT_FINISH,
+            cause=f"the re-driven run {run_id} ended {status} without a status",
         )
 
 
@@ -136,9 +142,10 @@ def _fail(
     record: StuckRecord,
     settings: ReconcilerSettings,
     store: ReconcilerStore,
+    done: Reconciliation,
+    *,
     reason: str,
     cause: str,
-    done: Reconciliation,
 ) -> None:
     error_id = new_error_id()
     failed = store.fail_if_unchanged(

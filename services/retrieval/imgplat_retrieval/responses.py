@@ -71,9 +71,9 @@ class ImageView(_RecordAnswer):
     metadata: ImageMetadata | None = None
     renditions: dict[str, RenditionSummary] | None = None
 
-    # No return annotation: the OpenAPI schema of this answer stays the one of its fields.
+    # No return annotation: pydantic would take it as this answer's OpenAPI schema instead of the one of its fields.
     @model_serializer(mode="wrap")
-    def _only_the_keys_of_its_status(self, serialize: SerializerFunctionWrapHandler):
+    def _only_the_keys_of_its_status(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         body: dict[str, Any] = serialize(self)
         return {key: value for key, value in body.items() if KEYS_OF_ONE_STATUS.get(key, self.status) is self.status}
 

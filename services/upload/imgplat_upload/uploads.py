@@ -126,7 +126,9 @@ def start_upload(
     check_declared_size(request.size, settings)
 
     image_id = issue_image_id()
-    record = ImageRecord.pending(owner, image_id, content_type, now(), request.filename, request.size)
+    record = ImageRecord.pending(
+        owner, image_id, content_type, now(), filename=request.filename, declared_size=request.size
+    )
     key = record.original_key
     try:
         records.create(record)

@@ -5,6 +5,7 @@ Duck-typed on the exception's `response` (botocore's ClientError has one) so thi
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
@@ -55,4 +56,4 @@ def is_conditional_check_failure(error: BaseException) -> bool:
 
 def is_transient(error: BaseException) -> bool:
     """True when AWS was throttling or failing on its side (a known code, or any 5xx answer)."""
-    return error_code(error) in TRANSIENT_CODES or http_status(error) >= 500
+    return error_code(error) in TRANSIENT_CODES or http_status(error) >= HTTPStatus.INTERNAL_SERVER_ERROR

@@ -72,12 +72,11 @@ def original_key(owner: str, image_id: str) -> str:
 
 def parse_original_key(key: str) -> OriginalKey:
     """The owner and image id of an originals/ key; InvalidKeyError for anything the platform did not make."""
-    if not key.startswith(ORIGINALS_PREFIX):
-        raise InvalidKeyError(f"not an originals key: {key!r}")
-    parts = key[len(ORIGINALS_PREFIX) :].split("/")
-    if len(parts) != 2:
-        raise InvalidKeyError(f"not an originals key: {key!r}")
-    return OriginalKey(owner=_check_owner(parts[0]), image_id=_check_image_id(parts[1]))
+    if key.startswith(ORIGINALS_PREFIX):
+        match key.removeprefix(ORIGINALS_PREFIX).split("/"):
+            case [owner, image_id]:
+                return OriginalKey(owner=_check_owner(owner), image_id=_check_image_id(image_id))
+    raise InvalidKeyError(f"not an originals key: {key!r}")
 
 
 def rendition_prefix(owner: str, image_id: str) -> str:

@@ -89,6 +89,7 @@ class ImageRecord(_Shape):
         image_id: str,
         content_type: str,
         created_at: str,
+        *,
         filename: str | None = None,
         declared_size: int | None = None,
     ) -> ImageRecord:

@@ -18,7 +18,7 @@ from io import BytesIO
 
 from PIL import Image, ImageCms
 
-from imgplat_processing.images.validate import exif_orientation, rejecting_damaged_pixels
+from imgplat_processing.images.validate import SWAPPING_ORIENTATIONS, exif_orientation, rejecting_damaged_pixels
 from imgplat_processing.rendition_specs import RenditionSpec
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
@@ -37,7 +37,6 @@ _UPRIGHT: dict[int, Image.Transpose] = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 # Modes that resize() handles directly and that the colour step knows how to turn into RGB or RGBA.
 _WORKING_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK"})
@@ -73,7 +72,7 @@ def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format:
         source.load()
         working = _to_working_mode(source)
 
-    swaps = orientation in _SWAPPING_ORIENTATIONS
+    swaps = orientation in SWAPPING_ORIENTATIONS
     display_size = (stored_height, stored_width) if swaps else (stored_width, stored_height)
     results: list[RenderedImage | None] = [None] * len(specs)
     previous: Image.Image | None = None  # the last rendition made, still in stored orientation

@@ -30,7 +30,10 @@ MIME_TYPES: dict[str, str] = {
 }
 
 # EXIF orientations 5-8 turn the image by 90 degrees, so width and height swap when it is displayed.
-_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+# EXIF orientation 1 is "stored upright", 2-8 the mirrorings and turns; any other value is noise.
+_UPRIGHT_ORIENTATION = 1
+_EXIF_ORIENTATIONS = range(1, 9)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def sniff_format(data: bytes) -> str | None:
         return "PNG"
     if data.startswith((b"GIF87a", b"GIF89a")):
         return "GIF"
-    if len(data) >= 12 and data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":  # RIFF, the file size (4 bytes), WEBP
         return "WEBP"
     if data.startswith((b"II*\x00", b"MM\x00*")):
         return "TIFF"
@@ -89,7 +92,7 @@ def validate_image(data: bytes, limits: ValidationLimits) -> ValidatedImage:
         finally:
             image.close()
 
-    if orientation in _SWAPPING_ORIENTATIONS:
+    if orientation in SWAPPING_ORIENTATIONS:
         width, height = height, width
     return ValidatedImage(
         format=image_format,
@@ -180,14 +183,14 @@ def exif_orientation(image: Image.Image) -> int:
     pixels itself.
     """
     if image.format == "TIFF":
-        return 1
+        return _UPRIGHT_ORIENTATION
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" notes
-            value = int(header_exif(image).get(ExifTags.Base.Orientation, 1))
+            value = int(header_exif(image).get(ExifTags.Base.Orientation, _UPRIGHT_ORIENTATION))
     except Exception:  # malformed EXIF is common in the wild and harmless to ignore
-        return 1
-    return value if 1 <= value <= 8 else 1
+        return _UPRIGHT_ORIENTATION
+    return value if value in _EXIF_ORIENTATIONS else _UPRIGHT_ORIENTATION
 
 
 def header_exif(image: Image.Image) -> Image.Exif:

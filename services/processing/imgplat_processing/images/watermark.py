@@ -15,6 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 POSITIONS = frozenset({"top-left", "top-right", "bottom-left", "bottom-right", "center"})
 # A logo is configuration, not an upload, but it is decoded on every run: keep it to a sane size.
 MAX_LOGO_PIXELS = 4096 * 4096
+# The margin is a fraction of the long edge, kept on each side: half of it on both sides leaves no room for the mark.
+MAX_MARGIN = 0.5
 
 _REFERENCE_FONT_SIZE = 100
 _MIN_FONT_SIZE = 6
@@ -42,8 +44,8 @@ class WatermarkConfig:
             raise ValueError(f"watermark position must be one of {sorted(POSITIONS)}, not {self.position!r}")
         if not 0.0 <= self.opacity <= 1.0:
             raise ValueError("watermark opacity must be between 0 and 1")
-        if not 0.0 <= self.margin < 0.5:
-            raise ValueError("watermark margin must be at least 0 and below 0.5")
+        if not 0.0 <= self.margin < MAX_MARGIN:
+            raise ValueError(f"watermark margin must be at least 0 and below {MAX_MARGIN}")
         if not 0.0 < self.scale <= 1.0:
             raise ValueError("watermark scale must be above 0 and at most 1")
 

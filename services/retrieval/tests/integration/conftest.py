@@ -86,6 +86,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
 def api_event(
     method: str,
     resource: str,
+    *,
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     sub: str | None = None,

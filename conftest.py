@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -26,3 +28,14 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("repo", deadline=None, database=None)
 settings.load_profile("repo")
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_left_from_another_test():
+    # Powertools' Metrics is one object per process: a test that records metrics without a handler flushing them
+    # (logic called directly) would otherwise leave them for the next handler's flush to publish.
+    from imgplat_common.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()

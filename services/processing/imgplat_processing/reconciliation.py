@@ -113,29 +113,17 @@ def _reconcile_pending(
         started = store.start_execution(settings.state_machine_arn, run_id, payload)
         status = "STARTED" if started else store.execution_status(settings.state_machine_arn, run_id)
     except Exception as error:
-        _fail(
-            record,
-            settings,
-            store,
-            done,
-            reason=DID_NOT_FINISH,
-            cause=f"re-driving failed: {type(error).__name__}: {error}",
-        )
-        return
-    if status == "STARTED":
-        logger.info("stuck upload re-driven", extra={"run_id": run_id})
-        done.redriven.append(record.image_id)
-    elif status == "RUNNING":
-        done.left.append(record.image_id)  # the re-driven run has not claimed it yet; it ends within its timeout
+        cause = f"re-driving failed: {type(error).__name__}: {error}"
     else:
-        _fail(
-            record,
-            settings,
-            store,
-            done,
-            reason=DID_NOT_FINISH,
-            cause=f"the re-driven run {run_id} ended {status} without a status",
-        )
+        if status == "STARTED":
+            logger.info("stuck upload re-driven", extra={"run_id": run_id})
+            done.redriven.append(record.image_id)
+            return
+        if status == "RUNNING":
+            done.left.append(record.image_id)  # the re-driven run has not claimed it yet; it ends within its timeout
+            return
+        cause = f"the re-driven run {run_id} ended {status} without a status"
+    _fail(record, settings, store, done, reason=DID_NOT_FINISH, cause=cause)
 
 
 def _fail(

@@ -93,7 +93,7 @@ def _upload_one(options: Options, path: Path, progress: Progress) -> dict[str, A
     except (ApiError, Unreachable, OSError) as error:
         outcome["error"] = _failure(error)
         if not options.json_output:
-            err.print(f"[red]failed:[/red] {path}: {_failure_text(error)}", highlight=False)
+            err.print(f"[red]failed:[/red] {path}: {_failure_text(error)}", highlight=False, soft_wrap=True)
         return outcome
     outcome |= {"image_id": ticket["image_id"], "status": ticket["status"]}
     if not options.json_output:  # printed as soon as it exists, so a later failure never hides it
@@ -115,7 +115,7 @@ def upload(
     options = options_of(ctx, json_output)
     files = files_to_upload(paths)
     if not files:
-        fail("No image files to upload in " + ", ".join(map(str, paths)), EXIT_USAGE)
+        fail("No image files to upload in " + ", ".join(map(str, paths)), EXIT_USAGE, json_mode=options.json_output)
     options.client.session()  # not signed in: say so once, before any file
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
@@ -184,7 +184,7 @@ def get(
     """An image's status and metadata, or one rendition (--size) as a link, a file (--output) or in a browser."""
     options = options_of(ctx, json_output)
     if output and open_in_browser:
-        fail("Choose --output or --open, not both.", EXIT_USAGE)
+        fail("Choose --output or --open, not both.", EXIT_USAGE, json_mode=options.json_output)
     if size is None and not (output or open_in_browser):
         record = options.client.get_image(image_id)
         options.emit(record, lambda: out.print(_describe(record), highlight=False, soft_wrap=True))
@@ -270,7 +270,7 @@ def _delete_one(options: Options, image_id: str) -> dict[str, Any]:
         raise
     except (ApiError, Unreachable) as error:
         if not options.json_output:
-            err.print(f"[red]failed:[/red] {image_id}: {_failure_text(error)}", highlight=False)
+            err.print(f"[red]failed:[/red] {image_id}: {_failure_text(error)}", highlight=False, soft_wrap=True)
         return {"image_id": image_id, "error": _failure(error)}
     if not options.json_output:
         out.print(f"deleted {image_id}", highlight=False)

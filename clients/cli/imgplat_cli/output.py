@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
 
@@ -66,31 +65,32 @@ def describe_error(error: ApiError) -> str:
     return "\n".join(lines)
 
 
-def _json_mode() -> bool:
-    ctx = click.get_current_context(silent=True)
-    options = ctx.find_object(Options) if ctx else None
-    return bool(options and options.json_output)
-
-
-def fail(message: str, code: int, summary: dict[str, Any] | None = None) -> NoReturn:
+def fail(message: str, code: int, summary: dict[str, Any] | None = None, *, json_mode: bool = False) -> NoReturn:
     """Report an error on stderr (JSON in --json mode) and exit with `code`."""
-    if _json_mode():
+    if json_mode:
         print_json({"error": summary or {"message": message}}, err)
     else:
-        err.print(f"[red]error:[/red] {message}", highlight=False)
+        err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 @contextmanager
-def _reported_errors() -> Iterator[None]:
+def _reported_errors(options: Options | None) -> Iterator[None]:
     try:
         yield
-    except NotSignedIn as error:
-        fail(error.message, EXIT_NOT_SIGNED_IN, error_summary(error))
-    except ApiError as error:
-        fail(describe_error(error), EXIT_NOT_FOUND if error.status == 404 else EXIT_FAILED, error_summary(error))
-    except Unreachable as error:
-        fail(str(error), EXIT_UNREACHABLE, {"code": "unreachable", "message": str(error)})
+    except (ApiError, Unreachable) as error:
+        # Read after the command ran: its own --json may have switched JSON on.
+        json_mode = options is not None and options.json_output
+        fail(*_report_of(error), json_mode=json_mode)
+
+
+def _report_of(error: ApiError | Unreachable) -> tuple[str, int, dict[str, Any]]:
+    """The message, exit code and JSON summary of an error of the client."""
+    if isinstance(error, Unreachable):
+        return str(error), EXIT_UNREACHABLE, {"code": "unreachable", "message": str(error)}
+    if isinstance(error, NotSignedIn):
+        return error.message, EXIT_NOT_SIGNED_IN, error_summary(error)
+    return describe_error(error), EXIT_NOT_FOUND if error.status == 404 else EXIT_FAILED, error_summary(error)
 
 
 P = ParamSpec("P")
@@ -102,7 +102,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _reported_errors():
+        # The command's context (typer passes its own, vendored click's) holds the Options.
+        candidates = (getattr(value, "obj", None) for value in (*args, *kwargs.values()))
+        found = [candidate for candidate in candidates if isinstance(candidate, Options)]
+        with _reported_errors(found[0] if found else None):
             return command(*args, **kwargs)
         raise AssertionError("unreachable")  # _reported_errors either returns or exits
 

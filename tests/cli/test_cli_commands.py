@@ -97,3 +97,14 @@ def test_shell_completion_is_printed_for_bash():
         [imgplat, "--show-completion", "bash"], capture_output=True, text=True, timeout=60, env=dict(os.environ)
     )
     assert result.returncode == 0 and "_IMGPLAT_COMPLETE" in result.stdout
+
+
+def test_a_usage_error_is_json_too_when_json_is_asked_for(tmp_path):
+    imgplat = str(Path(sys.executable).parent / "imgplat")
+    environment = dict(os.environ, IMGPLAT_CONFIG_DIR=str(tmp_path), IMGPLAT_API_URL=API)
+    missing = str(tmp_path / "missing.jpg")
+    for args in (["upload", missing, "--json"], ["--json", "upload", missing]):
+        result = subprocess.run([imgplat, *args], capture_output=True, text=True, timeout=60, env=environment)
+        assert result.returncode == 2 and result.stdout == ""
+        error = json.loads(result.stderr)["error"]
+        assert error["code"] == "usage" and "does not exist" in error["message"]

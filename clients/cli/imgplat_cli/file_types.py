@@ -8,6 +8,14 @@ from pathlib import Path
 # Enough bytes for every signature below (the ISO-BMFF brand ends at byte 12).
 SIGNATURE_BYTES = 16
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
+PREFIX_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),  # little-endian
+    (b"MM\x00*", "image/tiff"),  # big-endian
+)
 # The brands of an ISO-BMFF `ftyp` box (bytes 8-12) that name a still-image format.
 FTYP_BRANDS = {
     b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
@@ -19,16 +27,11 @@ FTYP_BRANDS = {
 
 def sniff_content_type(head: bytes) -> str | None:
     """The image content type that `head` (a file's first bytes) starts with, or None when it is no known image."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
+    for prefix, content_type in PREFIX_SIGNATURES:
+        if head.startswith(prefix):
+            return content_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
     if head[4:8] == b"ftyp":
         return FTYP_BRANDS.get(head[8:12])
     return None

@@ -104,7 +104,10 @@ def _upload_one(options: Options, path: Path, progress: Progress) -> dict[str, A
 @reports_errors
 def upload(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(exists=True, readable=True, help="Image files, or folders of images.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(exists=True, readable=True, metavar="FILE_OR_FOLDER", help="Image files, or folders of images."),
+    ],
     wait: Annotated[bool, typer.Option(help="Follow processing until READY or REJECTED.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -280,7 +283,7 @@ def _delete_one(options: Options, image_id: str) -> dict[str, Any]:
 @reports_errors
 def delete(
     ctx: typer.Context,
-    image_ids: Annotated[list[str], typer.Argument(help="Image ids to delete.")],
+    image_ids: Annotated[list[str], typer.Argument(metavar="IMAGE_ID", help="Image ids to delete.")],
     json_output: JsonOption = False,
 ) -> None:
     """Delete images: the original, every rendition and the record. One line per id; the others go on past a failure.

@@ -5,28 +5,51 @@ Exit codes are listed in imgplat_cli.output. Shell completion: `imgplat --instal
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import version
 from typing import Annotated, Any
 
 import httpx
 import typer
+from typer import TyperException
 
 from imgplat_cli import image_commands
 from imgplat_cli.api_client import DEFAULT_API_URL, ImgplatClient, NotSignedIn, Unreachable
 from imgplat_cli.output import (
+    EXIT_FAILED,
     EXIT_NOT_SIGNED_IN,
     EXIT_UNREACHABLE,
     JsonOption,
     Options,
+    err,
     options_of,
     out,
+    print_json,
     reports_errors,
 )
 from imgplat_cli.token_cache import TokenCache
 
 API_URL_VARIABLE = "IMGPLAT_API_URL"
 
-app = typer.Typer(help="imgplat: upload, list, fetch and delete your images.", no_args_is_help=True)
+
+class ImgplatApp(typer.Typer):
+    """With --json anywhere on the command line, usage errors too are JSON on stderr (exit 2)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "--json" not in sys.argv[1:]:
+            return super().__call__(*args, **kwargs)
+        try:
+            exit_code = super().__call__(*args, standalone_mode=False, **kwargs)
+        except TyperException as error:  # vendored click's usage and parameter errors
+            print_json({"error": {"code": "usage", "message": error.format_message()}}, err)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            print_json({"error": {"code": "aborted", "message": "Aborted."}}, err)
+            sys.exit(EXIT_FAILED)
+        sys.exit(exit_code if isinstance(exit_code, int) else 0)
+
+
+app = ImgplatApp(help="imgplat: upload, list, fetch and delete your images.", no_args_is_help=True)
 
 
 def _print_version(wanted: bool) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from imgplat_cli.file_types import content_type_of, is_image_file, sniff_content_type
 from imgplat_cli.image_commands import files_to_upload
 
@@ -51,3 +53,14 @@ def test_a_folder_stands_for_the_visible_image_files_directly_in_it(tmp_path):
     single = tmp_path / "readme.txt"
     assert files_to_upload([tmp_path, single]) == [tmp_path / "a", tmp_path / "b.jpg", single]
     assert not is_image_file(tmp_path / "sub")
+
+
+@given(st.binary(max_size=64))
+def test_any_bytes_give_a_known_image_type_or_none(head):
+    assert sniff_content_type(head) in {*SIGNATURES, "image/heif", "image/heif-sequence", "image/heic-sequence", None}
+
+
+@given(st.sampled_from(sorted(SIGNATURES.items())), st.binary(max_size=64))
+def test_what_follows_a_signature_does_not_change_the_answer(signature, tail):
+    content_type, head = signature
+    assert sniff_content_type(head + tail) == content_type

@@ -80,6 +80,10 @@ class ImgplatClient:
             raise _error_from(answer)
         return answer.json() if answer.content else None
 
+    def probe(self) -> int:
+        """The HTTP status of an unauthenticated GET /images: any answer (401 expected) means the API is up."""
+        return self._send("GET", "/images", timeout=10).status_code
+
     def session(self) -> Session:
         """The cached session, refreshed first when its tokens have expired."""
         session = self.cache.load(self.api_url)
@@ -112,6 +116,16 @@ class ImgplatClient:
 
     def verify(self, email: str, code: str) -> dict[str, Any]:
         return dict(self._json(self._send("POST", "/auth/verify", json={"email": email, "code": code})))
+
+    def resend_code(self, email: str) -> dict[str, Any]:
+        return dict(self._json(self._send("POST", "/auth/resend-code", json={"email": email})))
+
+    def forgot_password(self, email: str) -> dict[str, Any]:
+        return dict(self._json(self._send("POST", "/auth/forgot-password", json={"email": email})))
+
+    def confirm_forgot_password(self, email: str, code: str, new_password: str) -> dict[str, Any]:
+        body = {"email": email, "code": code, "new_password": new_password}
+        return dict(self._json(self._send("POST", "/auth/confirm-forgot-password", json=body)))
 
     def sign_in(self, email: str, password: str) -> Session:
         """Sign in and cache the tokens for this platform."""

@@ -310,7 +310,11 @@ function tile(item) {
     if (item.status === "REJECTED" || item.status === "FAILED") showTileReason(element, item);
   }
   element.addEventListener("click", () => openViewer(element));
-  element.addEventListener("keydown", (event) => { if (event.key === "Enter") openViewer(element); });
+  element.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();  // else the same key press also "clicks" the viewer's focused Close button
+    openViewer(element);
+  });
   return element;
 }
 
@@ -323,6 +327,7 @@ async function showTileReason(element, item) {
   if (!record) return;
   element.item = { ...item, ...record };
   reason.textContent = whyNotReady(record);
+  element.title = `${item.filename || item.image_id}: ${reason.textContent}`;  // the whole reason, where the tile cuts it
 }
 
 function whyNotReady(record) {

@@ -396,6 +396,10 @@ def test_the_viewer_chooses_size_and_format_downloads_and_walks_with_the_keyboar
         page.wait_for_function("() => document.querySelector('#viewer-image').naturalWidth === 320")  # choice kept
         page.keyboard.press("Escape")
         page.wait_for_selector("#viewer[open]", state="detached")
+        # The focus is back on the tile last seen; Enter opens it again
+        assert page.evaluate("() => document.activeElement.dataset.imageId") == newest_first[1]
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#viewer[open] #viewer-title:text('walk-1.jpg')")
         assert not tab.errors, tab.errors
         tab.close()
 

@@ -174,17 +174,20 @@ function signedOut(message, kind) {
 }
 
 // ---- uploads: many at once (a few in flight), each row with its own progress and outcome ----
+// Files may be dropped anywhere on the page once signed in (the zone lights up); before that, a drop must not make
+// the browser leave the page to show the file.
 const dropZone = $("#drop-zone");
-dropZone.addEventListener("dragover", (event) => { event.preventDefault(); dropZone.classList.add("dragging"); });
-dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
-dropZone.addEventListener("drop", (event) => {
+const carriesFiles = (event) => event.dataTransfer?.types?.includes("Files");
+window.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  if (carriesFiles(event) && !$("#workspace").hidden) dropZone.classList.add("dragging");
+});
+window.addEventListener("dragleave", (event) => { if (!event.relatedTarget) dropZone.classList.remove("dragging"); });
+window.addEventListener("drop", (event) => {
   event.preventDefault();
   dropZone.classList.remove("dragging");
-  uploadAll(event.dataTransfer.files);
+  if (!$("#workspace").hidden && event.dataTransfer?.files.length) uploadAll(event.dataTransfer.files);
 });
-// A file dropped next to the zone must not make the browser leave the page to show it.
-window.addEventListener("dragover", (event) => event.preventDefault());
-window.addEventListener("drop", (event) => event.preventDefault());
 $("#file-input").addEventListener("change", (event) => { uploadAll(event.target.files); event.target.value = ""; });
 
 async function uploadAll(fileList) {

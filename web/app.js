@@ -300,7 +300,7 @@ function tile(item) {
     image.alt = item.filename || "image";
     image.addEventListener("load", () => image.classList.add("loaded"));
     element.append(image);
-    call("GET", `/image/${item.image_id}?size=thumb`).then((link) => { image.src = link.url; })
+    thumbnailLink(item.image_id).then((link) => { image.src = link.url; })
       .catch((error) => { if (error.status === 404) element.remove(); });
   } else {
     const badge = document.createElement("span");
@@ -319,6 +319,20 @@ function tile(item) {
     openViewer(element);
   });
   return element;
+}
+
+// The smallest rendition that stays sharp in a tile: "thumb" (150 px) unless the grid's columns, in device pixels, are
+// wider; then "small" (320 px), or "thumb" where a deployment has no "small".
+async function thumbnailLink(imageId) {
+  const columnWidth = parseFloat(getComputedStyle($("#gallery")).gridTemplateColumns) || 150;
+  if (columnWidth * devicePixelRatio > 160) {
+    try {
+      return await call("GET", `/image/${imageId}?size=small`);
+    } catch (error) {
+      if (error.status !== 400) throw error;
+    }
+  }
+  return call("GET", `/image/${imageId}?size=thumb`);
 }
 
 // The list holds no reason; the image's own record does, so a rejected tile asks for it.
@@ -389,10 +403,19 @@ function fillSizes(record) {
   select.value = names.includes(previous) ? previous : names.includes("large") ? "large" : names.at(-1);
 }
 
+// Only the formats this size exists in can be chosen (every format, when the record does not say).
+function offerFormats(record, size) {
+  const formats = record.renditions?.[size]?.formats;
+  const select = $("#viewer-format");
+  for (const option of select.options) option.disabled = Boolean(formats) && !(option.value in formats);
+  if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((option) => !option.disabled)?.value;
+}
+
 async function showRendition() {
   const { record } = viewer;
   if (!record) return;
   const size = $("#viewer-size").value;
+  offerFormats(record, size);
   const format = $("#viewer-format").value;
   show($("#viewer-message"), "Loading…", "info");
   const link = await call("GET", `/image/${record.image_id}?size=${size}&format=${format}`);

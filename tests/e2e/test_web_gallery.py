@@ -351,7 +351,9 @@ def test_drop_many_files_each_with_progress_then_a_grid_of_thumbnails(local_plat
         # Real thumbnails, as sharp as the tiles: "thumb" (150 px) in a phone's small tiles, "small" (320) on a desktop
         sharp = "image => image.naturalWidth >= image.getBoundingClientRect().width"
         assert page.locator(".tile img").evaluate_all(f"images => images.every({sharp})")
-        assert page.locator(".tile img").first.evaluate("image => image.naturalWidth") == (150 if viewport is PHONE else 320)
+        assert page.locator(".tile img").first.evaluate("image => image.naturalWidth") == (
+            150 if viewport is PHONE else 320
+        )
         columns = page.locator("#gallery").evaluate(
             "grid => getComputedStyle(grid).gridTemplateColumns.split(' ').length"
         )
@@ -431,7 +433,9 @@ def test_sign_in_upload_see_the_thumbnail_open_and_delete(local_platform, browse
     tile = page.locator(f'.tile[data-image-id="{image_id}"]')
     page.wait_for_selector(f'.tile[data-image-id="{image_id}"] img.loaded', timeout=30_000)
     assert tile.locator("canvas").count() == 1
-    assert tile.locator("img").evaluate("image => image.naturalWidth") == 320  # "small": the tiles are wider than 150 px
+    assert (
+        tile.locator("img").evaluate("image => image.naturalWidth") == 320
+    )  # "small": the tiles are wider than 150 px
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-gallery.png"), full_page=True)
 

@@ -70,6 +70,8 @@ class Tab:
     def shoot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         width = self.page.viewport_size["width"]
+        # Whatever is shown fits the width: nothing makes the page scroll sideways
+        assert self.page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), f"{name} is too wide"
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
     def sign_in(self, email: str) -> None:
@@ -358,7 +360,6 @@ def test_drop_many_files_each_with_progress_then_a_grid_of_thumbnails(local_plat
             "grid => getComputedStyle(grid).gridTemplateColumns.split(' ').length"
         )
         assert columns >= least_columns
-        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")  # nothing sticks out sideways
         tab.shoot("gallery-dropped")
         assert not tab.errors, tab.errors
         tab.close()
@@ -406,7 +407,7 @@ def test_the_viewer_chooses_size_and_format_downloads_and_walks_with_the_keyboar
         page.keyboard.press("Escape")
         page.wait_for_selector("#viewer[open]", state="detached")
         # The focus is back on the tile last seen; Enter opens it again
-        assert page.evaluate("() => document.activeElement.dataset.imageId") == newest_first[1]
+        page.wait_for_function("id => document.activeElement.dataset.imageId === id", arg=newest_first[1])
         page.keyboard.press("Enter")
         page.wait_for_selector("#viewer[open] #viewer-title:text('walk-1.jpg')")
         assert not tab.errors, tab.errors

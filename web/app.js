@@ -362,6 +362,9 @@ async function openViewer(tileElement) {
   viewer.record = null;
   viewer.link = null;
   const item = tileElement.item;
+  const tiles = [...document.querySelectorAll("#gallery .tile")];
+  $("#viewer-previous").disabled = tiles.indexOf(tileElement) <= 0;
+  $("#viewer-next").disabled = tiles.indexOf(tileElement) >= tiles.length - 1;
   $("#viewer-title").textContent = item.filename || item.image_id;
   $("#viewer-caption").textContent = "";
   $("#viewer-image").removeAttribute("src");

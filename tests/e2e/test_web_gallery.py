@@ -400,6 +400,7 @@ def test_the_viewer_chooses_size_and_format_downloads_and_walks_with_the_keyboar
         page.wait_for_selector("#viewer-title:text('walk-1.jpg')")
         page.keyboard.press("ArrowRight")
         page.wait_for_selector("#viewer-title:text('walk-0.jpg')")
+        assert page.locator("#viewer-next").is_disabled() and page.locator("#viewer-previous").is_enabled()
         page.keyboard.press("ArrowRight")  # the last one: stays
         page.keyboard.press("ArrowLeft")
         page.wait_for_selector("#viewer-title:text('walk-1.jpg')")

@@ -28,13 +28,15 @@ REDIRECTS = {"/": "/web/", "/web": "/web/", "/docs": "/web/docs.html"}
 SERVER_OWNED_HEADERS = {"content-length", "connection"}
 
 
-def static_answer(path: str) -> dict[str, Any] | None:
-    """The web page's files, /openapi.json and /docs; None for every other path (those are API routes)."""
+def static_answer(path: str, query: str = "") -> dict[str, Any] | None:
+    """The web page's files, /openapi.json and /docs; None for every other path (those are API routes). A redirect
+    keeps the query (the page's ?api= names the API it should talk to)."""
     if path == "/openapi.json":
         spec = yaml.safe_load(OPENAPI_FILE.read_text())
         return {"statusCode": HTTPStatus.OK, "headers": {"Content-Type": "application/json"}, "body": json.dumps(spec)}
     if path in REDIRECTS:
-        return {"statusCode": HTTPStatus.FOUND, "headers": {"Location": REDIRECTS[path]}, "body": ""}
+        location = REDIRECTS[path] + (f"?{query}" if query else "")
+        return {"statusCode": HTTPStatus.FOUND, "headers": {"Location": location}, "body": ""}
     if not path.startswith("/web/"):
         return None
     file = (WEB_DIR / (path.removeprefix("/web/") or "index.html")).resolve()
@@ -81,17 +83,17 @@ class ApiGateway(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         # API Gateway (no binary media types) hands text to the function: bytes that are not UTF-8 become U+FFFD.
         body = self.rfile.read(length).decode(errors="replace") if length else None
-        path = self.path.split("?", 1)[0]
-        response = self._respond(path, body)
+        path, _, query = self.path.partition("?")
+        response = self._respond(path, query, body)
         self._answer(response)
         elapsed = (time.monotonic() - started) * 1000
         log("api", f"{self.command} {path} -> {response.get('statusCode')} ({elapsed:.0f} ms)")
         if self.command == "POST" and path in CODE_ROUTES and succeeded(response):
             log("auth", f"verification code for {path}: {LOCAL_CODE_HINT}")
 
-    def _respond(self, path: str, body: str | None) -> dict[str, Any]:
+    def _respond(self, path: str, query: str, body: str | None) -> dict[str, Any]:
         """The local pages for a GET of one of theirs, CORS preflights, and the routes' handlers for the rest."""
-        static = static_answer(path) if self.command == "GET" else None
+        static = static_answer(path, query) if self.command == "GET" else None
         if static is not None:
             return static
         if self.command == "OPTIONS":

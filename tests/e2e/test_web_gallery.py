@@ -304,7 +304,6 @@ def test_an_unreachable_api_is_named_not_a_raw_failed_to_fetch(local_platform, b
     tab.close()
 
 
-@pytest.mark.xfail(strict=True, reason="local/http_server.py redirects / to /web/ without the query string")
 def test_api_parameter_survives_the_redirect_from_the_root(local_platform):
     answer = requests.get(f"{local_platform.api_url}/?api=https://api.example.com", allow_redirects=False, timeout=30)
     assert answer.headers["Location"] == "/web/?api=https://api.example.com"

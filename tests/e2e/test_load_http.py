@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 
 import boto3
 import pytest
@@ -49,12 +50,14 @@ def test_a_burst_of_200_uploads_ends_with_200_terminal_records_and_one_run_each(
     while time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
         statuses, cursor = {}, None
         while True:
-            page = session.get(
+            answer = session.get(
                 f"{api}/images",
                 params={"limit": 100, **({"cursor": cursor} if cursor else {})},
                 headers=headers,
                 timeout=60,
-            ).json()
+            )
+            assert answer.status_code == HTTPStatus.OK, answer.text
+            page = answer.json()
             statuses.update({item["image_id"]: item["status"] for item in page["items"]})
             cursor = page["next_cursor"]
             if not cursor:

@@ -13,6 +13,7 @@ from imgplat_cli.main import app
 from local.console import print_banner
 from local.launcher import free_port
 from local.server import busy_port_message
+from local.serverless_files import ROOT
 
 
 @pytest.fixture
@@ -29,6 +30,12 @@ def test_the_banner_exports_the_variable_the_cli_reads(capsys):
     (variable, value) = re.findall(r"export (\w+)=(\S+?)\)", capsys.readouterr().out)[0]
     api_url_option = next(p for p in typer.main.get_command(app).params if p.name == "api_url")
     assert variable in api_url_option.envvar and value == "http://127.0.0.1:8080"
+
+
+def test_the_readme_shows_the_banner_as_it_is_printed(capsys):
+    print_banner("http://127.0.0.1:3000", "http://127.0.0.1:4566")
+
+    assert capsys.readouterr().out.strip("\n") in (ROOT / "README.md").read_text()
 
 
 def test_a_busy_api_port_names_the_make_variable_and_the_option(busy_port):

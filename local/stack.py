@@ -22,14 +22,12 @@ from local.serverless_files import ROOT, service_dir, shared_fragments
 
 ACCOUNT_ID = "123456789012"
 CACHE_DIR = ROOT / ".cache" / "local"
-NO_VALUE = object()
-
-
 # Prints kept per service and stage, the most recently used first: enough for the few param sets printed side by side
 # (the platform's, the template tests'), few enough that the cache stays small however often anything starts.
 PRINTS_KEPT_PER_STAGE = 8
 # What an output of another stack is printed as (see printed_config_with_outputs); no framework variable syntax in it.
 OUTPUT_PLACEHOLDER = "__local_output_{name}__"
+NO_VALUE = object()
 
 
 def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str, Any]:
@@ -54,12 +52,12 @@ def printed_config_with_outputs(service: str, stage: str, outputs: dict[str, str
     start would miss the cache and run `osls print` again. Such params are only ever used as strings, which is what
     makes the replacement after the print exact. An ARN's placeholder is an ARN too: the framework checks that an
     event source's `arn` starts with "arn:"."""
-    placeholders = {name: output_placeholder(name, value) for name, value in outputs.items()}
+    placeholders = {name: _output_placeholder(name, value) for name, value in outputs.items()}
     config = printed_config(service, stage, placeholders)
     return _replace_in_strings(config, {placeholders[name]: value for name, value in outputs.items()})
 
 
-def output_placeholder(name: str, value: str) -> str:
+def _output_placeholder(name: str, value: str) -> str:
     marker = OUTPUT_PLACEHOLDER.format(name=name)
     return f"arn:{marker}" if value.startswith("arn:") else marker
 

@@ -18,7 +18,7 @@ from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_proc
 from local.moto_gaps import cognito_gaps_filled
 from local.provision import Provisioner
 from local.serverless_files import compose
-from local.stack import Stack, printed_config
+from local.stack import Stack, printed_config_with_outputs
 
 MOTO_SETTINGS = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 COMPOSE_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
@@ -63,8 +63,8 @@ class LocalPlatform:
         provisioner = Provisioner(self.client)
         start_fresh_containers()
         for service in deploy_order():
-            params = self._params_for(service)
-            stack = Stack(service, printed_config(service, self.stage, params), self.region)
+            config = printed_config_with_outputs(service, self.stage, self._params_for(service))
+            stack = Stack(service, config, self.region)
             provisioner.deploy(stack)
             self.stacks[service] = stack
             for spec in functions_of(stack):

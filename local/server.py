@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from http.server import ThreadingHTTPServer
 
-from local.console import log, print_banner
+from local.console import WORKERS_READY, log, print_banner
 from local.emulator import (
     REGION,
     client_factory,
@@ -41,9 +41,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def busy_port_message(host: str, api_port: int, aws_port: int) -> str | None:
-    for name, port in (("--api-port", api_port), ("--aws-port", aws_port)):
+    """What to tell a user whose port is taken: both ways to pick another, `make dev`'s and this command's."""
+    for make_variable, option, port in (("API_PORT", "--api-port", api_port), ("AWS_PORT", "--aws-port", aws_port)):
         if not port_is_free(host, port):
-            return f"error: port {port} on {host} is already in use; pick another with {name} or stop what uses it"
+            return (
+                f"error: port {port} on {host} is already in use; stop what uses it or pick another port:"
+                f" make dev {make_variable}=<port> (python -m local {option} <port>)"
+            )
     return None
 
 
@@ -70,12 +74,28 @@ def deployed_platform(endpoint: str) -> LocalPlatform:
 
 @contextmanager
 def warm_workers(platform: LocalPlatform, endpoint: str) -> Iterator[None]:
-    """One warm worker process per function, which then runs every invocation of the platform."""
+    """One warm worker process per function, which then runs every invocation of the platform.
+
+    The workers import their handlers in the background while the platform starts serving: importing every handler
+    at once is most of a start's time on a small machine, and a request that comes first just waits for its own
+    function's init, as on a Lambda cold start."""
     pool = WorkerPool(list(platform.functions.values()), worker_environment(endpoint))
     log("lambda", f"starting {len(pool.workers)} warm workers")
+
+    def warm_up() -> None:
+        try:
+            pool.wait_until_ready()
+        except RuntimeError as error:
+            log("lambda", f"error: {error}")
+        except OSError:  # the platform stopped while the workers were still starting
+            return
+        else:
+            log("lambda", f"{len(pool.workers)} {WORKERS_READY}")
+
     try:
-        pool.start()
+        pool.launch()
         platform.runner = lambda spec, event: pool.invoke(spec.name, event)
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         yield
     finally:
         pool.close()

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from local.serverless_files import ROOT, service_dir, shared_fragments
 
 ACCOUNT_ID = "123456789012"
 CACHE_DIR = ROOT / ".cache" / "local"
+# Prints kept per service and stage, the most recently used first: enough for the few param sets printed side by side
+# (the platform's, the template tests'), few enough that the cache stays small however often anything starts.
+PRINTS_KEPT_PER_STAGE = 8
+# What an output of another stack is printed as (see printed_config_with_outputs); no framework variable syntax in it.
+OUTPUT_PLACEHOLDER = "__local_output_{name}__"
 NO_VALUE = object()
 
 
@@ -33,22 +38,84 @@ def printed_config(service: str, stage: str, params: dict[str, str]) -> dict[str
     for path in sorted(directory.glob("*.y*ml")) + sorted(directory.glob("*.json")) + shared_fragments():
         digest.update(path.name.encode() + path.read_bytes())
     cached = CACHE_DIR / f"{service}-{stage}-{digest.hexdigest()[:16]}.json"
-    if cached.exists():
-        printed: dict[str, Any] = json.loads(cached.read_text())
-        return printed
+    config = _read_cached_print(cached)
+    if config is None:
+        config = _osls_print(service, stage, params)
+        _write_cached_print(cached, config)
+    prune_print_cache(service, stage)
+    return config
+
+
+def printed_config_with_outputs(service: str, stage: str, outputs: dict[str, str]) -> dict[str, Any]:
+    """printed_config for params that are other stacks' outputs: printed as stable placeholders, then replaced by
+    the values. The emulator makes some outputs up anew on every start (a KMS key's ARN); printed as they are, each
+    start would miss the cache and run `osls print` again. Such params are only ever used as strings, which is what
+    makes the replacement after the print exact. An ARN's placeholder is an ARN too: the framework checks that an
+    event source's `arn` starts with "arn:"."""
+    placeholders = {name: _output_placeholder(name, value) for name, value in outputs.items()}
+    config = printed_config(service, stage, placeholders)
+    replaced: dict[str, Any] = _replace_in_strings(
+        config, {placeholders[name]: value for name, value in outputs.items()}
+    )
+    return replaced
+
+
+def _output_placeholder(name: str, value: str) -> str:
+    marker = OUTPUT_PLACEHOLDER.format(name=name)
+    return f"arn:{marker}" if value.startswith("arn:") else marker
+
+
+def _replace_in_strings(value: Any, replacements: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _replace_in_strings(inner, replacements) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_replace_in_strings(inner, replacements) for inner in value]
+    if isinstance(value, str):
+        for placeholder, replacement in replacements.items():
+            value = value.replace(placeholder, replacement)
+    return value
+
+
+def _osls_print(service: str, stage: str, params: dict[str, str]) -> dict[str, Any]:
     env = dict(os.environ, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off")
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
     env.setdefault("AWS_ACCESS_KEY_ID", "local")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     command = ["osls", "print", "--format", "json", "--stage", stage]
     command += [f"--param={name}={value}" for name, value in params.items()]
-    result = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, cwd=service_dir(service), env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"osls print failed for {service}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    config: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{") :])
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(config))
+    return cast(dict[str, Any], json.loads(result.stdout[result.stdout.index("{") :]))
+
+
+def _read_cached_print(path: Path) -> dict[str, Any] | None:
+    try:
+        config = cast(dict[str, Any], json.loads(path.read_text()))
+        os.utime(path)  # marks it used: pruning keeps the most recently used prints
+    except FileNotFoundError:  # never printed, or pruned by another process a moment ago
+        return None
     return config
+
+
+def _write_cached_print(path: Path, config: dict[str, Any]) -> None:
+    """Written whole or not at all: parallel test workers and a running platform share the cache."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(config))
+    os.replace(partial, path)
+
+
+def prune_print_cache(service: str, stage: str) -> None:
+    """Delete all but the PRINTS_KEPT_PER_STAGE most recently used prints of this service and stage."""
+    prints = []
+    for path in CACHE_DIR.glob(f"{service}-{stage}-{'?' * 16}.json"):
+        try:
+            prints.append((path.stat().st_mtime, path))
+        except FileNotFoundError:
+            continue
+    for _, stale in sorted(prints, reverse=True)[PRINTS_KEPT_PER_STAGE:]:
+        stale.unlink(missing_ok=True)
 
 
 @dataclass

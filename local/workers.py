@@ -55,6 +55,7 @@ class _Worker:
         self.lock = threading.Lock()  # one invocation at a time, like one Lambda execution environment
         self.process: Any = None
         self.connection: Connection | None = None
+        self.ready = False
 
     def start(self) -> None:
         self.launch()
@@ -68,14 +69,22 @@ class _Worker:
         self.process.start()
         child.close()
         self.connection = parent
+        self.ready = False
 
     def wait_until_ready(self) -> None:
+        if self.ready:
+            return
         assert self.connection is not None
         if not self.connection.poll(INIT_TIMEOUT_SECONDS):
             self.stop()
             raise RuntimeError(f"{self.spec.name} did not finish its init in {INIT_TIMEOUT_SECONDS} s")
-        status, _ = self.connection.recv()
+        try:
+            status, _ = self.connection.recv()
+        except EOFError:
+            self.stop()
+            raise RuntimeError(f"{self.spec.name} exited during its init (see the error above)") from None
         assert status == "ready", status
+        self.ready = True
 
     def stop(self) -> None:
         if self.connection is not None:
@@ -84,11 +93,14 @@ class _Worker:
             self.process.kill()
             self.process.join(timeout=5)
         self.process = self.connection = None
+        self.ready = False
 
     def invoke(self, event: Any) -> Invocation:
         with self.lock:
             if self.process is None or not self.process.is_alive():
                 self.start()
+            else:  # launched, and perhaps still importing its handler: the invocation waits, as on a cold start
+                self.wait_until_ready()
             assert self.connection is not None
             try:
                 self.connection.send(event)
@@ -114,10 +126,20 @@ class WorkerPool:
 
     def start(self) -> None:
         """Launch every worker, then wait for all of them to finish their init (they import in parallel)."""
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Launch every worker without waiting: an invocation that comes before its worker's init is done waits."""
         for worker in self.workers.values():
             worker.launch()
+
+    def wait_until_ready(self) -> None:
+        """Wait for every launched worker to finish its init; raises the first init that failed."""
         for worker in self.workers.values():
-            worker.wait_until_ready()
+            with worker.lock:
+                if worker.process is not None:  # a stopped worker starts again on its next invocation
+                    worker.wait_until_ready()
 
     def invoke(self, function_name: str, event: Any) -> Invocation:
         return self.workers[function_name].invoke(event)

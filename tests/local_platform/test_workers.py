@@ -86,3 +86,18 @@ def test_a_worker_killed_mid_invocation_fails_it_as_runtime_exit_error_and_the_n
     assert killed.error_type == "Runtime.ExitError"
     assert pool.invoke("sleeper", {"seconds": 0}).payload == {"slept": 0}
     assert worker.process.pid != pid
+
+
+def test_an_invocation_before_the_workers_init_is_done_waits_for_it():
+    """The platform serves while its workers still import their handlers: the first request waits, like a cold start."""
+    launched = WorkerPool([spec("early", "report"), spec("later", "report", greeting="bonjour")], {})
+    try:
+        launched.launch()
+        answer = launched.invoke("early", {"n": 1})
+        launched.wait_until_ready()
+
+        assert answer.payload["greeting"] == "hello" and answer.payload["invocations"] == 1
+        assert launched.invoke("later", {}).payload["greeting"] == "bonjour"
+        assert launched.invoke("early", {}).payload["pid"] == answer.payload["pid"], "the same warm worker"
+    finally:
+        launched.close()

@@ -33,7 +33,7 @@ def test_the_readme_curl_flow_works_against_the_local_platform(local_platform, t
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", readme_curl_flow()],
         cwd=tmp_path,
-        env=dict(os.environ, API=local_platform.api_url),
+        env=dict(os.environ, IMGPLAT_API_URL=local_platform.api_url),
         capture_output=True,
         text=True,
         timeout=180,

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from lambda_bytecode import check_bytecode  # noqa: E402 - the sibling script that adds the bytecode checks it too
 
-from local.serverless_files import compose, serverless_config  # noqa: E402 - after the repo root is importable
+from local.serverless_files import compose, param_default, serverless_config  # noqa: E402 - after the repo root is importable
 
 MAX_ZIP_BYTES = 15 * 1024 * 1024
 SHOWN_PROBLEMS = 10  # bytecode problems listed per zip; the rest are counted
@@ -44,7 +44,7 @@ def param_outputs() -> dict[str, str]:
         config = serverless_config(name)
         for output, definition in (config["resources"].get("Outputs") or {}).items():
             if match := PARAM_VALUE.match(str(definition["Value"])):
-                values[output] = str(config["params"]["default"][match.group(1)])
+                values[output] = str(param_default(name, match.group(1)))
     return values
 
 

@@ -116,11 +116,12 @@ def test_a_setting_with_a_default_in_its_model_gets_no_second_default_from_serve
     param_defaults = (config.get("params") or {}).get("default") or {}
     environments = [config["provider"].get("environment") or {}]
     environments += [function.get("environment") or {} for function in config["functions"].values()]
+    with_model_default = _settings_defaults(service)
     twice = sorted(
         variable
         for environment in environments
         for variable, value in environment.items()
-        if variable in _settings_defaults(service)
+        if variable in with_model_default
         and (match := re.fullmatch(r"\$\{param:(\w+)\}", str(value)))
         and match.group(1) in param_defaults
     )

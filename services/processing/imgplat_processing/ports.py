@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from imgplat_common.image_events import ImageEvent
 from imgplat_common.status import ImageStatus
 
 
@@ -78,8 +79,14 @@ class ObjectStore(Protocol):
         ...
 
 
-class StepStore(ObjectStore, Protocol):
-    """What the workflow's steps need: the objects, and the record's status moves."""
+class EventPublisher(Protocol):
+    def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:
+        """Put `event` on the bus; TransientError when EventBridge refused or failed it (a retry may publish it)."""
+        ...
+
+
+class StepStore(ObjectStore, EventPublisher, Protocol):
+    """What the workflow's steps need: the objects, the record's status moves, and the platform's events."""
 
     def transition(
         self,
@@ -105,7 +112,7 @@ class ExecutionStarter(Protocol):
         ...
 
 
-class ReconcilerStore(ExecutionStarter, Protocol):
+class ReconcilerStore(ExecutionStarter, EventPublisher, Protocol):
     """What the reconciler needs: stuck records, the original's version, the runs, and conditional failing."""
 
     def delete_prefix(self, bucket: str, prefix: str) -> int: ...

@@ -3,7 +3,8 @@
 Clients are made once per container, on first use (a step that only writes the table never makes an S3 client).
 botocore errors are translated here into the errors of ports.py: `TransientError` (Step Functions retries it,
 matching on the class name), `ConditionFailed` (a status write found the record elsewhere in its lifecycle) and
-`ObjectMissing`.
+`ObjectMissing`. An event EventBridge did not accept becomes a TransientError too: the step is retried and
+publishes it again under the same event id.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from imgplat_common import object_deletion
+from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status, is_transient
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
@@ -51,9 +52,16 @@ def stepfunctions_client() -> Any:
 
 
 @functools.cache
+def events_client() -> Any:
+    return boto3.client("events", config=_CLIENT_CONFIG)
+
+
+@functools.cache
 def processing_store() -> ProcessingStore:
     """The store of this container (tests call processing_store.cache_clear() with the client caches)."""
-    return ProcessingStore(s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client)
+    return ProcessingStore(
+        s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client, events=events_client
+    )
 
 
 def utc_now() -> datetime:
@@ -74,7 +82,7 @@ def _translated_errors(what: str) -> Iterator[None]:
         if is_transient(error):
             raise TransientError(f"{what}: {code or http_status(error)}") from error
         raise
-    except object_deletion.ObjectsNotDeleted as error:
+    except (object_deletion.ObjectsNotDeleted, image_events.EventNotPublished) as error:
         raise TransientError(f"{what}: {error}") from error
     except (BotocoreConnectionError, HTTPClientError) as error:
         raise TransientError(f"{what}: {type(error).__name__}") from error
@@ -91,13 +99,21 @@ def _set_fields(fields: Mapping[str, Any], names: dict[str, str], values: dict[s
 
 
 class ProcessingStore:
-    """S3 objects, the images table and the workflow's executions (ports.StepStore, WorkflowStarter and
-    ReconcilerStore). Each client is asked of its provider on use, so only the clients a function uses are made."""
+    """S3 objects, the images table, the workflow's executions and the platform's events (ports.StepStore,
+    WorkflowStarter and ReconcilerStore). Each client is asked of its provider on use, so only the clients a function
+    uses are made."""
 
-    def __init__(self, s3: ClientProvider, dynamodb: ClientProvider, stepfunctions: ClientProvider) -> None:
+    def __init__(
+        self,
+        s3: ClientProvider,
+        dynamodb: ClientProvider,
+        stepfunctions: ClientProvider,
+        events: ClientProvider,
+    ) -> None:
         self._s3 = s3
         self._dynamodb = dynamodb
         self._stepfunctions = stepfunctions
+        self._events = events
 
     # --- S3 ---------------------------------------------------------------------------------------------------------
 
@@ -301,3 +317,10 @@ class ProcessingStore:
         execution_arn = f"{prefix}:execution:{machine}:{name}"
         with _translated_errors(f"describe {name}"):
             return str(self._stepfunctions().describe_execution(executionArn=execution_arn)["status"])
+
+    # --- the platform's events --------------------------------------------------------------------------------------
+
+    def publish_event(self, event_bus_name: str, event: image_events.ImageEvent) -> None:
+        """Put `event` on the bus; a refused entry (FailedEntryCount) or a throttled call is a TransientError."""
+        with _translated_errors(f"publish {event.detail_type} {event.event_id}"):
+            image_events.put_event(self._events(), event_bus_name, event)

@@ -11,5 +11,6 @@ class RetrievalSettings(PlatformSettings):
     images_table: str
     originals_bucket: str
     renditions_bucket: str
+    event_bus_name: str  # the platform's bus (processing's EventBus): DELETE publishes ImageDeleted there
     # Long enough to start a download, short enough that a leaked link soon stops working.
     url_expires_seconds: int = 300

@@ -1,4 +1,4 @@
-"""The retrieval service's only AWS code: the images table, the originals bucket and the renditions bucket.
+"""The retrieval service's only AWS code: the images table, the originals and renditions buckets, the events bus.
 
 Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
 modules never see AWS error codes.
@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from imgplat_common import object_deletion
+from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
@@ -25,13 +25,15 @@ class StoreError(RuntimeError):
 
 
 class RetrievalStore:
-    """Reads and deletes image records and objects, and signs rendition downloads."""
+    """Reads and deletes image records and objects, signs rendition downloads and publishes ImageDeleted."""
 
-    def __init__(self, table: Any, s3: Any, settings: RetrievalSettings) -> None:
+    def __init__(self, table: Any, s3: Any, events: Any, settings: RetrievalSettings) -> None:
         self._table = table
         self._s3 = s3
+        self._events = events
         self._originals_bucket = settings.originals_bucket
         self._renditions_bucket = settings.renditions_bucket
+        self._event_bus_name = settings.event_bus_name
 
     def get_image(self, owner: str, image_id: str) -> ImageRecord | None:
         """The owner's record of this image, or None when the owner has no such image."""
@@ -100,6 +102,15 @@ class RetrievalStore:
             raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
         return True
 
+    def publish_event(self, event: image_events.ImageEvent) -> None:
+        """Put `event` on the platform's bus; StoreError when EventBridge refused or failed it."""
+        try:
+            image_events.put_event(self._events, self._event_bus_name, event)
+        except image_events.EventNotPublished as error:
+            raise StoreError(str(error)) from error
+        except ClientError as error:
+            raise StoreError(f"publishing {event.detail_type} failed: {_code(error)}") from error
+
 
 def _code(error: ClientError) -> str:
     return error_code(error) or "Unknown"
@@ -112,4 +123,4 @@ def retrieval_store() -> RetrievalStore:
     table = boto3.resource("dynamodb").Table(settings.images_table)
     # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
     s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    return RetrievalStore(table=table, s3=s3, settings=settings)
+    return RetrievalStore(table=table, s3=s3, events=boto3.client("events"), settings=settings)

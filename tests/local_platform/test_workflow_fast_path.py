@@ -218,6 +218,10 @@ SCENARIOS = {
         for step, state in (("resize", "Resize"), ("watermark", "Watermark"))
     },
     "transient error retried, then ready": Scenario(PHOTO, READY, [("watermark", "TransientError", 1)]),
+    "event publish retried, then ready": Scenario(PHOTO, READY, [("persist", "EventPublishFailed", 1)]),
+    "ready but its event never published": Scenario(
+        PHOTO, ["Persist", "ReadyNotAnnounced"], [("persist", "EventPublishFailed", None)]
+    ),
     "failed after the retries ran out": Scenario(PHOTO, ["Validate", *FAILED], [("validate", "TransientError", None)]),
     "image deleted during the run": Scenario(
         PHOTO, ["MarkFailed", "ImageDeleted", "ImageGone"], [("resize", "AccessDenied", None)], "resize"

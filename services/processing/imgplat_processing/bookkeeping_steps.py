@@ -8,7 +8,7 @@ Persist, MarkRejected and MarkFailed publish the image's event (ImageReady, Imag
 status write, and only when this run wrote it. A publish that fails raises, so Step Functions retries the step: the
 run's own write repeats harmlessly and the event goes out again under the same event id (at least once, never
 silently lost; consumers de-duplicate on the id). A step whose retries run out ends the execution failed, which
-raises the workflow alarm.
+raises the workflow alarm; every failed attempt logs the whole event, for a replay by hand.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from enum import Enum
 from typing import Any
 
 from imgplat_common.errors import new_error_id
-from imgplat_common.image_events import ImageFailed, ImageReady, ImageRejected
+from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, ImageRejected
 from imgplat_common.keys import original_key, rendition_key, work_prefix
 from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 
-from imgplat_processing.ports import ConditionFailed, RecordMissing, StepStore
+from imgplat_processing.ports import ConditionFailed, EventPublishFailed, RecordMissing, StepStore
 from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     Claimed,
@@ -117,8 +117,11 @@ def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore
     }
     stale = f"image {state.image_id} is no longer claimed by run {state.run_id}"
     _move_this_runs_image(state, settings, store, ImageStatus.READY, stale=stale, fields=fields)
-    ready = ImageReady.of_run(state.owner, state.image_id, state.run_id, list(rendered.renditions.values()))
-    store.publish_event(settings.event_bus_name, ready)
+    _publish(
+        store,
+        settings,
+        ImageReady.of_run(state.owner, state.image_id, state.run_id, list(rendered.renditions.values())),
+    )
     return Persisted(status=ImageStatus.READY, processing_ms=processing_ms)
 
 
@@ -129,8 +132,7 @@ def mark_rejected(state: WorkflowState, settings: ProcessingSettings, store: Ste
     ending = _record_ending(state, settings, store, ImageStatus.REJECTED, {"reason": reason})
     if ending is _Ending.RECORDED:
         store.tag_object(settings.originals_bucket, original_key(state.owner, state.image_id), REJECTED_ORIGINAL_TAGS)
-        rejected = ImageRejected.of_run(state.owner, state.image_id, state.run_id, reason)
-        store.publish_event(settings.event_bus_name, rejected)
+        _publish(store, settings, ImageRejected.of_run(state.owner, state.image_id, state.run_id, reason))
     return ending.outcome(ImageStatus.REJECTED, reason=reason)
 
 
@@ -148,9 +150,19 @@ def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepS
     else:
         logger.error("image processing failed", extra=details)
     if ending is _Ending.RECORDED:
-        failed = ImageFailed.of_run(state.owner, state.image_id, state.run_id, FAILED_REASON, error_id)
-        store.publish_event(settings.event_bus_name, failed)
+        _publish(
+            store, settings, ImageFailed.of_run(state.owner, state.image_id, state.run_id, FAILED_REASON, error_id)
+        )
     return ending.outcome(ImageStatus.FAILED, error_id=error_id)
+
+
+def _publish(store: StepStore, settings: ProcessingSettings, event: ImageEvent) -> None:
+    """Publish the run's event; a failure is logged with the whole event and raised, for Step Functions to retry."""
+    try:
+        store.publish_event(settings.event_bus_name, event)
+    except EventPublishFailed:
+        logger.warning("event not published; the step fails", extra={"event": event.entry(settings.event_bus_name)})
+        raise
 
 
 class _Ending(Enum):

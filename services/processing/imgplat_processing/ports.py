@@ -19,6 +19,12 @@ class TransientError(Exception):
     """AWS was throttling, failing on its side or unreachable: the same call may well work when retried."""
 
 
+class EventPublishFailed(TransientError):
+    """EventBridge did not take an event (refused the entry, failed, throttled, or denied): retried like any
+    TransientError, but the workflow tells it apart (statemachine.asl.yaml): the record is already written, so running
+    out of retries must raise an alarm, never turn into MarkFailed."""
+
+
 class ConditionFailed(Exception):
     """A status write was refused: the record is missing, already further along, or claimed by another run."""
 
@@ -81,7 +87,7 @@ class ObjectStore(Protocol):
 
 class EventPublisher(Protocol):
     def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:
-        """Put `event` on the bus; TransientError when EventBridge refused or failed it (a retry may publish it)."""
+        """Put `event` on the bus; EventPublishFailed whatever the reason it was not taken."""
         ...
 
 

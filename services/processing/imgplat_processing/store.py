@@ -3,8 +3,8 @@
 Clients are made once per container, on first use (a step that only writes the table never makes an S3 client).
 botocore errors are translated here into the errors of ports.py: `TransientError` (Step Functions retries it,
 matching on the class name), `ConditionFailed` (a status write found the record elsewhere in its lifecycle) and
-`ObjectMissing`. An event EventBridge did not accept becomes a TransientError too: the step is retried and
-publishes it again under the same event id.
+`ObjectMissing`. An event EventBridge did not take, for whatever reason, becomes `EventPublishFailed` (a
+TransientError the workflow also names on its own): the step is retried and publishes it under the same event id.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
 
-from imgplat_processing.ports import ConditionFailed, ObjectMissing, ObjectVersion, RecordMissing, TransientError
+from imgplat_processing.ports import (
+    ConditionFailed,
+    EventPublishFailed,
+    ObjectMissing,
+    ObjectVersion,
+    RecordMissing,
+    TransientError,
+)
 
 # botocore retries throttling a few times itself; what is still failing after that becomes a TransientError.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
@@ -82,7 +89,7 @@ def _translated_errors(what: str) -> Iterator[None]:
         if is_transient(error):
             raise TransientError(f"{what}: {code or http_status(error)}") from error
         raise
-    except (object_deletion.ObjectsNotDeleted, image_events.EventNotPublished) as error:
+    except object_deletion.ObjectsNotDeleted as error:
         raise TransientError(f"{what}: {error}") from error
     except (BotocoreConnectionError, HTTPClientError) as error:
         raise TransientError(f"{what}: {type(error).__name__}") from error
@@ -321,6 +328,10 @@ class ProcessingStore:
     # --- the platform's events --------------------------------------------------------------------------------------
 
     def publish_event(self, event_bus_name: str, event: image_events.ImageEvent) -> None:
-        """Put `event` on the bus; a refused entry (FailedEntryCount) or a throttled call is a TransientError."""
-        with _translated_errors(f"publish {event.detail_type} {event.event_id}"):
+        """Put `event` on the bus; EventPublishFailed when it was not taken: a refused entry (FailedEntryCount), a
+        throttled or failed call, or a permanent refusal (AccessDenied, no such bus), which the alarm then reports."""
+        what = f"publish {event.detail_type} {event.event_id}"
+        try:
             image_events.put_event(self._events(), event_bus_name, event)
+        except (image_events.EventNotPublished, ClientError, BotocoreConnectionError, HTTPClientError) as error:
+            raise EventPublishFailed(f"{what}: {error}") from error

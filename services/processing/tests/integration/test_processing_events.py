@@ -9,9 +9,10 @@ from typing import Any
 import boto3
 import processing_samples as samples
 import pytest
+from imgplat_common.settings import load_settings
 from imgplat_common.status import ImageStatus
 from imgplat_processing import store
-from imgplat_processing.ports import TransientError
+from imgplat_processing.ports import EventPublishFailed
 from processing_harness import EVENT_BUS, Platform, run_workflow
 
 
@@ -85,7 +86,24 @@ def test_a_refused_entry_is_retried_by_the_workflow_and_delivered_once(
     run = run_workflow(request)
 
     assert run.end_state == "Done"
-    assert ("Persist", TransientError.__name__) in run.retried
+    assert ("Persist", EventPublishFailed.__name__) in run.retried
     assert platform.record(request).status is ImageStatus.READY
     (event,) = _delivered(subscriber)
     assert event["detail-type"] == "ImageReady" and refusing.refused == 1
+
+
+def test_a_ready_image_whose_event_is_never_taken_ends_the_run_failed_not_marked_failed(
+    platform: Platform, subscriber: str, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a bus that does not exist (a permanent refusal: every retry of Persist's publish fails)
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1200, 800), orientation=1))
+
+    run = run_workflow(request)
+
+    # Then the record stays READY (the image is served) and the run ends in the alarmed Fail state, not in MarkFailed
+    assert run.end_state == "ReadyNotAnnounced"
+    assert "MarkFailed" not in run.path
+    assert platform.record(request).status is ImageStatus.READY
+    assert _delivered(subscriber) == []

@@ -12,7 +12,13 @@ from typing import Any
 from imgplat_common.image_events import ImageEvent
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
-from imgplat_processing.ports import ConditionFailed, ObjectMissing, ObjectVersion, RecordMissing, TransientError
+from imgplat_processing.ports import (
+    ConditionFailed,
+    EventPublishFailed,
+    ObjectMissing,
+    ObjectVersion,
+    RecordMissing,
+)
 
 
 @dataclass
@@ -161,5 +167,5 @@ class FakeProcessingStore:
     def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:
         if self.refuse_events:
             self.refuse_events -= 1
-            raise TransientError(f"publish {event.detail_type}: FailedEntryCount 1 (ThrottlingException)")
+            raise EventPublishFailed(f"publish {event.detail_type}: FailedEntryCount 1 (ThrottlingException)")
         self.events.setdefault(event_bus_name, []).append(event)

@@ -18,6 +18,7 @@ STATES: dict[str, dict[str, Any]] = DEFINITION["States"]
 TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
 TRANSIENT_ERRORS = {
     "TransientError",
+    "EventPublishFailed",  # a TransientError the workflow names apart (Persist's Catch)
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
@@ -89,8 +90,13 @@ def test_image_steps_send_rejections_to_mark_rejected_and_everything_else_to_mar
         assert _catches(name) == [(("ImageRejected",), "MarkRejected"), (("States.ALL",), "MarkFailed")], name
 
 
-def test_persist_failures_go_to_mark_failed():
-    assert _catches("Persist") == [(("States.ALL",), "MarkFailed")]
+def test_persist_failures_go_to_mark_failed_but_an_unpublished_event_fails_the_execution():
+    # Persist's write is done when its event fails: MarkFailed would find the record READY and leave quietly.
+    assert _catches("Persist") == [
+        (("EventPublishFailed",), "ReadyNotAnnounced"),
+        (("States.ALL",), "MarkFailed"),
+    ]
+    assert STATES["ReadyNotAnnounced"]["Type"] == "Fail"
 
 
 def test_rejections_succeed_and_failures_fail_the_execution_unless_the_image_was_deleted():

@@ -20,6 +20,7 @@ from moto import mock_aws
 from PIL import Image
 
 from local.event_sources import run_schedules
+from local.lambdas import Invocation
 from local.platform import MOTO_SETTINGS, LocalPlatform
 
 pytestmark = pytest.mark.e2e
@@ -162,3 +163,39 @@ def test_the_scheduled_reconciler_runs_locally_and_heals_an_upload_whose_event_w
     # Then the reconciler was invoked on its schedule and re-drove the upload to READY
     assert "imgplat-processing-local-reconciler: ran" in ran
     assert record["status"] == "READY", record
+
+
+def test_an_orchestrator_killed_mid_batch_delays_its_image_by_one_visibility_timeout(platform, monkeypatch):
+    # Given the ingest queue as deployed (visibility timeout 180 s: 6x the orchestrator's timeout), shortened here
+    # to 3 s so that the test waits seconds, not minutes
+    sqs = platform.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=platform.output("upload", "IngestQueueArn").split(":")[-1])["QueueUrl"]
+    deployed = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    assert deployed["VisibilityTimeout"] == "180"
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "3"})
+    # and the orchestrator's worker dies during its first batch (what a killed worker answers: test_workers.py)
+    real_runner, killed_at = platform.runner, []
+
+    def killed_once(spec, event):
+        if spec.name.endswith("-orchestrator") and not killed_at:
+            killed_at.append(time.monotonic())
+            exit_error = {"errorType": "Runtime.ExitError", "errorMessage": "The Lambda worker exited"}
+            return Invocation(exit_error, "Runtime.ExitError")
+        return real_runner(spec, event)
+
+    monkeypatch.setattr(platform, "runner", killed_once)
+    try:
+        token = sign_in(platform, "killed-orchestrator@example.com")
+        status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+        assert status == 201
+        assert requests.put(upload["put"]["url"], data=photo_bytes(), headers=upload["put"]["headers"], timeout=30).ok
+
+        # When the pipeline runs
+        record = wait_until_terminal(platform, upload["image_id"], token)
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": deployed["VisibilityTimeout"]})
+
+    # Then the batch came back once its visibility timeout ran out, and the image is READY: late, never lost
+    assert killed_at, "the orchestrator was never invoked"
+    assert record["status"] == "READY", record
+    assert time.monotonic() - killed_at[0] >= 3

@@ -20,6 +20,7 @@ NOT_EMULATED = {
     "AWS::IAM::Role",
     "AWS::EC2::VPCEndpoint",
     "AWS::SNS::Topic",
+    "AWS::Lambda::EventInvokeConfig",  # retries and on-failure destinations: the local schedules log a failed run
     "AWS::Events::Archive",
 }
 LOCAL_ROLE_NAME = "imgplat-local-execution"

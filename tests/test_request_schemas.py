@@ -96,7 +96,9 @@ def test_gateway_is_no_stricter_than_the_function():
     assert _schema("SignOutRequest").is_valid({})  # API Gateway validates a missing body as {}
     assert _schema("SignOutRequest").is_valid({"access_token": None})
     upload = _schema("UploadRequest")
-    assert upload.is_valid({"content_type": "image/png", "filename": None, "size": None, "extra": "ignored"})
+    assert upload.is_valid({"content_type": "image/png", "filename": None, "size": None})
+    # Both refuse an unknown field, as the function does (its error names the field)
+    assert not upload.is_valid({"content_type": "image/png", "extra": "refused"})
     assert upload.is_valid({"content_type": "image/png", "filename": "cat.png", "size": 1})
 
 

@@ -117,13 +117,19 @@ def test_every_data_bucket_is_kms_encrypted_with_bucket_key_private_and_tls_only
 
 def test_every_queue_and_table_is_encrypted_with_the_platform_key_and_every_queue_has_a_dead_letter_path(templates):
     queues = _resources(templates, "AWS::SQS::Queue")
-    assert len(queues) == 2
     for _, logical_id, properties in queues:
         assert _platform_key_reference(properties["KmsMasterKeyId"]), logical_id
-    redriven = [q for q in queues if "RedrivePolicy" in q[2]]
-    assert len(redriven) == 1
-    dlq_id = redriven[0][2]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert dlq_id in {logical_id for _, logical_id, _ in queues}
+    # Every queue either has a dead-letter queue or is one (a redrive target, or a function's on-failure destination)
+    dead_letter = {
+        q[2]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in queues if "RedrivePolicy" in q[2]
+    }
+    dead_letter |= {
+        config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for _, _, config in _resources(templates, "AWS::Lambda::EventInvokeConfig")
+    }
+    for _, logical_id, properties in queues:
+        assert "RedrivePolicy" in properties or logical_id in dead_letter, logical_id
+    assert {logical_id for _, logical_id, _ in queues} >= {"IngestQueue", "IngestDlq", "ReconcilerFailures"}
     for _, _, properties in _resources(templates, "AWS::DynamoDB::Table"):
         assert properties["SSESpecification"]["SSEEnabled"] is True
         assert properties["SSESpecification"]["SSEType"] == "KMS"
@@ -282,22 +288,60 @@ def test_every_function_has_a_deliberate_memory_size_timeout_and_log_retention(t
 def test_the_ingest_queue_outlasts_the_orchestrator_and_the_workflow_logs_are_kept_like_the_functions(templates):
     orchestrator = serverless_config("processing")["functions"]["orchestrator"]
     queue = serverless_config("upload")["resources"]["Resources"]["IngestQueue"]["Properties"]
-    # AWS's advice for SQS event sources: a visibility timeout of at least 6x the function's timeout.
-    assert queue["VisibilityTimeout"] >= 6 * orchestrator["timeout"]
+    # AWS's advice for SQS event sources: a visibility timeout of 6x the function's timeout; at least that, so a
+    # batch in flight is not delivered twice, and not much more, so a crashed orchestrator delays its images by
+    # minutes, not a quarter of an hour
+    assert 6 * orchestrator["timeout"] <= queue["VisibilityTimeout"] <= 10 * orchestrator["timeout"]
+    assert queue["VisibilityTimeout"] <= 300
     workflow_logs = templates["processing"]["Resources"]["WorkflowLogGroup"]["Properties"]
     assert workflow_logs["RetentionInDays"] == serverless_config("processing")["params"]["default"]["logRetentionDays"]
 
 
 def test_processing_reserves_concurrency_for_the_orchestrator_and_the_image_steps_unless_a_stage_opts_out(templates):
     template = templates["processing"]
-    for function in ("orchestrator", "validate", "resize", "watermark"):
+    reserved_by = {"orchestrator": "OrchestratorConcurrency"} | dict.fromkeys(
+        ("validate", "resize", "watermark"), "ImageStepsConcurrency"
+    )
+    for function, parameter in reserved_by.items():
         reserved = template["Resources"][function_logical_id(function)]["Properties"]["ReservedConcurrentExecutions"]
-        condition, (reference,), no_value = reserved["Fn::If"][0], [reserved["Fn::If"][1]], reserved["Fn::If"][2]
-        assert no_value == {"Ref": "AWS::NoValue"}, function
-        parameter = template["Parameters"][reference["Ref"]]
-        assert int(parameter["Default"]) > 0, f"{function}: reserved by default"
-        # "0" means no reservation (accounts whose concurrency limit leaves nothing to reserve), never "throttled".
-        assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [reference, "0"]}]}
+        assert reserved == {"Fn::If": ["ReservesConcurrency", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}, function
+        assert int(template["Parameters"][parameter]["Default"]) > 0, f"{function}: a bound by default"
+    # One switch for accounts whose concurrency limit leaves nothing to reserve; on by default
+    assert template["Conditions"]["ReservesConcurrency"] == {"Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]}
+    assert template["Parameters"]["ReserveConcurrency"]["Default"] == "true"
+
+
+def test_the_ingest_queue_hands_out_no_more_batches_than_orchestrators_may_run(templates):
+    # A burst must wait in the queue, not be throttled: a throttled batch counts as a receive and can push valid
+    # uploads to the DLQ. The event source's cap is the very number the orchestrator reserves.
+    template = templates["processing"]
+    (mapping,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    orchestrator_concurrency = int(template["Parameters"]["OrchestratorConcurrency"]["Default"])
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": orchestrator_concurrency}
+    params = serverless_config("processing")["params"]
+    assert all(
+        "orchestratorConcurrency" not in stage or stage["orchestratorConcurrency"] >= 2 for stage in params.values()
+    )
+
+
+def test_the_reconciler_keeps_its_failed_invocations_in_an_alarmed_queue(templates):
+    resources = templates["processing"]["Resources"]
+    config = resources["ReconcilerInvokeConfig"]["Properties"]
+    assert config["FunctionName"] == {"Ref": function_logical_id("reconciler")}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ReconcilerFailures", "Arn"]}
+    assert resources["ReconcilerFailures"]["Properties"]["KmsMasterKeyId"]
+    alarm = resources["ReconcilerFailuresAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerFailures", "QueueName"]}}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    # The reconciler's own role may send there (Lambda sends with it), and nowhere else
+    role = resources[function_logical_id("reconciler").replace("LambdaFunction", "IamRoleLambdaExecution")]
+    sends = [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in statement["Action"]
+    ]
+    assert [statement["Resource"] for statement in sends] == [{"Fn::GetAtt": ["ReconcilerFailures", "Arn"]}]
 
 
 def test_prod_keeps_the_data_on_stack_removal_and_dev_does_not():

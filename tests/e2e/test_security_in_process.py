@@ -205,14 +205,19 @@ def test_auth_answers_do_not_reveal_whether_an_account_exists(platform):
     "route", ["/auth/signup", "/auth/signin", "/auth/verify", "/auth/forgot-password", "/auth/refresh", "/upload"]
 )
 @pytest.mark.parametrize(
-    ("case", "raw"),
-    [("malformed JSON", '{"email": '), ("a JSON list", "[1, 2]"), ("oversized", json.dumps({"email": "a" * 40_000}))],
+    ("case", "raw", "expected"),
+    [
+        ("malformed JSON", '{"email": ', (400, "invalid_request")),
+        ("a JSON list", "[1, 2]", (400, "invalid_request")),
+        ("nested 2,000 deep", '{"email": ' + "[" * 2_000 + "]" * 2_000 + "}", (400, "body_too_deep")),
+        ("oversized", json.dumps({"email": "a" * 40_000}), (413, "body_too_large")),
+        ("oversized and nested 9,000 deep", "[" * 9_000 + "]" * 9_000, (413, "body_too_large")),
+    ],
 )
-def test_malformed_or_oversized_bodies_are_clear_400s_without_internals(platform, route, case, raw):
+def test_malformed_deep_or_oversized_bodies_are_clear_4xx_without_internals(platform, route, case, raw, expected):
     token = tokens_for(platform, "dave@example.com")["id_token"] if route == "/upload" else None
     status, body = call(platform, "POST", route, token=token, raw=raw)
-    assert status == 400, (case, body)
     error = json.loads(body)["error"]
-    assert error["code"] in {"invalid_request", "body_too_large"}
+    assert (status, error["code"]) == expected, (case, body)
     for leak in ("Traceback", 'File "', "botocore", "imgplat_", "Exception"):
         assert leak not in body, (case, leak)

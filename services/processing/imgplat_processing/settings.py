@@ -105,7 +105,7 @@ class ReconcilerSettings(OrchestratorSettings):
     images_status_index: str  # upload's GSI of the images table (status, updated_at)
     # A PENDING record whose original arrived, or a PROCESSING one, is stuck once its last write is this old (longer
     # than the workflow's TimeoutSeconds, so no run of it can still be going).
-    stuck_after_seconds: int = 900
+    stuck_after_seconds: int = 1500
     # A PENDING record without an original gets no upload any more after this: upload's longest URL expiry
     # (3600 s) plus a margin for a PUT that started just before it.
     upload_window_seconds: int = 3900

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from imgplat_upload.responses import PresignedPostForm, PresignedPut, UploadTicket
 from imgplat_upload.settings import UploadSettings
@@ -26,6 +26,9 @@ SSE_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 
 class UploadRequest(BaseModel):
     """What a client declares about the file it is about to upload (body of POST /upload)."""
+
+    # An unknown field is a client's mistake (a misspelt "size" would silently upload unbound): refused, as /auth does.
+    model_config = ConfigDict(extra="forbid")
 
     content_type: str = Field(min_length=1, max_length=255)
     filename: str | None = Field(default=None, max_length=255)  # metadata only, never part of a key

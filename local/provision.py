@@ -17,6 +17,7 @@ NOT_EMULATED = {
     "AWS::Logs::LogGroup",
     "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::GatewayResponse",
+    "AWS::ApiGateway::Account",
     "AWS::IAM::Role",
     "AWS::EC2::VPCEndpoint",
     "AWS::SNS::Topic",

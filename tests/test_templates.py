@@ -59,6 +59,7 @@ def _is_stale(name: str) -> bool:
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
     sources += shared_fragments()
+    sources += (ROOT / "scripts").glob("osls-plugin-*.js")  # the local plugins shape the template too
     return any(source.stat().st_mtime > template.stat().st_mtime for source in sources)
 
 
@@ -166,9 +167,11 @@ def test_every_function_has_its_own_role_and_active_tracing(templates):
 
 
 def test_api_stages_and_the_state_machine_are_traced(templates):
-    # The framework turns API Gateway stage tracing on through the API after deploy (not in the template).
+    # The stage resource (scripts/osls-plugin-api-stage.js) traces; the framework's own after-deploy stage update
+    # stays off, so nothing changes the stage behind the template's back.
     for service in ("auth", "upload", "retrieval"):
-        assert serverless_config(service)["provider"]["tracing"] == {"lambda": True, "apiGateway": True}, service
+        assert serverless_config(service)["provider"]["tracing"] == {"lambda": True}, service
+        assert templates[service]["Resources"]["ApiGatewayStage"]["Properties"]["TracingEnabled"] is True
     machines = _resources(templates, "AWS::StepFunctions::StateMachine")
     assert len(machines) == 1
     assert machines[0][2]["TracingConfiguration"] == {"Enabled": True}
@@ -368,3 +371,59 @@ def test_processing_rechecks_stored_originals_against_the_cap_upload_signs(templ
     assert {service for service, _, _ in functions} == {"upload", "processing"}
     for service, logical_id, properties in functions:
         assert str(properties["Environment"]["Variables"]["MAX_UPLOAD_BYTES"]) == cap, f"{service}/{logical_id}"
+
+
+API_SERVICES = ("auth", "upload", "retrieval")
+ACCESS_LOG_FIELDS = {"requestId", "ip", "sub", "method", "route", "status", "latencyMs", "responseType", "error"}
+
+
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_every_api_stage_is_throttled_traced_and_writes_a_json_access_log(templates, service):
+    resources = templates[service]["Resources"]
+    (deployment,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
+    assert "StageName" not in deployment["Properties"]  # the stage is a resource of its own, with these settings
+    stage = resources["ApiGatewayStage"]["Properties"]
+    assert stage["StageName"] == "dev" and stage["TracingEnabled"] is True
+    # Every route is throttled by default, with the stage's params
+    default = next(s for s in stage["MethodSettings"] if (s["HttpMethod"], s["ResourcePath"]) == ("*", "/*"))
+    params = serverless_config(service)["params"]
+    assert default["ThrottlingRateLimit"] == params["default"]["apiRateLimit"] > 0
+    assert default["ThrottlingBurstLimit"] == params["default"]["apiBurstLimit"] > 0
+    assert params["prod"]["apiRateLimit"] >= params["default"]["apiRateLimit"]
+    # One JSON line per request, in a log group kept as long as the functions' logs
+    access_log = stage["AccessLogSetting"]
+    assert access_log["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert set(json.loads(access_log["Format"].replace("$context", "context"))) >= ACCESS_LOG_FIELDS
+    log_group = resources["ApiAccessLogGroup"]["Properties"]
+    assert log_group["RetentionInDays"] == params["default"]["logRetentionDays"]
+
+
+def test_the_public_routes_that_send_email_are_throttled_far_below_the_stage(templates):
+    resources = templates["auth"]["Resources"]
+    stage = resources["ApiGatewayStage"]["Properties"]
+    default = next(s for s in stage["MethodSettings"] if s["ResourcePath"] == "/*")
+    tighter = {s["ResourcePath"]: s for s in stage["MethodSettings"] if s["ResourcePath"] != "/*"}
+    assert set(tighter) == {"/~1auth~1signup", "/~1auth~1resend-code", "/~1auth~1forgot-password"}
+    route_paths = {
+        "/" + r["Properties"]["PathPart"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Resource"
+    }
+    for path, setting in tighter.items():
+        assert path.replace("~1", "/").removeprefix("/").removeprefix("/auth") in route_paths  # a real route
+        assert setting["HttpMethod"] == "POST"
+        assert setting["ThrottlingRateLimit"] * 10 <= default["ThrottlingRateLimit"]
+        assert setting["ThrottlingBurstLimit"] * 10 <= default["ThrottlingBurstLimit"]
+    # Access logs need the account's API Gateway logging role: auth (deployed first) sets it before its stage
+    assert "ApiGatewayAccount" in resources["ApiGatewayStage"]["DependsOn"]
+    role = resources["ApiGatewayLoggingRole"]["Properties"]
+    assert [p["Fn::Sub"].rsplit("/", 1)[-1] for p in role["ManagedPolicyArns"]] == [
+        "AmazonAPIGatewayPushToCloudWatchLogs"
+    ]
+
+
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_every_answer_the_gateway_makes_itself_carries_the_request_id(templates, service):
+    responses = _resources({service: templates[service]}, "AWS::ApiGateway::GatewayResponse")
+    assert {properties["ResponseType"] for _, _, properties in responses} >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for _, logical_id, properties in responses:
+        body = properties["ResponseTemplates"]["application/json"]
+        assert '"request_id": "$context.requestId"' in body, logical_id

@@ -427,3 +427,14 @@ def test_every_answer_the_gateway_makes_itself_carries_the_request_id(templates,
     for _, logical_id, properties in responses:
         body = properties["ResponseTemplates"]["application/json"]
         assert '"request_id": "$context.requestId"' in body, logical_id
+
+
+def test_an_id_token_outlives_a_sign_out_by_15_minutes_at_most(templates):
+    # Sign-out cannot revoke an ID token (the APIs' Cognito authorizer checks only its signature and expiry), so the
+    # tokens are short-lived and the clients refresh them; the README and the sign-out answer say exactly this
+    (client,) = _resources({"auth": templates["auth"]}, "AWS::Cognito::UserPoolClient")
+    properties = client[2]
+    assert properties["TokenValidityUnits"]["IdToken"] == properties["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert properties["IdTokenValidity"] <= 15 and properties["AccessTokenValidity"] <= 15
+    readme = (ROOT / "README.md").read_text()
+    assert "an ID token already issued keeps working until it expires" in readme

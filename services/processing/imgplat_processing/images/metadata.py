@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import datetime
-from io import BytesIO
 
 import blurhash
 from PIL import ExifTags, Image
 
-from imgplat_processing.images.validate import header_exif
+from imgplat_processing.images.validate import header_exif, open_original
 
 EXIF_FIELDS = ("camera_make", "camera_model", "lens", "taken_at")
 MAX_TEXT_LENGTH = 128
@@ -68,7 +67,7 @@ def dominant_color(image: Image.Image) -> str:
 
 def _read_exif(data: bytes, image_format: str) -> Image.Exif:
     """The EXIF found in the file's header, without decoding any pixels."""
-    with Image.open(BytesIO(data), formats=[image_format.upper()]) as image:
+    with open_original(data, image_format.upper()) as image:
         return header_exif(image)
 
 

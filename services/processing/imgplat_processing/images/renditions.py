@@ -18,7 +18,12 @@ from io import BytesIO
 
 from PIL import Image, ImageCms
 
-from imgplat_processing.images.validate import SWAPPING_ORIENTATIONS, exif_orientation, rejecting_damaged_pixels
+from imgplat_processing.images.validate import (
+    SWAPPING_ORIENTATIONS,
+    exif_orientation,
+    open_original,
+    rejecting_damaged_pixels,
+)
 from imgplat_processing.rendition_specs import RenditionSpec
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
@@ -63,7 +68,7 @@ def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format:
     # cannot see) are found here.
     with rejecting_damaged_pixels():
         # Not closed on purpose: the decoded pixels are used below, and a BytesIO holds no file handle.
-        source = Image.open(BytesIO(data), formats=[image_format.upper()])
+        source = open_original(data, image_format.upper())
         orientation = exif_orientation(source)
         icc_profile = source.info.get("icc_profile")
         stored_width, stored_height = source.size

@@ -31,8 +31,9 @@ class ImageSettings(PlatformSettings):
     max_frames: int = 100
     max_total_pixels: int = 200_000_000  # frames x pixels per frame
     # Coded images in one HEIF/AVIF file. A 12 MP iPhone photo is a grid of 48 tiles plus a thumbnail and a gain
-    # map (about 65); each tile costs a decoder start, so a file of thousands of tiny tiles stops here.
-    max_image_items: int = 1024
+    # map (about 65), a 48 MP one about 250; each tile costs a decoder start, so a file of many tiny tiles stops
+    # here, with a reason, before libheif's own cap (1000 items) would refuse it as unreadable.
+    max_image_items: int = 500
 
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
 

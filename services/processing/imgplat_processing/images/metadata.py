@@ -7,6 +7,7 @@ into a record. Bad EXIF yields empty fields, never an error.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from datetime import datetime
 
@@ -76,7 +77,10 @@ def _text(value: object) -> str | None:
         value = value.decode("utf-8", errors="ignore")
     if not isinstance(value, str):
         return None
-    cleaned = value.replace("\x00", "").strip()
+    # NULs pad fixed-size fields: dropped. Other control characters (escape codes, line breaks) never belong in a
+    # camera name and could mislead whatever displays the record: each becomes a space, and runs of spaces one.
+    visible = "".join(" " if unicodedata.category(char) == "Cc" else char for char in value.replace("\x00", ""))
+    cleaned = " ".join(visible.split())
     return cleaned[:MAX_TEXT_LENGTH] or None
 
 

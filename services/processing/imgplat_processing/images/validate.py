@@ -46,6 +46,13 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
 GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2", b"miaf"})
 
+# TIFF compressions (tag 259) that the libtiff inside Pillow's wheels decodes. Others (WebP, JPEG 2000, LERC,
+# JPEG XL) open fine and fail only in the decode, which would blame a damaged file instead of the compression.
+DECODABLE_TIFF_COMPRESSIONS = frozenset(
+    {1, 2, 3, 4, 5, 6, 7, 8, 32771, 32773, 32809, 32946, 34676, 34677, 34925, 50000}
+)
+TIFF_COMPRESSION_NAMES = {34712: "JPEG 2000", 34887: "LERC", 50001: "WebP", 50002: "JPEG XL"}
+_TIFF_COMPRESSION_TAG = 259
 # How a format is named to users (an iPhone's HEIF photos are known as HEIC).
 DISPLAY_NAMES = {"WEBP": "WebP", "HEIF": "HEIC/HEIF"}
 # EXIF orientations 5-8 turn the image by 90 degrees, so width and height swap when it is displayed.
@@ -135,6 +142,8 @@ def validate_image(data: bytes, limits: ValidationLimits) -> ValidatedImage:
             width, height = image.size
             _check_pixels(width, height, limits)
             frames = max(_count_frames(image), sequence_frames)
+            if image_format == "TIFF":
+                _check_tiff_compression(image)
             _check_frames(frames, width * height, limits)
             mode = image.mode
             orientation = exif_orientation(image)
@@ -242,6 +251,18 @@ def _check_frames(frames: int, pixels_per_frame: int, limits: ValidationLimits) 
         raise ImageRejected(
             "too_many_pixels",
             f"The animation is too large in total ({frames} frames); please upload a shorter or smaller one.",
+        )
+
+
+def _check_tiff_compression(image: Image.Image) -> None:
+    tags = getattr(image, "tag_v2", {})
+    compression = int(tags.get(_TIFF_COMPRESSION_TAG, 1))
+    if compression not in DECODABLE_TIFF_COMPRESSIONS:
+        name = TIFF_COMPRESSION_NAMES.get(compression, f"compression type {compression}")
+        raise ImageRejected(
+            "unsupported_compression",
+            f"This TIFF is compressed with {name}, which is not supported; please save it uncompressed or with LZW, "
+            "ZIP (Deflate) or JPEG compression.",
         )
 
 

@@ -271,3 +271,18 @@ def heif_claiming(data: bytes, width: int, height: int) -> bytes:
         patched[at + 8 : at + 16] = struct.pack(">II", width, height)  # after the type and version+flags
         at = patched.find(b"ispe", at + 4)
     return bytes(patched)
+
+
+def tiff_compressed_with(code: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """An uncompressed little-endian TIFF whose compression tag (259) is patched to `code` (50001: WebP)."""
+    data = bytearray(encode(solid(size), "TIFF"))
+    entry = struct.pack("<HHIHH", 259, 3, 1, 1, 0)  # tag, SHORT, count 1, value 1 (none), padding
+    at = data.find(entry)
+    assert at >= 0, "no compression tag"
+    data[at + 8 : at + 10] = struct.pack("<H", code)
+    return bytes(data)
+
+
+def sixteen_bit_tiff(value: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A 16-bit greyscale TIFF, every sample `value` (2048 is mid-grey for 12-bit sensor data)."""
+    return encode(Image.new("I;16", size, value), "TIFF")

@@ -4,7 +4,8 @@ The checks run cheapest first, and the format comes from the file's own magic by
 file name. No pixel is decoded here: the pixels are decoded once, by the Resize step, which rejects truncated and
 damaged files through `rejecting_damaged_pixels` (a second decode only to check them would double the slowest part
 of the work, 0.5 s for an 18 MP progressive JPEG). Everything Pillow can raise becomes `ImageRejected`, whose reason
-a user can read.
+a user can read. A HEIC/HEIF or AVIF file is first held to the limits from its own boxes (heif_header), because its
+decoders decode every tile and frame it declares, which the primary image's size does not show.
 """
 
 from __future__ import annotations

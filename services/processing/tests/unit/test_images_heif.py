@@ -3,14 +3,17 @@ same limits before any decode (grid tiles and sequence frames included), and ren
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 
 import image_factory as factory
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from image_settings import LIMITS, limits
-from imgplat_processing.images.heif_header import read_heif_header
+from imgplat_processing.images.heif_header import MalformedHeif, TooManyImageItems, read_heif_header
 from imgplat_processing.images.metadata import extract_exif_summary
 from imgplat_processing.images.renditions import render_renditions
 from imgplat_processing.images.validate import ImageRejected, sniff_format, validate_image
@@ -206,3 +209,26 @@ def test_the_heif_decoder_is_loaded_only_when_a_heif_file_comes():
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environment)
 
     assert loaded.stdout.strip() == "False"
+
+
+SMALL_HEIC = factory.heic(factory.solid((64, 48)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(SMALL_HEIC) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_damaged_heic_header_is_accepted_or_rejected_never_an_error(damage):
+    data = bytearray(SMALL_HEIC)
+    for offset, value in damage:
+        data[offset] = value
+
+    try:
+        render_renditions(bytes(data), MEDIUM, validate_image(bytes(data), LIMITS).format)
+    except ImageRejected as rejected:
+        assert rejected.reason.endswith(".")
+
+
+@given(st.binary(max_size=256))
+def test_the_box_reader_raises_only_its_own_errors(tail):
+    data = b"\x00\x00\x00\x14ftypheic\x00\x00\x00\x00mif1" + tail
+    with contextlib.suppress(MalformedHeif, TooManyImageItems):
+        read_heif_header(data, max_coded_items=8)

@@ -90,9 +90,18 @@ def test_each_service_ships_the_shared_library_and_nothing_from_other_services()
 def test_dev_requirements_pin_the_same_versions_as_the_services():
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     for name in service_names():
-        for line in (service_dir(name) / "requirements.txt").read_text().splitlines():
-            if "==" in line:
-                assert line.strip() in (d.strip() for d in dev), f"{name} pins {line} but requirements-dev.txt does not"
+        # The zip's requirements and those of each layer the service fills (custom.layerRequirements).
+        layer_files = (serverless_config(name).get("custom") or {}).get("layerRequirements") or {}
+        files = [service_dir(name) / "requirements.txt", *(service_dir(name) / f for f in layer_files.values())]
+        for requirements in files:
+            for line in requirements.read_text().splitlines():
+                if "==" in line and not line.startswith("#"):
+                    assert line.strip() in (d.strip() for d in dev), f"{requirements} pins {line}, dev does not"
+
+
+def test_the_processing_layer_pins_pillow_heif():
+    layer_files = serverless_config("processing")["custom"]["layerRequirements"]
+    assert "pillow-heif==1.8.1" in (service_dir("processing") / layer_files["heifDecoder"]).read_text().splitlines()
 
 
 def test_deploy_doc_gives_each_service_exactly_the_params_compose_wires():

@@ -479,3 +479,34 @@ def test_the_platform_serves_the_page_the_spec_and_nothing_outside_web(local_pla
     for escape in ("/web/../README.md", "/web/%2e%2e/README.md", "/web/nothing-here.js"):
         outside = requests.get(f"{local_platform.api_url}{escape}", timeout=30)
         assert outside.status_code in {403, 404} and "serverless" not in outside.text, escape
+
+
+def test_a_heic_the_browser_gives_no_type_is_uploaded_as_heic_and_becomes_ready(local_platform, browser):
+    # Chromium on Linux and Windows knows no type for .heic (file.type is ""): the page reads it from the bytes.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (40, 90, 160)).save(buffer, "HEIF", quality=80)
+    registered_user(local_platform, "iphone@example.com")
+    tab = Tab(browser, {"width": 1100, "height": 800})
+    page = tab.page
+    page.goto(local_platform.api_url + "/")
+    tab.sign_in("iphone@example.com")
+    assert ".heic" in (page.get_attribute("#file-input", "accept") or "")
+    declared: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            declared.append(request.post_data_json["content_type"])
+            if request.url.endswith("/upload") and request.method == "POST"
+            else None
+        ),
+    )
+
+    page.set_input_files("#file-input", {"name": "IMG_0001", "mimeType": "", "buffer": buffer.getvalue()})
+    page.wait_for_selector("#uploads li[data-status=READY]", timeout=90_000)
+
+    assert declared == ["image/heic"]
+    assert not tab.errors, tab.errors
+    tab.close()

@@ -269,6 +269,8 @@ def test_no_account_id_region_or_arn_is_hard_coded(templates):
 def test_every_function_has_a_deliberate_memory_size_timeout_and_log_retention(templates):
     for service in service_names():
         config = serverless_config(service)
+        if not config.get("functions"):
+            continue
         text = (service_dir(service) / "serverless.yml").read_text()
         retention = config["params"]["default"]["logRetentionDays"]
         resources = templates[service]["Resources"]
@@ -438,3 +440,135 @@ def test_an_id_token_outlives_a_sign_out_by_15_minutes_at_most(templates):
     assert properties["IdTokenValidity"] <= 15 and properties["AccessTokenValidity"] <= 15
     readme = (ROOT / "README.md").read_text()
     assert "an ID token already issued keeps working until it expires" in readme
+
+
+# --- delivery: CloudFront in front of the renditions bucket -------------------------------------------------------
+
+
+def _delivery(templates: dict[str, dict[str, Any]], resource_type: str) -> dict[str, Any]:
+    ((_, _, properties),) = [r for r in _resources(templates, resource_type) if r[0] == "delivery"]
+    return properties
+
+
+def test_the_distribution_reads_the_renditions_bucket_through_origin_access_control_only(templates):
+    config = _delivery(templates, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    oac = _delivery(templates, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    ((origin,),) = [config["Origins"]]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["RenditionsOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy OAI
+    # The REST endpoint of processing's bucket in the stack's region (the name is compose's param)
+    assert origin["DomainName"] == {"Fn::Sub": "placeholder-renditions.s3.${AWS::Region}.${AWS::URLSuffix}"}
+    assert config["HttpVersion"] == "http2and3" and config["IPV6Enabled"] is True
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert behaviour["TrustedKeyGroups"] == [{"Ref": "SigningKeyGroup"}]  # signed URLs only
+    assert behaviour["CachePolicyId"] == {"Ref": "RenditionsCachePolicy"}
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "RenditionsResponseHeadersPolicy"}
+
+
+def test_the_cache_is_keyed_on_the_path_only_and_keeps_renditions_as_long_as_they_say(templates):
+    config = _delivery(templates, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    # The signed URL's query differs per window; the rendition behind a path never does
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert config["MaxTTL"] == 31536000  # a year, what processing's Cache-Control asks for
+
+
+def test_the_key_group_trusts_exactly_the_operators_public_key(templates):
+    public_key = _delivery(templates, "AWS::CloudFront::PublicKey")["PublicKeyConfig"]
+    group = _delivery(templates, "AWS::CloudFront::KeyGroup")["KeyGroupConfig"]
+    assert public_key["EncodedKey"].startswith("-----BEGIN PUBLIC KEY-----")  # the publicKey param (a placeholder)
+    assert group["Items"] == [{"Ref": "SigningPublicKey"}]
+    outputs = templates["delivery"]["Outputs"]
+    assert outputs["PublicKeyId"]["Value"] == {"Ref": "SigningPublicKey"}
+
+
+def test_the_distribution_sends_the_security_headers_the_local_cdn_sends(templates):
+    from local.cdn import SECURITY_HEADERS
+
+    config = _delivery(templates, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    hsts = security["StrictTransportSecurity"]
+    sent = {
+        "Strict-Transport-Security": f"max-age={hsts['AccessControlMaxAgeSec']}; includeSubDomains; preload",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": security["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+    assert hsts["IncludeSubdomains"] and hsts["Preload"] and security["ContentTypeOptions"]["Override"]
+    assert sent == SECURITY_HEADERS
+
+
+def test_a_custom_domain_brings_its_certificate_and_a_modern_tls_floor(templates):
+    config = _delivery(templates, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    condition, with_domain, without = config["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasCustomDomain"
+    assert with_domain == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert without == {"CloudFrontDefaultCertificate": True}
+    assert config["Aliases"]["Fn::If"] == ["HasCustomDomain", [{"Ref": "CustomDomainName"}], {"Ref": "AWS::NoValue"}]
+    base_url = templates["delivery"]["Outputs"]["CdnBaseUrl"]["Value"]["Fn::If"]
+    assert base_url[0] == "HasCustomDomain" and base_url[1] == {"Fn::Sub": "https://${CustomDomainName}"}
+
+
+def _statement(statements: list[dict[str, Any]], sid: str) -> dict[str, Any]:
+    return next(statement for statement in statements if statement.get("Sid") == sid)
+
+
+def test_the_renditions_bucket_lets_only_this_accounts_cloudfront_read_renditions_and_still_requires_tls(templates):
+    ((_, _, policy),) = [p for p in _resources(templates, "AWS::S3::BucketPolicy") if p[1] == "RenditionsBucketPolicy"]
+    statements = policy["PolicyDocument"]["Statement"]
+    read = _statement(statements, "CloudFrontReadsRenditions")
+    assert read["Effect"] == "Allow" and read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"  # no listing, no writes
+    assert read["Resource"] == {"Fn::Sub": "${RenditionsBucket.Arn}/renditions/*"}  # never work/ or config/
+    source = read["Condition"]["ArnLike"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"  # cdnDistributionId
+    assert _statement(statements, "DenyInsecureTransport")["Effect"] == "Deny"
+
+
+def test_the_platform_key_lets_this_accounts_cloudfront_decrypt_and_nothing_more(templates):
+    ((_, _, key),) = _resources(templates, "AWS::KMS::Key")
+    grant = _statement(key["KeyPolicy"]["Statement"], "CloudFrontDecryptsRenditions")
+    assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"} and grant["Action"] == "kms:Decrypt"
+    source = grant["Condition"]["ArnLike"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"
+
+
+def test_a_stage_can_pin_the_grants_to_deliverys_distribution():
+    pinned = {"cdnDistributionId": "E2QWRUHAPOMQZL"}
+    processing = printed_config("processing", "dev", {**_wired_placeholders("processing"), **pinned})
+    statements = processing["resources"]["Resources"]["RenditionsBucketPolicy"]["Properties"]["PolicyDocument"]
+    source = _statement(statements["Statement"], "CloudFrontReadsRenditions")["Condition"]["ArnLike"]
+    assert source["AWS:SourceArn"]["Fn::Sub"].endswith(":distribution/E2QWRUHAPOMQZL")
+
+
+def test_retrieval_may_read_the_signing_key_only_when_it_signs_cloudfront_urls(templates):
+    template = templates["retrieval"]
+    policy = template["Resources"]["ReadCdnSigningKeyPolicy"]
+    assert policy["Condition"] == "SignsCloudFrontUrls"
+    assert template["Conditions"]["SignsCloudFrontUrls"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CdnPrivateKeyParameter"}, ""]}]
+    }
+    ((statement,),) = [policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert statement["Action"] == ["ssm:GetParameter"]
+    assert statement["Resource"]["Fn::Sub"].endswith(":parameter${CdnPrivateKeyParameter}")
+    # Only the two functions that sign URLs; deleteImage never sees the key
+    roles = {role["Ref"] for role in policy["Properties"]["Roles"]}
+    assert roles == {"GetImageIamRoleLambdaExecution", "ListImagesIamRoleLambdaExecution"}
+    # Without delivery's params the parameter is empty, so the policy is not created
+    alone = printed_config(
+        "retrieval", "dev", {k: v for k, v in _wired_placeholders("retrieval").items() if "cdn" not in k}
+    )
+    assert alone["resources"]["Parameters"]["CdnPrivateKeyParameter"]["Default"] == ""

@@ -322,7 +322,7 @@ function tile(item) {
     image.alt = item.filename || "image";
     image.addEventListener("load", () => image.classList.add("loaded"));
     element.append(image);
-    thumbnailLink(item.image_id).then((link) => { image.src = link.url; })
+    tileImageUrl(item).then((url) => { image.src = url; })
       .catch((error) => { if (error.status === 404) element.remove(); });
   } else {
     const badge = document.createElement("span");
@@ -343,18 +343,20 @@ function tile(item) {
   return element;
 }
 
-// The smallest rendition that stays sharp in a tile: "thumb" (150 px) unless the grid's columns, in device pixels, are
-// wider; then "small" (320 px), or "thumb" where a deployment has no "small".
-async function thumbnailLink(imageId) {
+// The smallest rendition that stays sharp in a tile: the listing's thumbnail (150 px; its URL comes with the list, so
+// no request) unless the grid's columns, in device pixels, are wider; then "small" (320 px), or the thumbnail where a
+// deployment has no "small". Either URL is the same on every visit within its window (CloudFront signed URLs), so
+// the browser's cache serves it again.
+async function tileImageUrl(item) {
   const columnWidth = parseFloat(getComputedStyle($("#gallery")).gridTemplateColumns) || 150;
   if (columnWidth * devicePixelRatio > 160) {
     try {
-      return await call("GET", `/image/${imageId}?size=small`);
+      return (await call("GET", `/image/${item.image_id}?size=small`)).url;
     } catch (error) {
       if (error.status !== 400) throw error;
     }
   }
-  return call("GET", `/image/${imageId}?size=thumb`);
+  return item.thumbnail_url || (await call("GET", `/image/${item.image_id}?size=thumb`)).url;
 }
 
 // The list holds no reason; the image's own record does, so a rejected tile asks for it.

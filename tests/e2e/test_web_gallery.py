@@ -508,5 +508,46 @@ def test_a_heic_the_browser_gives_no_type_is_uploaded_as_heic_and_becomes_ready(
     page.wait_for_selector("#uploads li[data-status=READY]", timeout=90_000)
 
     assert declared == ["image/heic"]
+
+
+def _requests_logged(platform: RunningPlatform, path_prefix: str) -> int:
+    """How many GETs of paths starting with `path_prefix` reached the local platform (its log has one line each)."""
+    time.sleep(0.5)  # a request is logged right after its answer is sent
+    return platform.log().count(f"[api] GET {path_prefix}")
+
+
+def test_a_second_visit_loads_the_thumbnails_from_the_browser_cache(local_platform, browser):
+    # Given three images, shown in a gallery of 150 px thumbnails (a phone: the listing's thumbnail URLs suffice)
+    token = registered_user(local_platform, "returning@example.com")
+    for number in range(3):
+        uploaded(local_platform, token, photo_bytes((60 + 60 * number, 90, 160)), f"cached-{number}.jpg")
+    tab = Tab(browser, PHONE)
+    page = tab.page
+    loaded_thumbnails = "n => document.querySelectorAll('#gallery img.thumbnail.loaded').length === n"
+    sources = "() => [...document.querySelectorAll('#gallery img.thumbnail')].map((image) => image.src).sort()"
+    page.goto(local_platform.api_url + "/")
+    image_answers_before = _requests_logged(local_platform, "/image/")
+    tab.sign_in("returning@example.com")
+    page.wait_for_function(loaded_thumbnails, arg=3)
+    first_visit = page.evaluate(sources)
+    assert all(source.startswith(f"{local_platform.api_url}/cdn/renditions/") for source in first_visit)
+    assert page.evaluate("() => [...document.querySelectorAll('#gallery img.thumbnail')].map((i) => i.naturalWidth)") \
+        == [150, 150, 150]  # fmt: skip
+    # One request for the whole gallery: GET /images carries the thumbnails' URLs, no GET /image/{id} per tile
+    assert _requests_logged(local_platform, "/image/") == image_answers_before
+    cdn_fetches = _requests_logged(local_platform, "/cdn/")
+
+    # When the user comes back to the gallery in the same browser (a new visit of the page, same window of URLs)
+    page.goto(local_platform.api_url + "/")
+    page.wait_for_function(loaded_thumbnails, arg=3)
+
+    # Then the thumbnails have the same URLs and come from the browser's cache: no request reaches the CDN
+    assert page.evaluate(sources) == first_visit
+    assert _requests_logged(local_platform, "/cdn/") == cdn_fetches
+    transfer_sizes = page.evaluate(
+        "() => performance.getEntriesByType('resource')"
+        ".filter((entry) => entry.name.includes('/cdn/')).map((entry) => entry.transferSize)"
+    )
+    assert transfer_sizes == [0, 0, 0]  # served from the cache, not the network
     assert not tab.errors, tab.errors
     tab.close()

@@ -46,7 +46,7 @@ def _assert_ready_with_renditions(platform: Platform, request: ProcessingRequest
             assert head["ContentType"] == f"image/{image_format}"
             assert head["ServerSideEncryption"] == "aws:kms"
             assert head["SSEKMSKeyId"] == platform.kms_key_arn
-            assert head["CacheControl"] == "private, max-age=31536000, immutable"
+            assert head["CacheControl"] == "public, max-age=31536000, immutable"
             assert head["ContentLength"] == file.bytes
             image = _image_of(platform, file.key)
             assert image.size == (file.width, file.height)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from http.server import ThreadingHTTPServer
 
+from local.cdn import CDN_PATH
 from local.console import WORKERS_READY, log, print_banner
 from local.emulator import (
     REGION,
@@ -69,9 +70,10 @@ def emulator(host: str, port: int) -> Iterator[str]:
         server.stop()
 
 
-def deployed_platform(endpoint: str) -> LocalPlatform:
-    """Every service deployed into the emulator, with API Gateway's authorizer trusting the deployed user pool."""
-    platform = LocalPlatform(client_factory(endpoint), stage="local", region=REGION)
+def deployed_platform(endpoint: str, api_url: str) -> LocalPlatform:
+    """Every service deployed into the emulator, with API Gateway's authorizer trusting the deployed user pool and
+    the CDN (the delivery service's distribution) on the API's port."""
+    platform = LocalPlatform(client_factory(endpoint), stage="local", region=REGION, cdn_base_url=api_url + CDN_PATH)
     platform.log = lambda message: log("lambda", message)
     platform.deploy(log=lambda message: log("deploy", message))
     auth = platform.stacks["auth"].outputs
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as running:
             endpoint = running.enter_context(emulator(args.host, args.aws_port))
             try:
-                platform = deployed_platform(endpoint)
+                platform = deployed_platform(endpoint, f"http://{args.host}:{args.api_port}")
                 running.enter_context(warm_workers(platform, endpoint))
                 api_url = running.enter_context(
                     serving(platform, args.host, args.api_port, stop, args.schedule_seconds)

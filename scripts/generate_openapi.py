@@ -94,7 +94,7 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
         401: ("The refresh token is not valid, expired or revoked.", ErrorBody),
     },
     ("post", "/auth/signout"): {
-        200: ("Every token of the user is revoked.", Message),
+        200: ("The refresh and access tokens are revoked; an issued ID token works until it expires.", Message),
         **dict([INVALID, TOO_MANY]),
         401: ("The access token is missing, not valid or already signed out.", ErrorBody),
     },

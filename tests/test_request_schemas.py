@@ -113,5 +113,8 @@ def test_a_refused_body_is_answered_in_the_platform_error_shape_with_cors(servic
     ]
     template = response["ResponseTemplates"]["application/json"]
     # messageString arrives quoted and escaped; validationErrorString may hold quotes and would break the JSON.
-    assert template == '{"error": {"code": "invalid_request", "message": $context.error.messageString}}'
+    assert template == (
+        '{"error": {"code": "invalid_request", "message": $context.error.messageString,'
+        ' "request_id": "$context.requestId"}}'
+    )
     assert response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]

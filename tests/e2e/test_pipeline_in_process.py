@@ -91,9 +91,11 @@ def test_upload_is_processed_and_served_as_a_watermarked_medium_jpeg(platform):
     status, medium = call(platform, "GET", f"/image/{upload['image_id']}?size=medium", token=token)
     assert status == 200
     assert "/originals/" not in medium["url"]
-    downloaded = requests.get(medium["url"], timeout=30)
-    assert downloaded.status_code == 200
-    image = Image.open(io.BytesIO(downloaded.content))
+    # The URL is the delivery service's (CloudFront, played by the platform), which checks its signature
+    downloaded = platform.request("GET", medium["url"])
+    assert downloaded["statusCode"] == 200
+    assert downloaded["headers"]["Cache-Control"] == "public, max-age=31536000, immutable"
+    image = Image.open(io.BytesIO(downloaded["body"]))
     assert image.format == "JPEG"
     assert image.size in {(800, 533), (800, 534)}
     assert (medium["width"], medium["height"]) == image.size

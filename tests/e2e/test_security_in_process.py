@@ -147,6 +147,18 @@ def test_forged_tokens_get_401_before_any_handler_runs(platform):
     assert platform.invocations == before, "a forged token reached a handler"
 
 
+def test_the_gateways_own_refusals_name_the_request_id_the_access_log_has(platform):
+    # Given answers API Gateway makes itself: no token (401) and no such route (403)
+    for method, url in (("GET", "/images"), ("GET", "/no/such/route")):
+        answer = platform.request(method, url, {"Content-Type": "application/json"})
+        # Then each body carries the request id, the same as the response header an operator can search for
+        request_id = json.loads(answer["body"])["error"]["request_id"]
+        assert len(request_id) == 36 and answer["headers"]["x-amzn-RequestId"] == request_id, (url, answer)
+    # And two requests never share one
+    first, second = (platform.request("GET", "/images", {}) for _ in range(2))
+    assert first["headers"]["x-amzn-RequestId"] != second["headers"]["x-amzn-RequestId"]
+
+
 def test_every_image_route_hides_other_users_images(platform):
     alice = tokens_for(platform, "alice@example.com")["id_token"]
     bob = tokens_for(platform, "bob@example.com")["id_token"]

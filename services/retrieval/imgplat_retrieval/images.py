@@ -10,6 +10,7 @@ from imgplat_common.keys import is_image_id
 from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
+from imgplat_retrieval.rendition_urls import UrlIssuer
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
 
 # One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
@@ -31,10 +32,6 @@ class ImageReader(Protocol):
     def get_image(self, owner: str, image_id: str) -> ImageRecord | None: ...
 
 
-class RenditionSigner(Protocol):
-    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str: ...
-
-
 def find_image(reader: ImageReader, owner: str, image_id: str) -> ImageRecord:
     """The owner's image; NotFound for a malformed id, an unknown id or an image of someone else."""
     record = reader.get_image(owner, image_id) if is_image_id(image_id) else None
@@ -51,10 +48,8 @@ def describe_image(record: ImageRecord) -> ImageView:
     return ImageView.from_record(record, metadata=ImageMetadata.from_record(record), renditions=renditions)
 
 
-def link_rendition(
-    record: ImageRecord, size: str, image_format: RenditionFormat, signer: RenditionSigner, expires_in: int
-) -> RenditionLink:
-    """A short-lived download link to one rendition of a READY image.
+def link_rendition(record: ImageRecord, size: str, image_format: RenditionFormat, issuer: UrlIssuer) -> RenditionLink:
+    """A signed download link to one rendition of a READY image (the same link within a CloudFront URL window).
 
     Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
     """
@@ -81,8 +76,8 @@ def link_rendition(
         image_id=record.image_id,
         size=rendition.name,
         format=image_format.value,
-        url=signer.rendition_url(file.key, image_format.content_type, expires_in),
-        expires_in=expires_in,
+        url=issuer.url(file.key, image_format.value),
+        expires_in=issuer.expires_in,
         width=file.width,
         height=file.height,
         bytes=file.bytes,

@@ -46,7 +46,7 @@ def _assert_ready_with_renditions(platform: Platform, request: ProcessingRequest
             assert head["ContentType"] == f"image/{image_format}"
             assert head["ServerSideEncryption"] == "aws:kms"
             assert head["SSEKMSKeyId"] == platform.kms_key_arn
-            assert head["CacheControl"] == "private, max-age=31536000, immutable"
+            assert head["CacheControl"] == "public, max-age=31536000, immutable"
             assert head["ContentLength"] == file.bytes
             image = _image_of(platform, file.key)
             assert image.size == (file.width, file.height)
@@ -97,6 +97,8 @@ def test_jpeg_turned_by_exif_becomes_ready_with_upright_watermarked_renditions(p
         pytest.param(samples.palette_gif((300, 200)), "image/gif", (300, 200), id="palette-gif"),
         pytest.param(samples.cmyk_jpeg((640, 480)), "image/jpeg", (640, 480), id="cmyk-jpeg"),
         pytest.param(samples.sixteen_bit_png((400, 300)), "image/png", (400, 300), id="16-bit-png"),
+        pytest.param(samples.heic_photo((1200, 900)), "image/heic", (1200, 900), id="heic-grid"),
+        pytest.param(samples.avif_with_alpha((500, 400)), "image/avif", (500, 400), id="avif-with-alpha"),
     ],
 )
 def test_each_supported_kind_of_image_becomes_ready(platform: Platform, data: bytes, content_type: str, size: Any):

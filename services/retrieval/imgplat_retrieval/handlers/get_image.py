@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,11 +14,12 @@ from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
 from imgplat_retrieval.images import RenditionFormat, describe_image, find_image, link_rendition
+from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
-from imgplat_retrieval.store import retrieval_store
+from imgplat_retrieval.store import rendition_signer, retrieval_store
 
 app = build_api()
-# A signed URL must not outlive its use in any cache between us and the client.
+# This answer must not outlive its URL in any cache between us and the client (the rendition itself is cacheable).
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -33,8 +35,8 @@ def get_image(
     record = find_image(store, caller.sub, image_id)
     if size is None:
         return json_response(200, describe_image(record).model_dump(mode="json"))
-    expires_in = load_settings(RetrievalSettings).url_expires_seconds
-    link = link_rendition(record, size, image_format, signer=store, expires_in=expires_in)
+    issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
+    link = link_rendition(record, size, image_format, issuer)
     if redirect:
         return Response(status_code=302, body="", headers={"Location": link.url, **NO_STORE})
     return json_response(200, link.model_dump(mode="json"), headers=NO_STORE)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
-from imgplat_retrieval.store import retrieval_store
+from imgplat_retrieval.store import rendition_signer, retrieval_store
 from moto import mock_aws
 
 from local.lambda_runtime import LambdaContext
@@ -61,8 +61,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setenv("ORIGINALS_BUCKET", ORIGINALS_BUCKET)
     monkeypatch.setenv("RENDITIONS_BUCKET", RENDITIONS_BUCKET)
     monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
-    load_settings.cache_clear()
-    retrieval_store.cache_clear()
+    _forget_containers_state()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
         table = dynamodb.create_table(
@@ -82,8 +81,14 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         s3.create_bucket(Bucket=RENDITIONS_BUCKET)
         boto3.client("events").create_event_bus(Name=EVENT_BUS)
         yield Platform(s3=s3, table=table)
+    _forget_containers_state()
+
+
+def _forget_containers_state() -> None:
+    """What a Lambda container keeps between invocations: settings, the store and the URL signer."""
     load_settings.cache_clear()
     retrieval_store.cache_clear()
+    rendition_signer.cache_clear()
 
 
 def api_event(

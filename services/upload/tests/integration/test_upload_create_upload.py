@@ -168,7 +168,16 @@ def test_unsupported_type_is_415_listing_the_allowed_types(platform, upload_even
 
     assert status == 415
     assert body["error"]["code"] == "unsupported_media_type"
-    assert body["error"]["allowed"] == ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"]
+    assert body["error"]["allowed"] == [
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+    ]
 
 
 def test_declared_size_over_the_limit_is_413(platform, upload_event, lambda_context):

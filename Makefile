@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # checkov pins boto3 and packaging versions that clash with requirements-dev.txt: it gets a virtualenv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
-TEMPLATES := services/*/.serverless/cloudformation-template-update-stack.json
+TEMPLATES := services/*/.serverless/cloudformation-template-update-stack.json \
+	examples/*/.serverless/cloudformation-template-update-stack.json
 # The Lambda runtime's Python (3.12) where the machine has it; otherwise the default python3.
 PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
@@ -56,6 +57,7 @@ lint: setup  ## ruff + mypy
 package: setup $(VENV)/checkov/.installed  ## osls package every service and the compose project offline, check the zips, cfn-lint + checkov
 	$(BIN)/python scripts/package_services.py
 	$(BIN)/python scripts/package_compose.py
+	$(BIN)/python scripts/package_services.py --examples
 	@# W3005 (a DependsOn that a Ref already implies) is in the framework's own output, not in our resources.
 	$(BIN)/cfn-lint --ignore-checks W3005 -- $(TEMPLATES)
 	@# No --skip-check: every finding is fixed or skipped on its resource with the reason (Metadata.checkov.skip).

@@ -24,6 +24,7 @@ NOT_EMULATED = {
     "AWS::EC2::VPCEndpoint",
     "AWS::SNS::Topic",
     "AWS::Lambda::EventInvokeConfig",  # retries and on-failure destinations: the local schedules log a failed run
+    "AWS::Events::Archive",
 }
 LOCAL_ROLE_NAME = "imgplat-local-execution"
 # Characters after the type letter of a CloudFront id (E2QWRUHAPOMQZL, K2JCJMDEHXQW5F).
@@ -185,6 +186,12 @@ class Provisioner:
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = f"arn:aws:sqs:{stack.region}:{ACCOUNT_ID}:{name}"
         return Resource(logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _aws_events_eventbus(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        """A custom bus in moto's EventBridge, which delivers to the rules a test (or another team) puts on it."""
+        name = properties.get("Name") or f"{stack.name}-{logical_id}"
+        arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
+        return Resource(logical_id, "AWS::Events::EventBus", name, {"Arn": arn, "Name": name})
 
     def _aws_dynamodb_table(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
         name = properties.get("TableName") or f"{stack.name}-{logical_id}"

@@ -1,11 +1,13 @@
 """Package every service offline with `osls package` and check what went into the zips.
 
     python scripts/package_services.py [service ...]
+    python scripts/package_services.py --examples     # the examples/ services (no code: templates only)
 
 Params that compose would wire from other stacks get placeholder values here (packaging needs a value, not a real
 resource), derived from serverless-compose.yml so the list cannot drift; an output that re-exports a param of its
 stack (upload's MaxUploadBytes) gets that param's default, the value a deploy passes on. Fake credentials keep osls
-offline.
+offline. An example under examples/ takes a platform output as the param of the same name in lower camel case
+(EventBusArn as eventBusArn), the way its README tells another team to deploy it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ RESOURCE_PLACEHOLDERS = {
     "ImagesTableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder-images",
     "IngestQueueArn": "arn:aws:sqs:us-east-1:000000000000:placeholder-ingest",
     "IngestDlqName": "placeholder-ingest-dlq",
+    "EventBusName": "placeholder-events",
+    "EventBusArn": "arn:aws:events:us-east-1:000000000000:event-bus/placeholder-events",
     "CdnBaseUrl": "https://placeholder.cloudfront.net",
     "PublicKeyId": "KPLACEHOLDER0000",
     # A re-exported param, but its default names the stage (${sls:stage}), which only the framework resolves.
@@ -161,11 +165,39 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
     return problems
 
 
+def example_params(example_dir: Path) -> list[str]:
+    """`--param name=value` for every platform output the example uses as ${param:name}."""
+    definition = (example_dir / "serverless.yml").read_text()
+    params = []
+    for output, value in PLACEHOLDER_OUTPUTS.items():
+        param = output[0].lower() + output[1:]
+        if f"${{param:{param}}}" in definition:
+            params.append(f"--param={param}={value}")
+    return params
+
+
+def package_examples(stage: str) -> int:
+    """`osls package` every example: a template for cfn-lint and checkov (examples ship no code, so no zips)."""
+    failed = 0
+    for example_dir in sorted(path.parent for path in (ROOT / "examples").glob("*/serverless.yml")):
+        print(f"packaging example {example_dir.name} ...", flush=True)
+        command = ["osls", "package", "--stage", stage, *example_params(example_dir)]
+        result = subprocess.run(command, cwd=example_dir, env=tool_env(), capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+            print(f"PROBLEM: example {example_dir.name}: osls package failed ({result.returncode})")
+            failed = 1
+    return failed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("services", nargs="*", help="services to package (default: all in serverless-compose.yml)")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--examples", action="store_true", help="package the examples/ services instead")
     args = parser.parse_args()
+    if args.examples:
+        return package_examples(args.stage)
     services = compose_services()
     chosen = args.services or list(services)
     problems: list[str] = []

@@ -57,6 +57,7 @@ REF_KIND = {
     "AWS::Cognito::UserPool": ID,
     "AWS::Cognito::UserPoolClient": ID,
     "AWS::StepFunctions::StateMachine": ARN,
+    "AWS::Events::EventBus": NAME,
     "AWS::CloudFront::PublicKey": ID,
     "AWS::CloudFront::KeyGroup": ID,
     "AWS::CloudFront::Distribution": ID,
@@ -67,6 +68,7 @@ GETATT_KIND = {"Arn": ARN, "QueueName": NAME, "QueueUrl": URL}
 ENVIRONMENT_SUFFIX_KIND = {
     "_BUCKET": NAME,
     "_TABLE": NAME,
+    "_NAME": NAME,
     "_ARN": ARN,
     "_BYTES": VALUE,
     "_URL": URL,
@@ -346,6 +348,7 @@ def _upload(request: Any, records: Any = None) -> tuple[Any, ImageRecord]:
 
 
 TABLE = "imgplat-upload-dev-images"
+EVENT_BUS = "imgplat-processing-dev-events"
 
 
 @pytest.fixture
@@ -358,12 +361,14 @@ def images_table() -> Iterator[Any]:
         upload_store.dynamodb_resource,
         processing_store.dynamodb_resource,
         processing_store.s3_client,
+        processing_store.events_client,
         processing_store.processing_store,
     ]
     definition = serverless_config("upload")["resources"]["Resources"]["ImagesTable"]["Properties"]
     with mock_aws():
         for cached in caches:
             cached.cache_clear()
+        boto3.client("events", region_name="us-east-1").create_event_bus(Name=EVENT_BUS)
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         table = dynamodb.create_table(
             TableName=TABLE,
@@ -383,8 +388,11 @@ def _retrieval_reads(table: Any, owner: str, image_id: str) -> tuple[ImageRecord
     from imgplat_retrieval.settings import RetrievalSettings
     from imgplat_retrieval.store import RetrievalStore
 
-    settings = RetrievalSettings(images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r")
-    reader = RetrievalStore(table, boto3.client("s3", region_name="us-east-1"), settings)
+    settings = RetrievalSettings(
+        images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r", event_bus_name=EVENT_BUS
+    )
+    events = boto3.client("events", region_name="us-east-1")
+    reader = RetrievalStore(table, boto3.client("s3", region_name="us-east-1"), events, settings)
     record = find_image(reader, owner, image_id)
     listed, _ = reader.list_images(owner, limit=10, after_image_id=None)
     return record, describe_image(record).model_dump(mode="json"), listed
@@ -420,6 +428,7 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
         renditions_bucket="r",
         kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/contract",
         max_upload_bytes=int(param_default("upload", "maxUploadBytes")),
+        event_bus_name=EVENT_BUS,
     )
     store = processing_store()
     state = state.model_copy(update={"claim": claim(state, settings, store)})

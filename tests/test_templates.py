@@ -375,6 +375,40 @@ def test_processing_rechecks_stored_originals_against_the_cap_upload_signs(templ
         assert str(properties["Environment"]["Variables"]["MAX_UPLOAD_BYTES"]) == cap, f"{service}/{logical_id}"
 
 
+def test_only_the_event_publishers_may_put_events_and_only_on_the_platforms_bus(templates):
+    # The bus is processing's EventBus; retrieval gets its ARN as the eventBusArn param (a placeholder when packaged).
+    bus_arn_placeholder = _wired_placeholders("retrieval")["eventBusArn"]
+    publishers = set()
+    for service, logical_id, properties in _resources(templates, "AWS::IAM::Role"):
+        for policy in properties.get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if not any(str(action).startswith("events:") for action in actions):
+                    continue
+                assert actions == ["events:PutEvents"], f"{service}/{logical_id}: {actions}"
+                resource = statement["Resource"]
+                expected = {"Fn::GetAtt": ["EventBus", "Arn"]} if service == "processing" else bus_arn_placeholder
+                assert resource in (expected, [expected]), f"{service}/{logical_id}: {resource}"
+                publishers.add((service, logical_id))
+    assert publishers == {
+        ("processing", "PersistIamRoleLambdaExecution"),
+        ("processing", "MarkRejectedIamRoleLambdaExecution"),
+        ("processing", "MarkFailedIamRoleLambdaExecution"),
+        ("processing", "ReconcilerIamRoleLambdaExecution"),
+        ("retrieval", "DeleteImageIamRoleLambdaExecution"),
+    }
+
+
+def test_the_events_bus_is_exported_and_archived(templates):
+    processing = templates["processing"]
+    (bus_id,) = [logical_id for _, logical_id, _ in _resources(templates, "AWS::Events::EventBus")]
+    assert processing["Outputs"]["EventBusArn"]["Value"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert processing["Outputs"]["EventBusName"]["Value"] == {"Ref": bus_id}
+    (archive,) = [p for s, _, p in _resources(templates, "AWS::Events::Archive") if s == "processing"]
+    assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert int(archive["RetentionDays"]) > 0
+
+
 API_SERVICES = ("auth", "upload", "retrieval")
 ACCESS_LOG_FIELDS = {"requestId", "ip", "sub", "method", "route", "status", "latencyMs", "responseType", "error"}
 

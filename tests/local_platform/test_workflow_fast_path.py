@@ -219,6 +219,10 @@ SCENARIOS = {
         for step, state in (("resize", "Resize"), ("watermark", "Watermark"))
     },
     "transient error retried, then ready": Scenario(PHOTO, READY, [("watermark", "TransientError", 1)]),
+    "event publish retried, then ready": Scenario(PHOTO, READY, [("persist", "EventPublishFailed", 1)]),
+    "ready but its event never published": Scenario(
+        PHOTO, ["Persist", "ReadyNotAnnounced"], [("persist", "EventPublishFailed", None)]
+    ),
     "worker crash retried, then ready": Scenario(PHOTO, READY, [("resize", "Lambda.Unknown", 1)]),
     "failed after the image was settled": Scenario(
         PHOTO,

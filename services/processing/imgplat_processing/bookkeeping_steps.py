@@ -3,6 +3,12 @@ MarkRejected and MarkFailed. The image steps are in image_steps.py, so the handl
 
 Every step may run twice for the same run (Step Functions retries): writes are conditional or go to keys owned by
 the run.
+
+Persist, MarkRejected and MarkFailed publish the image's event (ImageReady, ImageRejected, ImageFailed) after their
+status write, and only when this run wrote it. A publish that fails raises, so Step Functions retries the step: the
+run's own write repeats harmlessly and the event goes out again under the same event id (at least once, never
+silently lost; consumers de-duplicate on the id). A step whose retries run out ends the execution failed, which
+raises the workflow alarm; every failed attempt logs the whole event, for a replay by hand.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from enum import Enum
 from typing import Any
 
 from imgplat_common.errors import new_error_id
+from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, ImageRejected
 from imgplat_common.keys import original_key, rendition_key, work_prefix
 from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 
-from imgplat_processing.ports import ConditionFailed, RecordMissing, StepStore
+from imgplat_processing.ports import ConditionFailed, EventPublishFailed, RecordMissing, StepStore
 from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     Claimed,
@@ -31,6 +38,7 @@ from imgplat_processing.workflow_state import (
 )
 
 REJECTED_ORIGINAL_TAGS = {"status": "rejected"}  # the originals bucket's lifecycle expires these
+FAILED_REASON = "processing failed"  # what ImageFailed says of a run's failure; the cause stays in the logs
 
 
 def now_ms() -> int:
@@ -93,6 +101,7 @@ def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore
     validated = state.require_validated()
     resized = state.require_resized()
     processing_ms = max(0, now_ms() - state.require_claim().claimed_at_ms)
+    rendered = state.require_rendered()
     fields: dict[str, Any] = {
         "width": validated.width,
         "height": validated.height,
@@ -102,14 +111,17 @@ def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore
         "exif": validated.exif.model_dump(mode="json", exclude_none=True),
         "placeholder": resized.placeholder,
         "dominant_color": resized.dominant_color,
-        "renditions": {
-            name: rendition.model_dump(mode="json") for name, rendition in state.require_rendered().renditions.items()
-        },
+        "renditions": {name: rendition.model_dump(mode="json") for name, rendition in rendered.renditions.items()},
         "processing_ms": processing_ms,
         "library_versions": library_versions(),
     }
     stale = f"image {state.image_id} is no longer claimed by run {state.run_id}"
     _move_this_runs_image(state, settings, store, ImageStatus.READY, stale=stale, fields=fields)
+    _publish(
+        store,
+        settings,
+        ImageReady.of_run(state.owner, state.image_id, state.run_id, list(rendered.renditions.values())),
+    )
     return Persisted(status=ImageStatus.READY, processing_ms=processing_ms)
 
 
@@ -120,6 +132,7 @@ def mark_rejected(state: WorkflowState, settings: ProcessingSettings, store: Ste
     ending = _record_ending(state, settings, store, ImageStatus.REJECTED, {"reason": reason})
     if ending is _Ending.RECORDED:
         store.tag_object(settings.originals_bucket, original_key(state.owner, state.image_id), REJECTED_ORIGINAL_TAGS)
+        _publish(store, settings, ImageRejected.of_run(state.owner, state.image_id, state.run_id, reason))
     return ending.outcome(ImageStatus.REJECTED, reason=reason)
 
 
@@ -139,7 +152,20 @@ def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepS
         logger.warning("run failed after its image was settled; the record is left as it is", extra=details)
     else:
         logger.error("image processing failed", extra=details)
+    if ending is _Ending.RECORDED:
+        _publish(
+            store, settings, ImageFailed.of_run(state.owner, state.image_id, state.run_id, FAILED_REASON, error_id)
+        )
     return ending.outcome(ImageStatus.FAILED, error_id=error_id)
+
+
+def _publish(store: StepStore, settings: ProcessingSettings, event: ImageEvent) -> None:
+    """Publish the run's event; a failure is logged with the whole event and raised, for Step Functions to retry."""
+    try:
+        store.publish_event(settings.event_bus_name, event)
+    except EventPublishFailed:
+        logger.warning("event not published; the step fails", extra={"event": event.entry(settings.event_bus_name)})
+        raise
 
 
 class _Ending(Enum):

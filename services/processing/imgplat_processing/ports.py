@@ -11,11 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from imgplat_common.image_events import ImageEvent
 from imgplat_common.status import ImageStatus
 
 
 class TransientError(Exception):
     """AWS was throttling, failing on its side or unreachable: the same call may well work when retried."""
+
+
+class EventPublishFailed(TransientError):
+    """EventBridge did not take an event (refused the entry, failed, throttled, or denied): retried like any
+    TransientError, but the workflow tells it apart (statemachine.asl.yaml): the record is already written, so running
+    out of retries must raise an alarm, never turn into MarkFailed."""
 
 
 class ConditionFailed(Exception):
@@ -78,8 +85,14 @@ class ObjectStore(Protocol):
         ...
 
 
-class StepStore(ObjectStore, Protocol):
-    """What the workflow's steps need: the objects, and the record's status moves."""
+class EventPublisher(Protocol):
+    def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:
+        """Put `event` on the bus; EventPublishFailed whatever the reason it was not taken."""
+        ...
+
+
+class StepStore(ObjectStore, EventPublisher, Protocol):
+    """What the workflow's steps need: the objects, the record's status moves, and the platform's events."""
 
     def transition(
         self,
@@ -105,7 +118,7 @@ class ExecutionStarter(Protocol):
         ...
 
 
-class ReconcilerStore(ExecutionStarter, Protocol):
+class ReconcilerStore(ExecutionStarter, EventPublisher, Protocol):
     """What the reconciler needs: stuck records, the original's version, the runs, and conditional failing."""
 
     def delete_prefix(self, bucket: str, prefix: str) -> int: ...

@@ -16,7 +16,8 @@ failed, or an upload URL that was never used. Every few minutes (serverless.yml:
 FAILED carries a new error id, logged with the cause, like a run's own MarkFailed; the write is conditional on the
 record being unchanged since it was read, so a run that finishes meanwhile wins. The image's work files and
 renditions are removed (a FAILED image serves none). Records are found with a Query on upload's status/updated_at
-index, never a Scan.
+index, never a Scan. Each image failed here is announced with ImageFailed, like a run's own failure; its event id
+comes from the record's last write, which the conditional write makes this failing's alone.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from imgplat_common.errors import new_error_id
+from imgplat_common.image_events import ImageFailed
 from imgplat_common.keys import original_key, rendition_prefix, work_prefix
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 from pydantic import BaseModel, ConfigDict
 
-from imgplat_processing.ports import ReconcilerStore
+from imgplat_processing.ports import ReconcilerStore, TransientError
 from imgplat_processing.settings import ReconcilerSettings
 from imgplat_processing.workflow_state import ProcessingRequest
 
@@ -156,3 +158,9 @@ def _fail(
     if record.run_id:
         store.delete_prefix(settings.renditions_bucket, work_prefix(record.owner, record.image_id, record.run_id))
     done.failed[record.image_id] = reason
+    failed_event = ImageFailed.of_run(record.owner, record.image_id, f"stuck@{record.updated_at}", reason, error_id)
+    try:
+        store.publish_event(settings.event_bus_name, failed_event)
+    except TransientError:
+        # The record is FAILED now, so no later round finds it again: the event is logged whole for a manual replay.
+        logger.exception("ImageFailed not published", extra={"event": failed_event.entry(settings.event_bus_name)})

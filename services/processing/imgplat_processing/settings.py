@@ -95,6 +95,7 @@ class ProcessingSettings(ImageSettings):
     originals_bucket: str
     renditions_bucket: str
     kms_key_arn: str
+    event_bus_name: str  # the platform's bus (this service's EventBus), where the workflow's endings publish
 
 
 class OrchestratorSettings(ProcessingSettings):

@@ -3,7 +3,8 @@
 Clients are made once per container, on first use (a step that only writes the table never makes an S3 client).
 botocore errors are translated here into the errors of ports.py: `TransientError` (Step Functions retries it,
 matching on the class name), `ConditionFailed` (a status write found the record elsewhere in its lifecycle) and
-`ObjectMissing`.
+`ObjectMissing`. An event EventBridge did not take, for whatever reason, becomes `EventPublishFailed` (a
+TransientError the workflow also names on its own): the step is retried and publishes it under the same event id.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from imgplat_common import object_deletion
+from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status, is_transient
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
 
-from imgplat_processing.ports import ConditionFailed, ObjectMissing, ObjectVersion, RecordMissing, TransientError
+from imgplat_processing.ports import (
+    ConditionFailed,
+    EventPublishFailed,
+    ObjectMissing,
+    ObjectVersion,
+    RecordMissing,
+    TransientError,
+)
 
 # botocore retries throttling a few times itself; what is still failing after that becomes a TransientError.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
@@ -51,9 +59,16 @@ def stepfunctions_client() -> Any:
 
 
 @functools.cache
+def events_client() -> Any:
+    return boto3.client("events", config=_CLIENT_CONFIG)
+
+
+@functools.cache
 def processing_store() -> ProcessingStore:
     """The store of this container (tests call processing_store.cache_clear() with the client caches)."""
-    return ProcessingStore(s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client)
+    return ProcessingStore(
+        s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client, events=events_client
+    )
 
 
 def utc_now() -> datetime:
@@ -91,13 +106,21 @@ def _set_fields(fields: Mapping[str, Any], names: dict[str, str], values: dict[s
 
 
 class ProcessingStore:
-    """S3 objects, the images table and the workflow's executions (ports.StepStore, WorkflowStarter and
-    ReconcilerStore). Each client is asked of its provider on use, so only the clients a function uses are made."""
+    """S3 objects, the images table, the workflow's executions and the platform's events (ports.StepStore,
+    WorkflowStarter and ReconcilerStore). Each client is asked of its provider on use, so only the clients a function
+    uses are made."""
 
-    def __init__(self, s3: ClientProvider, dynamodb: ClientProvider, stepfunctions: ClientProvider) -> None:
+    def __init__(
+        self,
+        s3: ClientProvider,
+        dynamodb: ClientProvider,
+        stepfunctions: ClientProvider,
+        events: ClientProvider,
+    ) -> None:
         self._s3 = s3
         self._dynamodb = dynamodb
         self._stepfunctions = stepfunctions
+        self._events = events
 
     # --- S3 ---------------------------------------------------------------------------------------------------------
 
@@ -301,3 +324,14 @@ class ProcessingStore:
         execution_arn = f"{prefix}:execution:{machine}:{name}"
         with _translated_errors(f"describe {name}"):
             return str(self._stepfunctions().describe_execution(executionArn=execution_arn)["status"])
+
+    # --- the platform's events --------------------------------------------------------------------------------------
+
+    def publish_event(self, event_bus_name: str, event: image_events.ImageEvent) -> None:
+        """Put `event` on the bus; EventPublishFailed when it was not taken: a refused entry (FailedEntryCount), a
+        throttled or failed call, or a permanent refusal (AccessDenied, no such bus), which the alarm then reports."""
+        what = f"publish {event.detail_type} {event.event_id}"
+        try:
+            image_events.put_event(self._events(), event_bus_name, event)
+        except (image_events.EventNotPublished, ClientError, BotocoreConnectionError, HTTPClientError) as error:
+            raise EventPublishFailed(f"{what}: {error}") from error

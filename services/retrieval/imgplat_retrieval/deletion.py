@@ -1,10 +1,16 @@
-"""Deleting an image: its objects first, its record last, so a crash never leaves objects nobody can find."""
+"""Deleting an image: its objects first, its record last, so a crash never leaves objects nobody can find.
+
+ImageDeleted is published after the objects are gone and before the record goes: if publishing fails, the record
+is still there, the caller gets a 500 and deleting again publishes it (under the same event id). Published after
+the record, a failure would leave a deleted image nobody is ever told about, since a second DELETE finds nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from imgplat_common.errors import NotFound
+from imgplat_common.image_events import ImageDeleted, ImageEvent
 from imgplat_common.keys import InvalidKeyError, parse_original_key, rendition_prefix
 from imgplat_common.models import ImageRecord
 from imgplat_common.observability import logger
@@ -21,6 +27,8 @@ class ImageEraser(Protocol):
 
     def delete_image_record(self, owner: str, image_id: str) -> bool: ...
 
+    def publish_event(self, event: ImageEvent) -> None: ...
+
 
 class ForeignOriginalKeyError(RuntimeError):
     """A record whose original key is not this image's: never delete what the key points at."""
@@ -30,11 +38,12 @@ def delete_image(eraser: ImageEraser, owner: str, image_id: str) -> None:
     """Remove the owner's image: the original, every rendition, then the record.
 
     NotFound (same answer as for an unknown id) when the owner has no such image. If a step fails the record
-    stays, so the owner can simply delete again.
+    stays, so the owner can simply delete again. ImageDeleted goes out before the record is deleted (module docstring).
     """
     record = find_image(eraser, owner, image_id)
     eraser.delete_original(_own_original_key(record, owner, image_id))
     renditions_deleted = eraser.delete_renditions(rendition_prefix(owner, image_id))
+    eraser.publish_event(ImageDeleted.of_image(owner, image_id))
     if not eraser.delete_image_record(owner, image_id):
         # Someone deleted it between our read and our delete: to this caller it is simply gone.
         raise NotFound(NOT_FOUND_MESSAGE)

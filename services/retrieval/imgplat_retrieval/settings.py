@@ -21,6 +21,7 @@ class RetrievalSettings(PlatformSettings):
     images_table: str
     originals_bucket: str
     renditions_bucket: str
+    event_bus_name: str  # the platform's bus (processing's EventBus): DELETE publishes ImageDeleted there
     # S3 mode: long enough to start a download, short enough that a leaked link soon stops working.
     url_expires_seconds: int = 300
     # CloudFront mode: where renditions are served ("https://d111.cloudfront.net" or a custom domain), the id of

@@ -1,5 +1,6 @@
-"""The retrieval service's only AWS code: the images table, the originals bucket, the renditions bucket, and the
-signing of rendition URLs (S3 pre-signed, or CloudFront signed with the delivery service's key pair).
+"""The retrieval service's only AWS code: the images table, the originals bucket, the renditions bucket, the
+signing of rendition URLs (S3 pre-signed, or CloudFront signed with the delivery service's key pair), and the
+events bus (ImageDeleted).
 
 Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
 modules never see AWS error codes.
@@ -19,7 +20,7 @@ from botocore.exceptions import ClientError
 from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from imgplat_common import object_deletion
+from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
@@ -32,13 +33,15 @@ class StoreError(RuntimeError):
 
 
 class RetrievalStore:
-    """Reads and deletes image records and objects (rendition URLs come from rendition_signer())."""
+    """Reads and deletes image records and objects and publishes ImageDeleted (rendition URLs: rendition_signer())."""
 
-    def __init__(self, table: Any, s3: Any, settings: RetrievalSettings) -> None:
+    def __init__(self, table: Any, s3: Any, events: Any, settings: RetrievalSettings) -> None:
         self._table = table
         self._s3 = s3
+        self._events = events
         self._originals_bucket = settings.originals_bucket
         self._renditions_bucket = settings.renditions_bucket
+        self._event_bus_name = settings.event_bus_name
 
     def get_image(self, owner: str, image_id: str) -> ImageRecord | None:
         """The owner's record of this image, or None when the owner has no such image."""
@@ -97,6 +100,15 @@ class RetrievalStore:
             raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
         return True
 
+    def publish_event(self, event: image_events.ImageEvent) -> None:
+        """Put `event` on the platform's bus; StoreError when EventBridge refused or failed it."""
+        try:
+            image_events.put_event(self._events, self._event_bus_name, event)
+        except image_events.EventNotPublished as error:
+            raise StoreError(str(error)) from error
+        except ClientError as error:
+            raise StoreError(f"publishing {event.detail_type} failed: {_code(error)}") from error
+
 
 class S3RenditionSigner:
     """Pre-signed S3 GETs of rendition objects (renditions bucket only: originals are never served), signed with
@@ -148,7 +160,7 @@ def retrieval_store() -> RetrievalStore:
     settings = load_settings(RetrievalSettings)
     table = boto3.resource("dynamodb").Table(settings.images_table)
     # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
-    return RetrievalStore(table=table, s3=_s3_client(), settings=settings)
+    return RetrievalStore(table=table, s3=_s3_client(), events=boto3.client("events"), settings=settings)
 
 
 @cache

@@ -9,9 +9,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from imgplat_common.image_events import ImageEvent
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
-from imgplat_processing.ports import ConditionFailed, ObjectMissing, ObjectVersion, RecordMissing
+from imgplat_processing.ports import (
+    ConditionFailed,
+    EventPublishFailed,
+    ObjectMissing,
+    ObjectVersion,
+    RecordMissing,
+)
 
 
 @dataclass
@@ -33,12 +40,15 @@ class Execution:
 
 
 class FakeProcessingStore:
-    """Objects by (bucket, key), records by (owner, image_id) (one table), executions by name (one state machine)."""
+    """Objects by (bucket, key), records by (owner, image_id) (one table), executions by name (one state machine),
+    published events by bus name. `refuse_events` makes the next that many publishes fail as EventBridge's would."""
 
     def __init__(self, clock: Callable[[], str] = utc_now_iso, versioned: bool = True) -> None:
         self.objects: dict[tuple[str, str], StoredObject] = {}
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.executions: dict[str, Execution] = {}
+        self.events: dict[str, list[ImageEvent]] = {}
+        self.refuse_events = 0
         self.clock = clock
         self._versions = itertools.count(1) if versioned else None
 
@@ -151,3 +161,11 @@ class FakeProcessingStore:
 
     def execution_status(self, state_machine_arn: str, name: str) -> str:
         return self.executions[name].status
+
+    # --- the platform's events --------------------------------------------------------------------------------------
+
+    def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:
+        if self.refuse_events:
+            self.refuse_events -= 1
+            raise EventPublishFailed(f"publish {event.detail_type}: FailedEntryCount 1 (ThrottlingException)")
+        self.events.setdefault(event_bus_name, []).append(event)

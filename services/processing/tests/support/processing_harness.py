@@ -41,6 +41,7 @@ OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 ORIGINALS_BUCKET = "test-originals"
 RENDITIONS_BUCKET = "test-renditions"
 IMAGES_TABLE = "test-images"
+EVENT_BUS = "test-events"
 INGEST_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:ingest"  # the queue the tests create is named "ingest"
 
 
@@ -213,6 +214,7 @@ def _clear_container_caches() -> None:
     store.s3_client.cache_clear()
     store.dynamodb_resource.cache_clear()
     store.stepfunctions_client.cache_clear()
+    store.events_client.cache_clear()
     store.processing_store.cache_clear()
     image_steps._watermark_logo.cache_clear()
 
@@ -237,7 +239,9 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         table = dynamodb.create_table(
             TableName=IMAGES_TABLE, BillingMode="PAY_PER_REQUEST", **images_table_definition()
         )
+        boto3.client("events").create_event_bus(Name=EVENT_BUS)
         resources = {
+            "EVENT_BUS_NAME": EVENT_BUS,
             "IMAGES_TABLE": IMAGES_TABLE,
             "ORIGINALS_BUCKET": ORIGINALS_BUCKET,
             "RENDITIONS_BUCKET": RENDITIONS_BUCKET,

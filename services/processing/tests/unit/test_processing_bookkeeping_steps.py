@@ -7,10 +7,19 @@ import json
 import pytest
 from fake_store import FakeProcessingStore
 from image_settings import TEST_MAX_UPLOAD_BYTES
+from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, ImageRejected, RenditionSummary
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
-from imgplat_common.models import ExifSummary, ImageRecord, utc_now_iso
+from imgplat_common.models import ExifSummary, ImageRecord, Rendition, RenditionFile, utc_now_iso
 from imgplat_common.status import ImageStatus
-from imgplat_processing.bookkeeping_steps import REJECTED_ORIGINAL_TAGS, claim, mark_failed, mark_rejected, persist
+from imgplat_processing.bookkeeping_steps import (
+    FAILED_REASON,
+    REJECTED_ORIGINAL_TAGS,
+    claim,
+    mark_failed,
+    mark_rejected,
+    persist,
+)
+from imgplat_processing.ports import TransientError
 from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     ProcessingRequest,
@@ -30,6 +39,7 @@ SETTINGS = ProcessingSettings(
     renditions_bucket="renditions",
     kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
     max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+    event_bus_name="imgplat-events",
 )
 
 
@@ -195,3 +205,112 @@ def test_mark_failed_leaves_the_renditions_of_a_record_another_run_made_ready():
     assert _record(store, state).status is ImageStatus.READY
     assert store.keys(SETTINGS.renditions_bucket) == [served]
     assert work not in store.keys(SETTINGS.renditions_bucket)
+
+
+# --- the platform's events ------------------------------------------------------------------------------------------
+
+
+def _rendered_state(store: FakeProcessingStore) -> WorkflowState:
+    """A run that claimed, validated, resized and rendered the image (one rendition, two formats)."""
+    state = _uploaded(store)
+    state = state.model_copy(update={"claim": claim(state, SETTINGS, store), "validated": _validated()})
+    files = {
+        image_format: RenditionFile(
+            key=rendition_key(OWNER, state.image_id, SHA256, "thumb", image_format), width=150, height=113, bytes=9
+        )
+        for image_format in ("jpeg", "webp")
+    }
+    thumb = Rendition(name="thumb", long_edge=150, files=files)
+    return state.model_copy(
+        update={
+            "resized": Resized(intermediates={}, placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj", dominant_color="#1a2b3c"),
+            "rendered": Rendered(renditions={"thumb": thumb}),
+        }
+    )
+
+
+def _published(store: FakeProcessingStore) -> list[ImageEvent]:
+    return list(store.events.get(SETTINGS.event_bus_name, []))
+
+
+def test_persist_publishes_image_ready_with_the_rendition_list_and_no_storage_keys():
+    store = FakeProcessingStore()
+    state = _rendered_state(store)
+
+    persist(state, SETTINGS, store)
+
+    (event,) = _published(store)
+    assert isinstance(event, ImageReady)
+    assert (event.image_id, event.owner, event.status) == (state.image_id, OWNER, "READY")
+    assert event.renditions == [RenditionSummary(name="thumb", width=150, height=113, formats=["jpeg", "webp"])]
+    assert "renditions/" not in event.model_dump_json()  # no key (and so no path into a bucket) leaves the platform
+
+
+def test_a_refused_ready_event_fails_the_step_and_its_retry_publishes_the_same_event_id():
+    # Given EventBridge refuses the first publish of a finished run
+    store = FakeProcessingStore()
+    state = _rendered_state(store)
+    store.refuse_events = 1
+
+    # When Persist runs, then the step fails (Step Functions retries TransientError) with the record already READY
+    with pytest.raises(TransientError):
+        persist(state, SETTINGS, store)
+    assert _record(store, state).status is ImageStatus.READY
+
+    # And its retry publishes the event, whose id is the one every publish of this run gets
+    persist(state, SETTINGS, store)
+    persist(state, SETTINGS, store)
+    first, second = _published(store)
+    assert first.event_id == second.event_id
+
+
+def test_mark_rejected_publishes_image_rejected_with_the_reason():
+    store = FakeProcessingStore()
+    state = _claimed_with_run_files(store)
+    state = state.model_copy(update={"error": _rejected_error("too_large", "The file is too large.")})
+
+    mark_rejected(state, SETTINGS, store)
+
+    (event,) = _published(store)
+    assert isinstance(event, ImageRejected)
+    assert (event.image_id, event.owner, event.reason) == (state.image_id, OWNER, "The file is too large.")
+
+
+def test_mark_failed_publishes_image_failed_with_the_records_error_id():
+    store = FakeProcessingStore()
+    state = _claimed_with_run_files(store)
+
+    outcome = mark_failed(state, SETTINGS, store)
+
+    (event,) = _published(store)
+    assert isinstance(event, ImageFailed)
+    assert event.error_id == outcome.error_id == _record(store, state).error_id
+    assert event.reason == FAILED_REASON
+
+
+def test_endings_that_wrote_nothing_publish_nothing():
+    # Given one image deleted during its run, and one another run made READY
+    store = FakeProcessingStore()
+    gone = _claimed_with_run_files(store)
+    del store.records[(gone.owner, gone.image_id)]
+    overtaken = _uploaded(store)
+    claim(overtaken.model_copy(update={"run_id": f"{overtaken.image_id}-0000000000000002"}), SETTINGS, store)
+
+    # When their runs end as failed or rejected
+    mark_failed(gone, SETTINGS, store)
+    mark_rejected(overtaken, SETTINGS, store)
+
+    # Then no consumer hears of a status the table does not hold
+    assert _published(store) == []
+
+
+def test_event_ids_differ_between_runs_and_between_outcomes():
+    store = FakeProcessingStore()
+    first, second = _rendered_state(store), _rendered_state(store)
+    rejected = _claimed_with_run_files(store)
+
+    persist(first, SETTINGS, store)
+    persist(second, SETTINGS, store)
+    mark_rejected(rejected, SETTINGS, store)
+
+    assert len({event.event_id for event in _published(store)}) == 3

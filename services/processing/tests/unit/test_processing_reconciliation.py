@@ -8,6 +8,7 @@ from functools import partial
 
 from fake_store import FakeProcessingStore
 from image_settings import TEST_MAX_UPLOAD_BYTES
+from imgplat_common.image_events import ImageFailed
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ImageRecord
 from imgplat_common.status import ImageStatus
@@ -25,6 +26,7 @@ SETTINGS = ReconcilerSettings(
     state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
     images_status_index="status-updated_at",
     max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
+    event_bus_name="imgplat-events",
 )
 STUCK = timedelta(seconds=SETTINGS.stuck_after_seconds + 60)
 NEVER_UPLOADED = timedelta(seconds=SETTINGS.upload_window_seconds + 60)
@@ -122,3 +124,33 @@ def test_records_younger_than_the_deadline_are_not_looked_at():
 
     assert (done.redriven, done.failed, done.left) == ([], {}, [])
     assert _status(store, young) is ImageStatus.PROCESSING
+
+
+def test_an_image_the_reconciler_fails_is_announced_as_image_failed():
+    store = FakeProcessingStore()
+    record = _record(store, STUCK, ImageStatus.PROCESSING)
+
+    reconcile(SETTINGS, store, NOW)
+
+    (event,) = store.events[SETTINGS.event_bus_name]
+    item = store.records[(OWNER, record.image_id)]
+    assert isinstance(event, ImageFailed)
+    assert (event.image_id, event.owner, event.reason, event.error_id) == (
+        record.image_id,
+        OWNER,
+        DID_NOT_FINISH,
+        item["error_id"],
+    )
+
+
+def test_a_refused_image_failed_event_does_not_stop_the_round():
+    # Given two stuck images and an EventBridge that refuses the first announcement
+    store = FakeProcessingStore()
+    first, second = _record(store, STUCK, ImageStatus.PROCESSING), _record(store, STUCK, ImageStatus.PROCESSING)
+    store.refuse_events = 1
+
+    done = reconcile(SETTINGS, store, NOW)
+
+    # Then both are failed and the second is still announced
+    assert set(done.failed) == {first.image_id, second.image_id}
+    assert len(store.events[SETTINGS.event_bus_name]) == 1

@@ -16,6 +16,7 @@ ENVIRONMENT = {
     "RENDITIONS_BUCKET": "renditions",
     "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/test",
     "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+    "EVENT_BUS_NAME": "events",
 }
 
 

@@ -18,11 +18,14 @@ STATES: dict[str, dict[str, Any]] = DEFINITION["States"]
 TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
 TRANSIENT_ERRORS = {
     "TransientError",
+    "EventPublishFailed",  # a TransientError the workflow names apart (Persist's Catch)
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
+# A worker that died or overran (statemachine.asl.yaml: Lambda.Unknown is how AWS reports both for a Lambda task).
+CRASHED_WORKER_ERRORS = {"Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout", "States.Timeout"}
 IMAGE_STEPS = ("Validate", "Resize", "Watermark")
 
 
@@ -62,10 +65,12 @@ def test_the_happy_path_is_claim_validate_resize_watermark_persist():
 
 def test_every_task_retries_transient_errors_only_with_backoff_and_jitter():
     for name, task in TASKS.items():
-        (retrier,) = task["Retry"]
-        assert set(retrier["ErrorEquals"]) == TRANSIENT_ERRORS, name
-        assert (retrier["IntervalSeconds"], retrier["MaxAttempts"], retrier["BackoffRate"]) == (1, 3, 2), name
-        assert retrier["JitterStrategy"] == "FULL", name
+        transient, crashed = task["Retry"]
+        assert set(transient["ErrorEquals"]) == TRANSIENT_ERRORS, name
+        assert (transient["IntervalSeconds"], transient["MaxAttempts"], transient["BackoffRate"]) == (1, 3, 2), name
+        assert set(crashed["ErrorEquals"]) == CRASHED_WORKER_ERRORS, name
+        assert (crashed["IntervalSeconds"], crashed["MaxAttempts"], crashed["BackoffRate"]) == (2, 2, 2), name
+        assert transient["JitterStrategy"] == crashed["JitterStrategy"] == "FULL", name
 
 
 def test_claim_ends_stale_events_as_already_handled_and_marks_any_other_error_failed():
@@ -89,8 +94,13 @@ def test_image_steps_send_rejections_to_mark_rejected_and_everything_else_to_mar
         assert _catches(name) == [(("ImageRejected",), "MarkRejected"), (("States.ALL",), "MarkFailed")], name
 
 
-def test_persist_failures_go_to_mark_failed():
-    assert _catches("Persist") == [(("States.ALL",), "MarkFailed")]
+def test_persist_failures_go_to_mark_failed_but_an_unpublished_event_fails_the_execution():
+    # Persist's write is done when its event fails: MarkFailed would find the record READY and leave quietly.
+    assert _catches("Persist") == [
+        (("EventPublishFailed",), "ReadyNotAnnounced"),
+        (("States.ALL",), "MarkFailed"),
+    ]
+    assert STATES["ReadyNotAnnounced"]["Type"] == "Fail"
 
 
 def test_rejections_succeed_and_failures_fail_the_execution_unless_the_image_was_deleted():
@@ -98,7 +108,11 @@ def test_rejections_succeed_and_failures_fail_the_execution_unless_the_image_was
     assert STATES["Rejected"]["Type"] == "Succeed"
     choice = STATES[STATES["MarkFailed"]["Next"]]
     assert choice["Type"] == "Choice"
-    assert choice["Choices"] == [{"Variable": "$.outcome.image_gone", "BooleanEquals": True, "Next": "ImageGone"}]
+    assert choice["Choices"] == [
+        {"Variable": "$.outcome.image_gone", "BooleanEquals": True, "Next": "ImageGone"},
+        {"Variable": "$.outcome.recorded", "BooleanEquals": False, "Next": "AlreadySettled"},
+    ]
+    assert STATES["AlreadySettled"]["Type"] == "Succeed"
     assert choice["Default"] == "ProcessingFailed"
     assert STATES["ImageGone"]["Type"] == "Succeed"
     assert STATES["ProcessingFailed"]["Type"] == "Fail"

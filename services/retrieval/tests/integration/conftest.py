@@ -21,6 +21,7 @@ from local.lambda_runtime import LambdaContext
 TABLE = "test-images"
 ORIGINALS_BUCKET = "test-originals"
 RENDITIONS_BUCKET = "test-renditions"
+EVENT_BUS = "test-events"
 
 
 @dataclass
@@ -59,6 +60,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setenv("IMAGES_TABLE", TABLE)
     monkeypatch.setenv("ORIGINALS_BUCKET", ORIGINALS_BUCKET)
     monkeypatch.setenv("RENDITIONS_BUCKET", RENDITIONS_BUCKET)
+    monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
     _forget_containers_state()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
@@ -77,6 +79,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=ORIGINALS_BUCKET)
         s3.create_bucket(Bucket=RENDITIONS_BUCKET)
+        boto3.client("events").create_event_bus(Name=EVENT_BUS)
         yield Platform(s3=s3, table=table)
     _forget_containers_state()
 

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from imgplat_common.errors import BadRequest, Conflict, NotFound
+from imgplat_common.image_events import ImageDeleted, ImageEvent
 from imgplat_common.keys import new_image_id, original_key, rendition_prefix
 from imgplat_common.models import RENDITION_FORMATS, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
@@ -39,6 +40,7 @@ class FakeStore:
         }
         self.calls: list[str] = []
         self.fail_on: str | None = None
+        self.events: list[ImageEvent] = []
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -72,6 +74,10 @@ class FakeStore:
     def delete_image_record(self, owner: str, image_id: str) -> bool:
         self._call("delete_image_record")
         return self.records.pop((owner, image_id), None) is not None
+
+    def publish_event(self, event: ImageEvent) -> None:
+        self._call("publish_event")
+        self.events.append(event)
 
 
 # find_image
@@ -274,7 +280,7 @@ def test_the_same_rendition_within_a_window_gets_the_same_link(make_record):
 
 
 def test_cdn_settings_choose_window_aligned_urls_and_without_them_s3_lifetimes():
-    base = {"images_table": "t", "originals_bucket": "o", "renditions_bucket": "r"}
+    base = {"images_table": "t", "originals_bucket": "o", "renditions_bucket": "r", "event_bus_name": "e"}
     cdn = {"cdn_base_url": "https://cdn.example", "cdn_key_pair_id": "K1", "cdn_private_key_parameter": "/imgplat/k"}
 
     assert url_lifetime(RetrievalSettings(**base)) == UrlLifetime(300)
@@ -287,7 +293,7 @@ def test_cdn_settings_choose_window_aligned_urls_and_without_them_s3_lifetimes()
 )
 def test_cdn_settings_come_all_together_or_not_at_all(partial):
     with pytest.raises(ValueError, match="together"):
-        RetrievalSettings(images_table="t", originals_bucket="o", renditions_bucket="r", **partial)
+        RetrievalSettings(images_table="t", originals_bucket="o", renditions_bucket="r", event_bus_name="e", **partial)
 
 
 def test_the_listing_gives_each_ready_image_its_smallest_jpeg_and_others_none(make_record):
@@ -319,8 +325,38 @@ def test_delete_removes_objects_before_the_record(make_record):
 
     delete_image(store, OWNER, record.image_id)
 
-    assert store.calls == ["get_image", "delete_original", "delete_renditions", "delete_image_record"]
+    assert store.calls == ["get_image", "delete_original", "delete_renditions", "publish_event", "delete_image_record"]
     assert not store.records and not store.originals and not store.renditions
+
+
+def test_delete_publishes_image_deleted_with_the_owner_and_image_id(make_record):
+    record = make_record(OWNER)
+    store = FakeStore(record)
+
+    delete_image(store, OWNER, record.image_id)
+
+    (event,) = store.events
+    assert isinstance(event, ImageDeleted)
+    assert (event.image_id, event.owner, event.status) == (record.image_id, OWNER, "DELETED")
+
+
+def test_a_delete_whose_event_was_refused_keeps_the_record_and_its_retry_publishes_the_same_event_id(make_record):
+    # Given EventBridge refuses the first ImageDeleted
+    record = make_record(OWNER)
+    store = FakeStore(record)
+    store.fail_on = "publish_event"
+
+    # When the owner deletes, then the call fails and the record stays for the retry
+    with pytest.raises(RuntimeError):
+        delete_image(store, OWNER, record.image_id)
+    assert (OWNER, record.image_id) in store.records
+
+    # And the retry publishes what a consumer de-duplicates against any earlier attempt that did get through
+    store.fail_on = None
+    delete_image(store, OWNER, record.image_id)
+    (event,) = store.events
+    assert event.event_id == ImageDeleted.of_image(OWNER, record.image_id).event_id
+    assert not store.records
 
 
 @pytest.mark.parametrize("failing_step", ["delete_original", "delete_renditions"])

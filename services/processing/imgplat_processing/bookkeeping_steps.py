@@ -25,7 +25,7 @@ from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
 from imgplat_common.status import ImageStatus
 
-from imgplat_processing.ports import ConditionFailed, EventPublishFailed, RecordMissing, StepStore
+from imgplat_processing.ports import ConditionFailed, EventPublishFailed, ReadyByThisRun, RecordMissing, StepStore
 from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     Claimed,
@@ -148,7 +148,7 @@ def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepS
     details = {"error_id": error_id, "error": error.error, "cause": error.cause}
     if ending is _Ending.IMAGE_GONE:
         logger.info("image deleted during processing; this run's files were removed", extra=details)
-    elif ending is _Ending.MOVED_ON:  # READY or finished by another run: this run's error cost the image nothing
+    elif ending in {_Ending.MOVED_ON, _Ending.READY_BY_THIS_RUN}:  # settled: this run's error cost the image nothing
         logger.warning("run failed after its image was settled; the record is left as it is", extra=details)
     else:
         logger.error("image processing failed", extra=details)
@@ -156,6 +156,11 @@ def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepS
         _publish(
             store, settings, ImageFailed.of_run(state.owner, state.image_id, state.run_id, FAILED_REASON, error_id)
         )
+    elif ending is _Ending.READY_BY_THIS_RUN and state.rendered is not None:
+        # Persist's write landed but its worker died on every attempt: the ImageReady it owed goes out now (same
+        # event id as Persist's, so a consumer that did get one sees a duplicate to drop, never a second image).
+        renditions = list(state.rendered.renditions.values())
+        _publish(store, settings, ImageReady.of_run(state.owner, state.image_id, state.run_id, renditions))
     return ending.outcome(ImageStatus.FAILED, error_id=error_id)
 
 
@@ -173,6 +178,7 @@ class _Ending(Enum):
 
     RECORDED = "recorded"  # this run wrote the final status
     MOVED_ON = "moved_on"  # the record is finished or belongs to another run: left as it is
+    READY_BY_THIS_RUN = "ready_by_this_run"  # this run's own Persist made it READY: left as it is
     IMAGE_GONE = "image_gone"  # there is no record any more: the owner deleted the image
 
     def outcome(self, status: ImageStatus, *, reason: str | None = None, error_id: str | None = None) -> Outcome:
@@ -200,11 +206,14 @@ def _record_ending(
     except RecordMissing:
         logger.info("the image was deleted during processing", extra={"target": target.value})
         ending = _Ending.IMAGE_GONE
+    except ReadyByThisRun:
+        logger.warning("this run already made the image READY; leaving it as it is", extra={"target": target.value})
+        ending = _Ending.READY_BY_THIS_RUN
     except ConditionFailed:
         logger.warning("record already moved on; leaving it as it is", extra={"target": target.value})
         ending = _Ending.MOVED_ON
     store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
-    if ending is not _Ending.MOVED_ON and state.validated is not None:
+    if ending in {_Ending.RECORDED, _Ending.IMAGE_GONE} and state.validated is not None:
         store.delete_objects(settings.renditions_bucket, _rendition_keys(state, settings, state.validated.sha256))
     return ending
 

@@ -33,6 +33,11 @@ class RecordMissing(ConditionFailed):
     """A status write was refused because the record does not exist (never made, or the owner deleted the image)."""
 
 
+class ReadyByThisRun(ConditionFailed):
+    """A status write was refused because this very run already made the record READY (Persist's write landed and
+    its worker died before answering): the image is fine, and its ImageReady may still be owed."""
+
+
 class ObjectMissing(Exception):
     """The object is not (or no longer) in the bucket."""
 

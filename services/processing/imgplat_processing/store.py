@@ -29,6 +29,7 @@ from imgplat_processing.ports import (
     EventPublishFailed,
     ObjectMissing,
     ObjectVersion,
+    ReadyByThisRun,
     RecordMissing,
     TransientError,
 )
@@ -69,6 +70,12 @@ def processing_store() -> ProcessingStore:
     return ProcessingStore(
         s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client, events=events_client
     )
+
+
+def _ready_by(item: Mapping[str, Any], run_id: str) -> bool:
+    """Whether a refused write's record (DynamoDB's typed form, {"S": ...}) is READY by run `run_id`."""
+    status, owner_run = item.get("status") or {}, item.get("run_id") or {}
+    return status.get("S") == ImageStatus.READY.value and owner_run.get("S") == run_id
 
 
 def utc_now() -> datetime:
@@ -233,6 +240,8 @@ class ProcessingStore:
             cause = refused.__cause__
             if isinstance(cause, ClientError) and not cause.response.get("Item"):
                 raise RecordMissing(what) from cause
+            if isinstance(cause, ClientError) and _ready_by(cause.response["Item"], run_id):
+                raise ReadyByThisRun(what) from cause
             raise
 
     def records_in_status_before(

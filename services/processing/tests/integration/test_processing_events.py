@@ -107,3 +107,33 @@ def test_a_ready_image_whose_event_is_never_taken_ends_the_run_failed_not_marked
     assert "MarkFailed" not in run.path
     assert platform.record(request).status is ImageStatus.READY
     assert _delivered(subscriber) == []
+
+
+class _WorkerKilled(Exception):
+    lambda_error_type = "Lambda.Unknown"  # what the harness reports for it, as Step Functions does for a dead worker
+
+
+def test_a_persist_that_dies_after_its_write_on_every_attempt_still_announces_the_image_once(
+    platform: Platform, subscriber: str, monkeypatch: pytest.MonkeyPatch
+):
+    # Given Persist's READY write lands on every attempt but its worker dies before it can publish
+    request = platform.upload(samples.jpeg_with_exif_orientation((1200, 800), orientation=1))
+    the_store = store.processing_store()
+    real_transition = the_store.transition
+
+    def dies_after_ready(*args: Any, **kwargs: Any) -> None:
+        real_transition(*args, **kwargs)
+        if kwargs.get("target") is ImageStatus.READY:
+            raise _WorkerKilled("Runtime exited with error: signal: killed")
+
+    monkeypatch.setattr(the_store, "transition", dies_after_ready)
+
+    # When the workflow runs out of Persist's retries and goes to MarkFailed
+    run = run_workflow(request)
+
+    # Then the record stays READY, the run ends quietly, and the ImageReady Persist owed is delivered, once
+    assert run.end_state == "AlreadySettled", run.path
+    assert platform.record(request).status is ImageStatus.READY
+    (event,) = _delivered(subscriber)
+    assert (event["detail-type"], event["detail"]["image_id"]) == ("ImageReady", request.image_id)
+    assert len(event["detail"]["renditions"]) == len(platform.record(request).renditions)

@@ -17,6 +17,7 @@ from imgplat_processing.ports import (
     EventPublishFailed,
     ObjectMissing,
     ObjectVersion,
+    ReadyByThisRun,
     RecordMissing,
 )
 
@@ -126,6 +127,8 @@ class FakeProcessingStore:
             status is not ImageStatus.PROCESSING or claimed_by == run_id
         )
         if not allowed and not (status is target and claimed_by == run_id):
+            if status is ImageStatus.READY and claimed_by == run_id:
+                raise ReadyByThisRun(f"{target.value} {owner}/{image_id} by {run_id}: this run made it READY")
             raise ConditionFailed(f"{target.value} {owner}/{image_id} by {run_id}: the record is {status.value}")
         record.update(fields or {}, status=target.value, run_id=run_id, updated_at=self.clock())
 

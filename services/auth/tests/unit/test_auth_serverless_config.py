@@ -57,7 +57,8 @@ def test_app_client_is_public_hides_user_existence_and_revokes_tokens(serverless
         kind: (client[f"{kind}Validity"], client["TokenValidityUnits"][kind])
         for kind in ("IdToken", "AccessToken", "RefreshToken")
     }
-    assert validity == {"IdToken": (60, "minutes"), "AccessToken": (60, "minutes"), "RefreshToken": (30, "days")}
+    # Short ID and access tokens bound how long an ID token outlives a sign-out (README: the sign-out row)
+    assert validity == {"IdToken": (15, "minutes"), "AccessToken": (15, "minutes"), "RefreshToken": (30, "days")}
 
 
 def test_outputs_are_the_ones_other_services_consume(serverless_config):

@@ -18,8 +18,8 @@ WEBP_QUALITY = 80
 WEBP_METHOD = 2
 # AVIF's quality and encoder speed (libaom, 0 slowest .. 10): chosen by bench/avif.py (docs/performance.md). Speed 6,
 # Pillow's default, makes files a third smaller but takes several times as long as the JPEG and WebP together.
-AVIF_QUALITY = 60
-AVIF_SPEED = 9
+AVIF_QUALITY = 65
+AVIF_SPEED = 8
 # One encoder thread: the encodes of a rendition already run one per CPU (images.pipeline).
 AVIF_THREADS = 1
 # JPEG has no alpha: transparent areas are shown on white.

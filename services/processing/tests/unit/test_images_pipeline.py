@@ -20,7 +20,7 @@ FORMATS = {"thumb": ("jpeg", "webp", "avif"), "small": ("jpeg", "webp", "avif"),
 
 
 def renditions() -> dict[str, Image.Image]:
-    photo = Image.effect_noise((480, 320), 40).convert("RGB")
+    photo = Image.effect_noise((960, 640), 40).convert("RGB")
     return {"thumb": photo.resize((150, 100)), "large": photo, "small": photo.resize((300, 200))}
 
 
@@ -70,7 +70,8 @@ def test_the_costliest_encodes_are_queued_first(monkeypatch):
         monkeypatch.setattr(pipeline, "_encoders", lambda: one_encoder)  # one worker: encodes run in queue order
         watermark_and_encode(renditions(), CONFIG, FORMATS, delivery, keep)
 
-    assert len(queued) == 8 and queued[0] == (480, "webp")
+    # The large WebP before the small AVIFs: an AVIF costs more per pixel, the large rendition has ten times the pixels
+    assert len(queued) == 8 and queued[0] == (960, "webp")
     assert queued[-1] == (150, "jpeg")
 
 

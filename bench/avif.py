@@ -244,7 +244,7 @@ def _photo_of(path: Path) -> Photo:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=6, help="how many photos of the corpus (default 6)")
+    parser.add_argument("--photos", type=int, default=4, help="how many photos of the corpus (default 4)")
     parser.add_argument("--qualities", default="50,60,65,70", help="AVIF qualities (default 50,60,65,70)")
     parser.add_argument("--speeds", default="6,8,9", help="AVIF encoder speeds (default 6,8,9)")
     parser.add_argument("--rounds", type=int, default=3, help="pipeline rounds, the first discarded (default 3)")

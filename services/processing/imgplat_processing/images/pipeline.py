@@ -20,8 +20,8 @@ from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
 Delivered = TypeVar("Delivered")
 
 # Per pixel, a WebP (method 2) takes about 2.5 times as long to encode as a progressive JPEG, an AVIF (speed 8)
-# about 12 times (docs/performance.md).
-_ENCODE_COST_PER_PIXEL = {"jpeg": 1.0, "webp": 2.5, "avif": 12.0}
+# about 15 times (docs/performance.md).
+_ENCODE_COST_PER_PIXEL = {"jpeg": 1.0, "webp": 2.5, "avif": 15.0}
 
 
 def watermark_and_encode(

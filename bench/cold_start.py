@@ -185,10 +185,15 @@ def zip_sizes() -> dict[str, float]:
     if missing:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "package_services.py"), *missing], check=True)
     return {
-        service: zip_path.stat().st_size / 1e6
+        _zip_label(service, zip_path): zip_path.stat().st_size / 1e6
         for service in services
-        for zip_path in (ROOT / "services" / service).glob(".serverless/*.zip")
+        for zip_path in sorted((ROOT / "services" / service).glob(".serverless/*.zip"))
     }
+
+
+def _zip_label(service: str, zip_path: Path) -> str:
+    """The service's own zip is imgplat-<service>.zip; any other is one of its layers' (processing's heifDecoder)."""
+    return service if zip_path.stem == f"imgplat-{service}" else f"{service} layer {zip_path.stem}"
 
 
 def main() -> None:

@@ -125,8 +125,18 @@ def proxy_event(
     }
 
 
+# The header API Gateway answers every request with: the request's id, also in the access log.
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+
+
 def gateway_response(
-    configs: list[dict[str, Any]], response_type: str, status: int, message: str, origin: str | None
+    configs: list[dict[str, Any]],
+    response_type: str,
+    status: int,
+    message: str,
+    origin: str | None,
+    *,
+    request_id: str = "",
 ) -> dict[str, Any]:
     """Render the first matching GatewayResponse (the type itself, then DEFAULT_4XX/5XX) of the given services.
 
@@ -145,14 +155,19 @@ def gateway_response(
                 template = (properties.get("ResponseTemplates") or {}).get("application/json", "")
                 body = template.replace("$context.error.messageString", json.dumps(message))
                 body = body.replace("$context.error.validationErrorString", message)
+                body = body.replace("$context.requestId", request_id)
                 return {
                     "statusCode": int(properties.get("StatusCode") or status),
-                    "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": origin or "*"},
+                    "headers": {
+                        "Content-Type": "application/json",
+                        "Access-Control-Allow-Origin": origin or "*",
+                        REQUEST_ID_HEADER: request_id,
+                    },
                     "body": body,
                 }
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", REQUEST_ID_HEADER: request_id},
         "body": json.dumps({"message": message}),
     }
 
@@ -162,6 +177,7 @@ def handle_request(
 ) -> dict[str, Any]:
     """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler."""
     path = url.split("?", 1)[0]
+    request_id = str(uuid.uuid4())  # one per request, as API Gateway's: the event's, the header's, an error body's
     for route in platform.routes:
         path_parameters = route.match(method, path)
         if path_parameters is None:
@@ -172,16 +188,29 @@ def handle_request(
             authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
             claims = platform.verifier.claims(authorization)
             if claims is None:
-                return service_gateway_response(platform, route.function.service, "UNAUTHORIZED", 401, headers)
+                return service_gateway_response(
+                    platform, route.function.service, "UNAUTHORIZED", 401, headers, request_id=request_id
+                )
         event = proxy_event(
-            route, method, url, headers=headers, body=body, path_parameters=path_parameters, claims=claims
+            route,
+            method,
+            url,
+            headers=headers,
+            body=body,
+            path_parameters=path_parameters,
+            claims=claims,
         )
+        event["requestContext"]["requestId"] = request_id
         result = platform.runner(route.function, event)
         if result.failed:
             platform.log(f"{route.function.name} failed: {result.payload}")
-            return service_gateway_response(platform, route.function.service, "DEFAULT_5XX", 502, headers)
-        return cast(dict[str, Any], result.payload)  # an API handler answers a proxy-integration dict
-    return service_gateway_response(platform, None, "MISSING_AUTHENTICATION_TOKEN", 403, headers)
+            return service_gateway_response(
+                platform, route.function.service, "DEFAULT_5XX", 502, headers, request_id=request_id
+            )
+        answer = cast(dict[str, Any], result.payload)  # an API handler answers a proxy-integration dict
+        answer["headers"] = {**(answer.get("headers") or {}), REQUEST_ID_HEADER: request_id}
+        return answer
+    return service_gateway_response(platform, None, "MISSING_AUTHENTICATION_TOKEN", 403, headers, request_id=request_id)
 
 
 # API Gateway's own messages for the answers it makes itself.
@@ -193,14 +222,22 @@ GATEWAY_MESSAGES = {
 
 
 def service_gateway_response(
-    platform: LocalPlatform, service: str | None, response_type: str, status: int, headers: dict[str, str]
+    platform: LocalPlatform,
+    service: str | None,
+    response_type: str,
+    status: int,
+    headers: dict[str, str],
+    *,
+    request_id: str,
 ) -> dict[str, Any]:
     """An answer API Gateway makes itself, shaped by the service's GatewayResponse resources (any service's when
     no route matched)."""
     services = [service] if service else list(platform.stacks)
     configs = [platform.stacks[name].config for name in services if name in platform.stacks]
     origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
-    return gateway_response(configs, response_type, status, GATEWAY_MESSAGES[response_type], origin)
+    return gateway_response(
+        configs, response_type, status, GATEWAY_MESSAGES[response_type], origin, request_id=request_id
+    )
 
 
 DEFAULT_CORS_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token"]

@@ -25,6 +25,7 @@ def print_banner(api_url: str, aws_url: str) -> None:
         f"    Web page:      {api_url}/   (API docs: {api_url}/docs)\n"
         f"    AWS emulator:  {aws_url}   (moto; aws --endpoint-url {aws_url} ...)\n"
         f"    Sign-up codes: {LOCAL_CODE_HINT}\n"
+        f"    State:         in memory only; a restart starts empty\n"
         f"    Stop:          Ctrl-C\n",
         flush=True,
     )

@@ -24,8 +24,12 @@ SECONDS_PER_UNIT = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "d
 
 
 # --- EventBridge schedules -------------------------------------------------------------------------------------------
-def schedules(functions: Iterable[FunctionSpec]) -> list[tuple[FunctionSpec, int]]:
-    """Functions with an enabled `schedule: rate(N unit)` event, and their period in seconds."""
+def schedules(functions: Iterable[FunctionSpec], every_seconds: int | None = None) -> list[tuple[FunctionSpec, int]]:
+    """Functions with an enabled `schedule: rate(N unit)` event, and their period in seconds.
+
+    `every_seconds` replaces every period (tests and demos: IMGPLAT_SCHEDULE_SECONDS), so a five-minute job can be
+    seen working in seconds.
+    """
     found = []
     for spec in functions:
         for event in spec.events:
@@ -35,9 +39,13 @@ def schedules(functions: Iterable[FunctionSpec]) -> list[tuple[FunctionSpec, int
             schedule = schedule if isinstance(schedule, dict) else {"rate": schedule}
             if str(schedule.get("enabled", True)).lower() == "false":
                 continue
-            match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(schedule["rate"]))
-            if match:
-                found.append((spec, int(match.group(1)) * SECONDS_PER_UNIT[match.group(2)]))
+            # The framework prints `rate` as a list of expressions (it takes several); a hand-written one is a string.
+            rates = schedule["rate"] if isinstance(schedule["rate"], list) else [schedule["rate"]]
+            for rate in rates:
+                match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(rate))
+                if match:
+                    period = int(match.group(1)) * SECONDS_PER_UNIT[match.group(2)]
+                    found.append((spec, every_seconds or period))
     return found
 
 
@@ -57,14 +65,16 @@ def scheduled_event(spec: FunctionSpec, region: str) -> dict[str, Any]:
     }
 
 
-def run_schedules(platform: LocalPlatform, stop: threading.Event, log: Callable[[str], None]) -> None:
+def run_schedules(
+    platform: LocalPlatform, stop: threading.Event, log: Callable[[str], None], every_seconds: int | None = None
+) -> None:
     """EventBridge rules: invoke each scheduled function at its rate (first run one period after start)."""
-    due = schedules(platform.functions.values())
-    next_run = {spec.name: time.monotonic() + period for spec, period in due}
+    due = schedules(platform.functions.values(), every_seconds)
+    next_run = {(spec.name, index): time.monotonic() + period for index, (spec, period) in enumerate(due)}
     while not stop.wait(1):
-        for spec, period in due:
-            if time.monotonic() >= next_run[spec.name]:
-                next_run[spec.name] = time.monotonic() + period
+        for index, (spec, period) in enumerate(due):
+            if time.monotonic() >= next_run[(spec.name, index)]:
+                next_run[(spec.name, index)] = time.monotonic() + period
                 result = platform.runner(spec, scheduled_event(spec, platform.region))
                 log(f"{spec.name}: {'failed' if result.failed else 'ran'}")
 

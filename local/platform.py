@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from graphlib import TopologicalSorter
 from typing import Any, cast
 from unittest import mock
+from urllib.parse import urlsplit
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from local.api import Route, TokenVerifier, handle_request, routes_of
+from local.cdn import CDN_PATH, LocalCdn, SigningKeyPair
 from local.event_sources import deliver_queue_messages
 from local.lambdas import FunctionSpec, Invocation, functions_of, invoke_in_process, start_fresh_containers
 from local.moto_gaps import cognito_gaps_filled
@@ -22,6 +25,9 @@ from local.stack import Stack, printed_config_with_outputs
 
 MOTO_SETTINGS = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 COMPOSE_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
+# Where the local CDN answers when the platform is not behind a real server (in-process tests): a URL's path is what
+# counts (platform.request ignores the host).
+IN_PROCESS_CDN_BASE_URL = "http://localhost" + CDN_PATH
 
 
 def deploy_order() -> list[str]:
@@ -46,10 +52,20 @@ class LocalPlatform:
     Gateway lives in local/api.py, the queues and schedules in local/event_sources.py, the server in local/server.py.
     """
 
-    def __init__(self, client: Callable[[str], Any], stage: str = "local", region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        client: Callable[[str], Any],
+        stage: str = "local",
+        region: str = "us-east-1",
+        cdn_base_url: str = IN_PROCESS_CDN_BASE_URL,
+    ) -> None:
         self.client = client
         self.stage = stage
         self.region = region
+        # The delivery service's key pair, made anew at every start and never written to disk (local/cdn.py).
+        self.signing_keys = SigningKeyPair.generate()
+        self.cdn_base_url = cdn_base_url
+        self.cdn: LocalCdn | None = None
         self.stacks: dict[str, Stack] = {}
         self.functions: dict[str, FunctionSpec] = {}
         self.routes: list[Route] = []
@@ -63,10 +79,13 @@ class LocalPlatform:
         provisioner = Provisioner(self.client)
         start_fresh_containers()
         for service in deploy_order():
-            config = printed_config_with_outputs(service, self.stage, self._params_for(service))
+            params = self._params_for(service) | self._local_params(service)
+            config = printed_config_with_outputs(service, self.stage, params)
             stack = Stack(service, config, self.region)
             provisioner.deploy(stack)
             self.stacks[service] = stack
+            if service == "delivery":
+                self._stand_in_for_cloudfront(stack)
             for spec in functions_of(stack):
                 self.functions[spec.name] = spec
             log(f"deployed {service}: {len(stack.resources)} resources, outputs {sorted(stack.outputs)}")
@@ -81,6 +100,28 @@ class LocalPlatform:
             producer, output = COMPOSE_REFERENCE.match(str(reference)).groups()  # type: ignore[union-attr]
             params[name] = self.stacks[producer].outputs[output]
         return params
+
+    def _local_params(self, service: str) -> dict[str, str]:
+        """What an operator passes on AWS: the public half of the signing key pair (docs/deploy.md)."""
+        return {"publicKey": self.signing_keys.public_key_pem} if service == "delivery" else {}
+
+    def _stand_in_for_cloudfront(self, delivery: Stack) -> None:
+        """The distribution is this platform's /cdn path: retrieval signs for it, with the private key that the
+        operator would have stored in SSM (here: in the emulator's SSM, as a SecureString)."""
+        delivery.outputs["CdnBaseUrl"] = self.cdn_base_url
+        self.client("ssm").put_parameter(
+            Name=delivery.outputs["SigningKeyParameterName"],
+            Value=self.signing_keys.private_key_pem,
+            Type="SecureString",
+            Overwrite=True,
+        )
+        self.cdn = LocalCdn(
+            self.client("s3"),
+            bucket=self.stacks["processing"].outputs["RenditionsBucketName"],
+            base_url=self.cdn_base_url,
+            public_key_pem=self.signing_keys.public_key_pem,
+            key_pair_id=delivery.outputs["PublicKeyId"],
+        )
 
     def output(self, service: str, name: str) -> str:
         return self.stacks[service].outputs[name]
@@ -124,7 +165,12 @@ class LocalPlatform:
     def request(
         self, method: str, url: str, headers: dict[str, str] | None = None, body: str | None = None
     ) -> dict[str, Any]:
-        """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler (local/api.py)."""
+        """One HTTP request through API Gateway: route, Cognito authorizer, proxy event, handler (local/api.py); a GET
+        of the CDN path goes to the local CloudFront (local/cdn.py)."""
+        parts = urlsplit(url)
+        path, query = parts.path, parts.query
+        if self.cdn is not None and method.upper() in {"GET", "HEAD"} and path.startswith(CDN_PATH + "/"):
+            return self.cdn.answer(path, query, time.time())
         return handle_request(self, method, url, dict(headers or {}), body)
 
     def deliver_queue_messages(self, wait_seconds: int = 0) -> int:

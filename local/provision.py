@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,11 +18,16 @@ NOT_EMULATED = {
     "AWS::Logs::LogGroup",
     "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::GatewayResponse",
+    "AWS::ApiGateway::Account",
     "AWS::IAM::Role",
+    "AWS::IAM::Policy",
     "AWS::EC2::VPCEndpoint",
     "AWS::SNS::Topic",
+    "AWS::Lambda::EventInvokeConfig",  # retries and on-failure destinations: the local schedules log a failed run
 }
 LOCAL_ROLE_NAME = "imgplat-local-execution"
+# Characters after the type letter of a CloudFront id (E2QWRUHAPOMQZL, K2JCJMDEHXQW5F).
+CLOUDFRONT_ID_LENGTH = 13
 
 
 class Provisioner:
@@ -94,6 +100,27 @@ class Provisioner:
         )["stateMachineArn"]
         logical_id = machine.get("id") or f"{key[:1].upper()}{key[1:]}StepFunctionsStateMachine"
         stack.resources[logical_id] = Resource(logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn})
+
+    # --- CloudFront (delivery): played by the local platform's /cdn path (local/cdn.py), so only their ids exist ---
+    def _aws_cloudfront_publickey(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        # CloudFront's public key ids look like "K2JCJMDEHXQW5F"; this one is derived from the key itself.
+        encoded_key = properties["PublicKeyConfig"]["EncodedKey"]
+        key_id = "K" + hashlib.sha256(encoded_key.encode()).hexdigest()[:CLOUDFRONT_ID_LENGTH].upper()
+        return Resource(logical_id, "AWS::CloudFront::PublicKey", key_id, {"Id": key_id})
+
+    def _aws_cloudfront_distribution(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        distribution_id = _local_cloudfront_id(stack, logical_id)
+        attributes = {"Id": distribution_id, "DomainName": f"{distribution_id.lower()}.cloudfront.net"}
+        return Resource(logical_id, "AWS::CloudFront::Distribution", distribution_id, attributes)
+
+    def _cloudfront_setting(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
+        setting_id = _local_cloudfront_id(stack, logical_id)
+        return Resource(logical_id, "AWS::CloudFront (local stand-in)", setting_id, {"Id": setting_id})
+
+    _aws_cloudfront_originaccesscontrol = _cloudfront_setting
+    _aws_cloudfront_cachepolicy = _cloudfront_setting
+    _aws_cloudfront_responseheaderspolicy = _cloudfront_setting
+    _aws_cloudfront_keygroup = _cloudfront_setting
 
     # --- data resources --------------------------------------------------------------------------------------
     def _aws_kms_key(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Resource:
@@ -205,6 +232,10 @@ class Provisioner:
             **{key: value for key, value in properties.items() if key in allowed},
         )["UserPoolClient"]
         return Resource(logical_id, "AWS::Cognito::UserPoolClient", client["ClientId"])
+
+
+def _local_cloudfront_id(stack: Stack, logical_id: str) -> str:
+    return "E" + hashlib.sha256(f"{stack.name}/{logical_id}".encode()).hexdigest()[:CLOUDFRONT_ID_LENGTH].upper()
 
 
 def _s3_filter(cloudformation_filter: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from http.server import ThreadingHTTPServer
 
+from local.cdn import CDN_PATH
 from local.console import WORKERS_READY, log, print_banner
 from local.emulator import (
     REGION,
@@ -37,6 +38,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("IMGPLAT_HOST", "127.0.0.1"))
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("IMGPLAT_API_PORT", "3000")))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("IMGPLAT_AWS_PORT", "4566")))
+    schedule_seconds = os.environ.get("IMGPLAT_SCHEDULE_SECONDS")
+    parser.add_argument(
+        "--schedule-seconds",
+        type=int,
+        default=int(schedule_seconds) if schedule_seconds else None,
+        help="run every scheduled function (the reconciler) this often instead of at its deployed rate",
+    )
     return parser.parse_args(argv)
 
 
@@ -62,9 +70,10 @@ def emulator(host: str, port: int) -> Iterator[str]:
         server.stop()
 
 
-def deployed_platform(endpoint: str) -> LocalPlatform:
-    """Every service deployed into the emulator, with API Gateway's authorizer trusting the deployed user pool."""
-    platform = LocalPlatform(client_factory(endpoint), stage="local", region=REGION)
+def deployed_platform(endpoint: str, api_url: str) -> LocalPlatform:
+    """Every service deployed into the emulator, with API Gateway's authorizer trusting the deployed user pool and
+    the CDN (the delivery service's distribution) on the API's port."""
+    platform = LocalPlatform(client_factory(endpoint), stage="local", region=REGION, cdn_base_url=api_url + CDN_PATH)
     platform.log = lambda message: log("lambda", message)
     platform.deploy(log=lambda message: log("deploy", message))
     auth = platform.stacks["auth"].outputs
@@ -102,14 +111,19 @@ def warm_workers(platform: LocalPlatform, endpoint: str) -> Iterator[None]:
 
 
 @contextmanager
-def serving(platform: LocalPlatform, host: str, port: int, stop: threading.Event) -> Iterator[str]:
+def serving(
+    platform: LocalPlatform, host: str, port: int, stop: threading.Event, schedule_seconds: int | None = None
+) -> Iterator[str]:
     """The HTTP API, the SQS pollers and the schedules, in threads; yields the API's URL."""
     with platform.emulating():
         api_server = ThreadingHTTPServer((host, port), api_handler(platform))
         api_server.daemon_threads = True
         threading.Thread(target=api_server.serve_forever, name="api", daemon=True).start()
-        for target, name, component in ((poll_queues, "sqs-poller", "queue"), (run_schedules, "schedules", "schedule")):
-            arguments = (platform, stop, lambda message, component=component: log(component, message))
+        threads = (
+            (poll_queues, "sqs-poller", (platform, stop, lambda message: log("queue", message))),
+            (run_schedules, "schedules", (platform, stop, lambda message: log("schedule", message), schedule_seconds)),
+        )
+        for target, name, arguments in threads:
             threading.Thread(target=target, args=arguments, name=name, daemon=True).start()
         try:
             yield f"http://{host}:{port}"
@@ -130,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as running:
             endpoint = running.enter_context(emulator(args.host, args.aws_port))
             try:
-                platform = deployed_platform(endpoint)
+                platform = deployed_platform(endpoint, f"http://{args.host}:{args.api_port}")
                 running.enter_context(warm_workers(platform, endpoint))
-                api_url = running.enter_context(serving(platform, args.host, args.api_port, stop))
+                api_url = running.enter_context(
+                    serving(platform, args.host, args.api_port, stop, args.schedule_seconds)
+                )
                 print_banner(api_url, endpoint)
                 while not stop.is_set():
                     stop.wait(0.5)

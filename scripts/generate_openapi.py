@@ -59,7 +59,11 @@ POWERTOOLS_COMPONENTS = {"HTTPValidationError", "ValidationError", "ResponseVali
 Responses = dict[int, tuple[str, type[BaseModel] | None]]
 INVALID = (
     400,
-    ("The request is not valid (code invalid_request, with `fields`), or the input was refused.", ErrorBody),
+    (
+        "The request is not valid (code invalid_request, with `fields`; body_too_deep for a JSON body nested deeper"
+        " than its max_depth), or the input was refused.",
+        ErrorBody,
+    ),
 )
 SIGNED_OUT = (401, ("No valid ID token (code unauthorized).", ErrorBody))
 TOO_MANY = (429, ("Too many attempts; wait and try again.", ErrorBody))
@@ -90,7 +94,7 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
         401: ("The refresh token is not valid, expired or revoked.", ErrorBody),
     },
     ("post", "/auth/signout"): {
-        200: ("Every token of the user is revoked.", Message),
+        200: ("The refresh and access tokens are revoked; an issued ID token works until it expires.", Message),
         **dict([INVALID, TOO_MANY]),
         401: ("The access token is missing, not valid or already signed out.", ErrorBody),
     },
@@ -106,7 +110,7 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
         201: ("A PENDING image and the ways to upload its original.", UploadTicket),
         **dict([INVALID, SIGNED_OUT]),
         409: ("The issued image id was taken; try again.", ErrorBody),
-        413: ("The declared size is above the limit (too_large, with max_bytes).", ErrorBody),
+        413: ("The declared size (too_large) or the body (body_too_large) is over its limit.", ErrorBody),
         415: ("The content type is not an allowed image type (with `allowed`).", ErrorBody),
     },
     ("get", "/image/{image_id}"): {
@@ -130,6 +134,7 @@ VARY_ACCEPT = {
 }
 INTERNAL_ERROR = ("Something went wrong on our side (internal_error, with an error_id to quote).", ErrorBody)
 NOT_JSON = ("The body was not sent as application/json (unsupported_media_type).", ErrorBody)
+BODY_TOO_LARGE = ("The body is larger than the API takes (body_too_large, with max_bytes).", ErrorBody)
 
 
 def _import_resolver_documents(service: str) -> list[dict[str, Any]]:
@@ -170,7 +175,7 @@ def _responses(method: str, path: str, takes_body: bool, components: dict[str, A
     declared = ROUTE_RESPONSES.get((method, path))
     if declared is None:
         raise LookupError(f"{method.upper()} {path} has no declared responses in {Path(__file__).name}")
-    every_route = {500: INTERNAL_ERROR} | ({415: NOT_JSON} if takes_body else {})
+    every_route = {500: INTERNAL_ERROR} | ({413: BODY_TOO_LARGE, 415: NOT_JSON} if takes_body else {})
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted((every_route | declared).items()):
         answer: dict[str, Any] = {"description": description}

@@ -22,7 +22,7 @@ class BytecodePlugin {
     };
   }
 
-  // The zips packaged by this run: the service's, and each function's when packaged on its own.
+  // The zips packaged by this run: the service's, each function's when packaged on its own, and each layer's.
   artifacts() {
     const { service, serviceDir } = this.serverless;
     const paths = [service.package && service.package.artifact];
@@ -30,6 +30,7 @@ class BytecodePlugin {
       const functionPackage = service.getFunction(functionName).package;
       paths.push(functionPackage && functionPackage.artifact);
     }
+    for (const layer of Object.values(service.layers || {})) paths.push(layer.package && layer.package.artifact);
     const zips = paths
       .filter((artifact) => typeof artifact === 'string' && artifact.endsWith('.zip'))
       .map((artifact) => path.resolve(serviceDir, artifact));

@@ -58,6 +58,10 @@ RESOURCE_PLACEHOLDERS = {
     "ImagesTableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder-images",
     "IngestQueueArn": "arn:aws:sqs:us-east-1:000000000000:placeholder-ingest",
     "IngestDlqName": "placeholder-ingest-dlq",
+    "CdnBaseUrl": "https://placeholder.cloudfront.net",
+    "PublicKeyId": "KPLACEHOLDER0000",
+    # A re-exported param, but its default names the stage (${sls:stage}), which only the framework resolves.
+    "SigningKeyParameterName": "/imgplat/placeholder/delivery/signing-private-key",
 }
 
 
@@ -73,16 +77,22 @@ def compose_services() -> dict[str, dict[str, Any]]:
     return services
 
 
-# Every output some service consumes through compose: the resource placeholders and the re-exported params.
-PLACEHOLDER_OUTPUTS = {**RESOURCE_PLACEHOLDERS, **param_outputs()}
+# Every output some service consumes through compose: the re-exported params, and the resource placeholders (which
+# win where an output is both).
+PLACEHOLDER_OUTPUTS = {**param_outputs(), **RESOURCE_PLACEHOLDERS}
+
+
+# What an operator gives delivery (its signing public key, docs/deploy.md), here in the environment, where compose
+# packaging finds it too.
+OPERATOR_ENVIRONMENT = {"IMGPLAT_CDN_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----placeholder-----END PUBLIC KEY-----"}
 
 
 def placeholder_params(service: dict[str, Any]) -> list[str]:
     """`--param name=value` for every param compose would pass to this service."""
     args = []
-    for name, reference in (service.get("params") or {}).items():
+    for param, reference in (service.get("params") or {}).items():
         output = str(reference).strip("${}").split(".", 1)[1]
-        args.append(f"--param={name}={PLACEHOLDER_OUTPUTS[output]}")
+        args.append(f"--param={param}={PLACEHOLDER_OUTPUTS[output]}")
     return args
 
 
@@ -93,6 +103,8 @@ def tool_env() -> dict[str, str]:
     env.setdefault("AWS_ACCESS_KEY_ID", "packaging-only")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "packaging-only")
     env.setdefault("AWS_REGION", "us-east-1")
+    for name, placeholder in OPERATOR_ENVIRONMENT.items():
+        env.setdefault(name, placeholder)
     env["SLS_TELEMETRY_DISABLED"] = "1"
     env["SLS_NOTIFICATIONS_MODE"] = "off"
     return env
@@ -108,9 +120,13 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
     """Problems with the service's zips: missing or stale shared library or bytecode, tests shipped, too large."""
     problems = []
     zips = sorted((service_dir / ".serverless").glob("*.zip"))
+    if not serverless_config(name).get("functions"):
+        return [f"{name}: has no functions but produced {len(zips)} zips"] if zips else []
     if not zips:
         return [f"{name}: no zip produced"]
     runtime = packaged_runtime(service_dir)
+    # A layer's zip (processing's heifDecoder) holds only its libraries: the functions' zips carry imgplat_common.
+    layer_zips = {f"{layer}.zip" for layer in serverless_config(name).get("layers") or {}}
     for archive in zips:
         with zipfile.ZipFile(archive) as content:
             names = content.namelist()
@@ -130,9 +146,10 @@ def check_zips(name: str, service_dir: Path) -> list[str]:
         if len(bytecode.problems) > SHOWN_PROBLEMS:
             hidden = len(bytecode.problems) - SHOWN_PROBLEMS
             problems.append(f"{archive}: ... and {hidden} more modules without valid bytecode")
-        if not shipped_common:
+        is_layer = archive.name in layer_zips
+        if not shipped_common and not is_layer:
             problems.append(f"{archive}: libs/common (imgplat_common) is missing")
-        elif shipped_common != COMMON_SOURCES:
+        elif shipped_common and shipped_common != COMMON_SOURCES:
             stale = sorted(set(shipped_common) ^ set(COMMON_SOURCES)) or [
                 module for module, text in shipped_common.items() if COMMON_SOURCES.get(module) != text
             ]

@@ -22,6 +22,11 @@ from local.serverless_files import (
 PARAM_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
 
 
+def _code_services() -> list[str]:
+    """The services with Lambda functions (delivery is a CloudFront distribution: no code, no requirements)."""
+    return [name for name in service_names() if serverless_config(name).get("functions")]
+
+
 def _dependencies() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, service in compose()["services"].items():
@@ -40,12 +45,12 @@ def test_compose_params_only_reference_other_services_outputs():
             assert output in outputs, f"{name}.{param} consumes {producer}.{output}, which {producer} does not export"
 
 
-def test_deploy_order_has_no_cycles_and_is_auth_upload_processing_retrieval():
+def test_deploy_order_has_no_cycles_and_is_auth_upload_processing_delivery_retrieval():
     try:
         order = list(TopologicalSorter(_dependencies()).static_order())
     except CycleError as cycle:  # pragma: no cover - the assertion message is the point
         pytest.fail(f"compose dependencies form a cycle: {cycle}")
-    assert order == ["auth", "upload", "processing", "retrieval"]
+    assert order == ["auth", "upload", "processing", "delivery", "retrieval"]
 
 
 def test_every_consumed_param_is_used_and_every_used_param_is_wired():
@@ -81,7 +86,7 @@ def test_architecture_doc_names_every_export():
 
 
 def test_each_service_ships_the_shared_library_and_nothing_from_other_services():
-    for name in service_names():
+    for name in _code_services():
         requirements = (service_dir(name) / "requirements.txt").read_text().split()
         assert "../../libs/common" in requirements
         assert not any("services/" in line for line in requirements)
@@ -89,10 +94,19 @@ def test_each_service_ships_the_shared_library_and_nothing_from_other_services()
 
 def test_dev_requirements_pin_the_same_versions_as_the_services():
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
-    for name in service_names():
-        for line in (service_dir(name) / "requirements.txt").read_text().splitlines():
-            if "==" in line:
-                assert line.strip() in (d.strip() for d in dev), f"{name} pins {line} but requirements-dev.txt does not"
+    for name in _code_services():
+        # The zip's requirements and those of each layer the service fills (custom.layerRequirements).
+        layer_files = (serverless_config(name).get("custom") or {}).get("layerRequirements") or {}
+        files = [service_dir(name) / "requirements.txt", *(service_dir(name) / f for f in layer_files.values())]
+        for requirements in files:
+            for line in requirements.read_text().splitlines():
+                if "==" in line and not line.startswith("#"):
+                    assert line.strip() in (d.strip() for d in dev), f"{requirements} pins {line}, dev does not"
+
+
+def test_the_processing_layer_pins_pillow_heif():
+    layer_files = serverless_config("processing")["custom"]["layerRequirements"]
+    assert "pillow-heif==1.8.1" in (service_dir("processing") / layer_files["heifDecoder"]).read_text().splitlines()
 
 
 def test_deploy_doc_gives_each_service_exactly_the_params_compose_wires():
@@ -114,6 +128,10 @@ FRAGMENTS_OF_EVERY_SERVICE = {
     ("custom", "vpcByMode"): "${file(../shared/vpc-by-mode.yml)}",
     ("provider", "deploymentBucket"): "${file(../shared/deployment-bucket.yml):settings}",
     ("resources", "extensions", "ServerlessDeploymentBucket"): "${file(../shared/deployment-bucket.yml):extension}",
+}
+# A service without functions packages no Python and joins no VPC: it takes the deployment bucket's blocks only.
+FRAGMENTS_OF_SERVICES_WITHOUT_FUNCTIONS = {
+    path: reference for path, reference in FRAGMENTS_OF_EVERY_SERVICE.items() if "deployment-bucket" in reference
 }
 XRAY_STATEMENT = "${file(../shared/iam-statements.yml):xray}"
 FUNCTION_SKIPS = [
@@ -139,7 +157,9 @@ def _values_within(value: Any) -> Iterator[Any]:
 def test_every_service_takes_the_shared_blocks_from_the_fragments():
     for name in service_names():
         config = _as_written(name)
-        for path, reference in FRAGMENTS_OF_EVERY_SERVICE.items():
+        has_functions = name in _code_services()
+        fragments = FRAGMENTS_OF_EVERY_SERVICE if has_functions else FRAGMENTS_OF_SERVICES_WITHOUT_FUNCTIONS
+        for path, reference in fragments.items():
             value: Any = config
             for key in path:
                 value = value[key]
@@ -185,6 +205,22 @@ def test_no_service_writes_a_shared_fragment_block_inline():
             assert not any(str(action).startswith("xray:") for action in actions or []), (
                 f"{name} writes an X-Ray statement inline: use {XRAY_STATEMENT}"
             )
+
+
+def test_retrieval_takes_the_cdn_from_delivery_or_serves_s3_pre_signed_urls_without_it():
+    # Given compose wiring delivery's three outputs into retrieval, and delivery taking processing's bucket
+    retrieval = compose()["services"]["retrieval"]["params"]
+    assert {name: retrieval[name] for name in ("cdnBaseUrl", "cdnKeyPairId", "cdnPrivateKeyParameter")} == {
+        "cdnBaseUrl": "${delivery.CdnBaseUrl}",
+        "cdnKeyPairId": "${delivery.PublicKeyId}",
+        "cdnPrivateKeyParameter": "${delivery.SigningKeyParameterName}",
+    }
+    assert compose()["services"]["delivery"]["params"] == {"renditionsBucketName": "${processing.RenditionsBucketName}"}
+    # Then retrieval reads them as optional params (unset without delivery: the settings' S3 mode applies)
+    environment = serverless_config("retrieval")["provider"]["environment"]
+    assert environment["CDN_BASE_URL"] == "${param:cdnBaseUrl, null}"
+    assert environment["CDN_KEY_PAIR_ID"] == "${param:cdnKeyPairId, null}"
+    assert environment["CDN_PRIVATE_KEY_PARAMETER"] == "${param:cdnPrivateKeyParameter, null}"
 
 
 def test_processing_takes_the_upload_size_cap_from_upload_through_compose():

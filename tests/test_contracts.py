@@ -27,7 +27,7 @@ from moto import mock_aws
 from local.serverless_files import compose, load_yaml, param_default, serverless_config, service_dir, service_names
 
 PARAM_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
-PARAM_USE = re.compile(r"\$\{param:(\w+)\}")
+PARAM_USE = re.compile(r"\$\{param:(\w+)(?:,[^}]*)?\}")
 
 # Outputs no service consumes, and who they are for. A new output needs a consumer or a line here.
 EXPORTS_FOR_PEOPLE = {
@@ -37,6 +37,10 @@ EXPORTS_FOR_PEOPLE = {
     ("upload", "IngestDlqArn"): "operators: inspecting and redriving failed notifications (README)",
     ("processing", "RenditionsBucketArn"): "operators: a CDN origin or replication outside the platform",
     ("processing", "StateMachineArn"): "operators: looking at and redriving workflow executions",
+    ("delivery", "DistributionId"): "operators: pinning processing's and upload's cdnDistributionId; invalidations",
+    ("delivery", "DistributionArn"): "operators: policies outside the platform that name the distribution",
+    ("delivery", "DistributionDomainName"): "operators: the CNAME (or alias) target of a custom domain",
+    ("delivery", "KeyGroupId"): "operators: adding the next public key when rotating the signing key",
 }
 
 ARN, NAME, URL, ID = "ARN", "name", "URL", "id"
@@ -53,8 +57,22 @@ REF_KIND = {
     "AWS::Cognito::UserPool": ID,
     "AWS::Cognito::UserPoolClient": ID,
     "AWS::StepFunctions::StateMachine": ARN,
+    "AWS::CloudFront::PublicKey": ID,
+    "AWS::CloudFront::KeyGroup": ID,
+    "AWS::CloudFront::Distribution": ID,
 }
 GETATT_KIND = {"Arn": ARN, "QueueName": NAME, "QueueUrl": URL}
+# What an environment variable's name says it holds (CDN_PRIVATE_KEY_PARAMETER: the name of an SSM parameter, which
+# its producer re-exports from a param).
+ENVIRONMENT_SUFFIX_KIND = {
+    "_BUCKET": NAME,
+    "_TABLE": NAME,
+    "_ARN": ARN,
+    "_BYTES": VALUE,
+    "_URL": URL,
+    "_ID": ID,
+    "_PARAMETER": VALUE,
+}
 
 
 def _output_kind(service: str, output: str) -> str:
@@ -64,6 +82,10 @@ def _output_kind(service: str, output: str) -> str:
     resources = config["resources"]["Resources"]
     if isinstance(value, str) and value.startswith("${param:"):
         return VALUE
+    if "Fn::If" in value:  # each branch an https:// address (delivery's CdnBaseUrl: custom domain or CloudFront's)
+        branches = value["Fn::If"][1:]
+        assert all(str(branch.get("Fn::Sub", "")).startswith("https://") for branch in branches), output
+        return URL
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         assert logical_id in resources, f"{service}.{output} points at {logical_id}, which is not declared"
@@ -77,6 +99,8 @@ def _output_kind(service: str, output: str) -> str:
 def _expected_kind(path: tuple[Any, ...], text: str, param: str, parent: Any) -> str | None:
     """The kind of value a use of ${param:...} needs, from where it stands; None for a use this table does not know."""
     reference = f"${{param:{param}}}"
+    # An optional use, `${param:x, null}`, needs the same kind as `${param:x}`.
+    text = re.sub(r"\$\{param:(\w+),[^}]*\}", r"${param:\1}", text)
     keys = [step for step in path if isinstance(step, str)]
     if text == reference:
         return _whole_value_kind(keys, parent)
@@ -88,6 +112,8 @@ def _spliced_kind(keys: list[str], text: str, reference: str) -> str | None:
     before = text.split(reference, 1)[0]
     if before.startswith("arn:"):
         return NAME  # spliced into an ARN the consumer builds itself (arn:...:s3:::<bucket>/...)
+    if not before and text.startswith(f"{reference}.s3."):
+        return NAME  # a bucket's REST endpoint (<bucket>.s3.<region>.amazonaws.com), a CloudFront origin
     if not before and text.startswith(f"{reference}/") and "Resource" in keys[-2:]:
         return ARN  # a part of the resource the ARN names (a table's index: <table ARN>/index/<name>)
     return None
@@ -99,7 +125,12 @@ def _whole_value_kind(keys: list[str], parent: Any) -> str | None:
     if "Resource" in keys[-2:] or last in ARN_PROPERTIES or keys[-2:] == ["sqs", "arn"]:
         return ARN
     if "environment" in keys[-2:-1]:
-        return {"_BUCKET": NAME, "_TABLE": NAME, "_ARN": ARN, "_BYTES": VALUE}.get(last[last.rfind("_") :])
+        return ENVIRONMENT_SUFFIX_KIND.get(last[last.rfind("_") :])
+    if keys[-3:-2] == ["Parameters"] and last == "Default":  # a template parameter, named as an environment variable
+        name = keys[-2]
+        return next(
+            (kind for suffix, kind in ENVIRONMENT_SUFFIX_KIND.items() if name.upper().endswith(suffix[1:])), None
+        )
     if last == "Value" and isinstance(parent, dict) and parent.get("Name") == "QueueName":
         return NAME  # a CloudWatch SQS metric dimension
     return None

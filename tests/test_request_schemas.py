@@ -96,7 +96,9 @@ def test_gateway_is_no_stricter_than_the_function():
     assert _schema("SignOutRequest").is_valid({})  # API Gateway validates a missing body as {}
     assert _schema("SignOutRequest").is_valid({"access_token": None})
     upload = _schema("UploadRequest")
-    assert upload.is_valid({"content_type": "image/png", "filename": None, "size": None, "extra": "ignored"})
+    assert upload.is_valid({"content_type": "image/png", "filename": None, "size": None})
+    # Both refuse an unknown field, as the function does (its error names the field)
+    assert not upload.is_valid({"content_type": "image/png", "extra": "refused"})
     assert upload.is_valid({"content_type": "image/png", "filename": "cat.png", "size": 1})
 
 
@@ -111,5 +113,8 @@ def test_a_refused_body_is_answered_in_the_platform_error_shape_with_cors(servic
     ]
     template = response["ResponseTemplates"]["application/json"]
     # messageString arrives quoted and escaped; validationErrorString may hold quotes and would break the JSON.
-    assert template == '{"error": {"code": "invalid_request", "message": $context.error.messageString}}'
+    assert template == (
+        '{"error": {"code": "invalid_request", "message": $context.error.messageString,'
+        ' "request_id": "$context.requestId"}}'
+    )
     assert response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]

@@ -6,6 +6,9 @@ services/<name>/imgplat_<name>/settings.py the one typed settings model (the onl
 services/<name>/imgplat_<name>/store.py    the AWS adapter (the only importer of boto3)
 services/<name>/imgplat_<name>/responses.py the answers of an API service (where it has http events)
 services/<name>/tests/unit, tests/integration
+
+A service without functions (delivery: CloudFront in front of a bucket) is infrastructure only: its serverless.yml
+is all of it, and tests/test_templates.py checks its template.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from pydantic_settings import BaseSettings
 
 from local.serverless_files import serverless_config, service_dir, service_names
 
-SERVICES = service_names()
+
+def _has_functions(service: str) -> bool:
+    return bool(serverless_config(service).get("functions"))
+
+
+# The services with Lambda code, which all share the inner shape below; the others are infrastructure only.
+SERVICES = [service for service in service_names() if _has_functions(service)]
+INFRASTRUCTURE_SERVICES = [service for service in service_names() if not _has_functions(service)]
 
 
 def _package(service: str) -> Path:
@@ -126,3 +136,17 @@ def test_a_setting_with_a_default_in_its_model_gets_no_second_default_from_serve
         and match.group(1) in param_defaults
     )
     assert twice == []
+
+
+@pytest.mark.parametrize("service", INFRASTRUCTURE_SERVICES)
+def test_a_service_without_functions_is_its_serverless_yml_alone(service):
+    # Nothing to package but the template: no Python package, requirements or tests that would suggest code
+    root = service_dir(service)
+    assert (root / "serverless.yml").is_file()
+    assert not (root / f"imgplat_{service}").exists() and not (root / "requirements.txt").exists()
+    assert "plugins" not in serverless_config(service) and "package" not in serverless_config(service)
+
+
+def test_the_infrastructure_only_services_are_the_ones_expected():
+    # A service losing its functions by accident would silently skip every layout check above
+    assert INFRASTRUCTURE_SERVICES == ["delivery"]

@@ -59,6 +59,7 @@ def _is_stale(name: str) -> bool:
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
     sources += shared_fragments()
+    sources += (ROOT / "scripts").glob("osls-plugin-*.js")  # the local plugins shape the template too
     return any(source.stat().st_mtime > template.stat().st_mtime for source in sources)
 
 
@@ -117,13 +118,19 @@ def test_every_data_bucket_is_kms_encrypted_with_bucket_key_private_and_tls_only
 
 def test_every_queue_and_table_is_encrypted_with_the_platform_key_and_every_queue_has_a_dead_letter_path(templates):
     queues = _resources(templates, "AWS::SQS::Queue")
-    assert len(queues) == 2
     for _, logical_id, properties in queues:
         assert _platform_key_reference(properties["KmsMasterKeyId"]), logical_id
-    redriven = [q for q in queues if "RedrivePolicy" in q[2]]
-    assert len(redriven) == 1
-    dlq_id = redriven[0][2]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert dlq_id in {logical_id for _, logical_id, _ in queues}
+    # Every queue either has a dead-letter queue or is one (a redrive target, or a function's on-failure destination)
+    dead_letter = {
+        q[2]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in queues if "RedrivePolicy" in q[2]
+    }
+    dead_letter |= {
+        config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for _, _, config in _resources(templates, "AWS::Lambda::EventInvokeConfig")
+    }
+    for _, logical_id, properties in queues:
+        assert "RedrivePolicy" in properties or logical_id in dead_letter, logical_id
+    assert {logical_id for _, logical_id, _ in queues} >= {"IngestQueue", "IngestDlq", "ReconcilerFailures"}
     for _, _, properties in _resources(templates, "AWS::DynamoDB::Table"):
         assert properties["SSESpecification"]["SSEEnabled"] is True
         assert properties["SSESpecification"]["SSEType"] == "KMS"
@@ -160,9 +167,11 @@ def test_every_function_has_its_own_role_and_active_tracing(templates):
 
 
 def test_api_stages_and_the_state_machine_are_traced(templates):
-    # The framework turns API Gateway stage tracing on through the API after deploy (not in the template).
+    # The stage resource (scripts/osls-plugin-api-stage.js) traces; the framework's own after-deploy stage update
+    # stays off, so nothing changes the stage behind the template's back.
     for service in ("auth", "upload", "retrieval"):
-        assert serverless_config(service)["provider"]["tracing"] == {"lambda": True, "apiGateway": True}, service
+        assert serverless_config(service)["provider"]["tracing"] == {"lambda": True}, service
+        assert templates[service]["Resources"]["ApiGatewayStage"]["Properties"]["TracingEnabled"] is True
     machines = _resources(templates, "AWS::StepFunctions::StateMachine")
     assert len(machines) == 1
     assert machines[0][2]["TracingConfiguration"] == {"Enabled": True}
@@ -260,6 +269,8 @@ def test_no_account_id_region_or_arn_is_hard_coded(templates):
 def test_every_function_has_a_deliberate_memory_size_timeout_and_log_retention(templates):
     for service in service_names():
         config = serverless_config(service)
+        if not config.get("functions"):
+            continue
         text = (service_dir(service) / "serverless.yml").read_text()
         retention = config["params"]["default"]["logRetentionDays"]
         resources = templates[service]["Resources"]
@@ -282,22 +293,60 @@ def test_every_function_has_a_deliberate_memory_size_timeout_and_log_retention(t
 def test_the_ingest_queue_outlasts_the_orchestrator_and_the_workflow_logs_are_kept_like_the_functions(templates):
     orchestrator = serverless_config("processing")["functions"]["orchestrator"]
     queue = serverless_config("upload")["resources"]["Resources"]["IngestQueue"]["Properties"]
-    # AWS's advice for SQS event sources: a visibility timeout of at least 6x the function's timeout.
-    assert queue["VisibilityTimeout"] >= 6 * orchestrator["timeout"]
+    # AWS's advice for SQS event sources: a visibility timeout of 6x the function's timeout; at least that, so a
+    # batch in flight is not delivered twice, and not much more, so a crashed orchestrator delays its images by
+    # minutes, not a quarter of an hour
+    assert 6 * orchestrator["timeout"] <= queue["VisibilityTimeout"] <= 10 * orchestrator["timeout"]
+    assert queue["VisibilityTimeout"] <= 300
     workflow_logs = templates["processing"]["Resources"]["WorkflowLogGroup"]["Properties"]
     assert workflow_logs["RetentionInDays"] == serverless_config("processing")["params"]["default"]["logRetentionDays"]
 
 
 def test_processing_reserves_concurrency_for_the_orchestrator_and_the_image_steps_unless_a_stage_opts_out(templates):
     template = templates["processing"]
-    for function in ("orchestrator", "validate", "resize", "watermark"):
+    reserved_by = {"orchestrator": "OrchestratorConcurrency"} | dict.fromkeys(
+        ("validate", "resize", "watermark"), "ImageStepsConcurrency"
+    )
+    for function, parameter in reserved_by.items():
         reserved = template["Resources"][function_logical_id(function)]["Properties"]["ReservedConcurrentExecutions"]
-        condition, (reference,), no_value = reserved["Fn::If"][0], [reserved["Fn::If"][1]], reserved["Fn::If"][2]
-        assert no_value == {"Ref": "AWS::NoValue"}, function
-        parameter = template["Parameters"][reference["Ref"]]
-        assert int(parameter["Default"]) > 0, f"{function}: reserved by default"
-        # "0" means no reservation (accounts whose concurrency limit leaves nothing to reserve), never "throttled".
-        assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [reference, "0"]}]}
+        assert reserved == {"Fn::If": ["ReservesConcurrency", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}, function
+        assert int(template["Parameters"][parameter]["Default"]) > 0, f"{function}: a bound by default"
+    # One switch for accounts whose concurrency limit leaves nothing to reserve; on by default
+    assert template["Conditions"]["ReservesConcurrency"] == {"Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]}
+    assert template["Parameters"]["ReserveConcurrency"]["Default"] == "true"
+
+
+def test_the_ingest_queue_hands_out_no_more_batches_than_orchestrators_may_run(templates):
+    # A burst must wait in the queue, not be throttled: a throttled batch counts as a receive and can push valid
+    # uploads to the DLQ. The event source's cap is the very number the orchestrator reserves.
+    template = templates["processing"]
+    (mapping,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    orchestrator_concurrency = int(template["Parameters"]["OrchestratorConcurrency"]["Default"])
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": orchestrator_concurrency}
+    params = serverless_config("processing")["params"]
+    assert all(
+        "orchestratorConcurrency" not in stage or stage["orchestratorConcurrency"] >= 2 for stage in params.values()
+    )
+
+
+def test_the_reconciler_keeps_its_failed_invocations_in_an_alarmed_queue(templates):
+    resources = templates["processing"]["Resources"]
+    config = resources["ReconcilerInvokeConfig"]["Properties"]
+    assert config["FunctionName"] == {"Ref": function_logical_id("reconciler")}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ReconcilerFailures", "Arn"]}
+    assert resources["ReconcilerFailures"]["Properties"]["KmsMasterKeyId"]
+    alarm = resources["ReconcilerFailuresAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerFailures", "QueueName"]}}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    # The reconciler's own role may send there (Lambda sends with it), and nowhere else
+    role = resources[function_logical_id("reconciler").replace("LambdaFunction", "IamRoleLambdaExecution")]
+    sends = [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in statement["Action"]
+    ]
+    assert [statement["Resource"] for statement in sends] == [{"Fn::GetAtt": ["ReconcilerFailures", "Arn"]}]
 
 
 def test_prod_keeps_the_data_on_stack_removal_and_dev_does_not():
@@ -324,3 +373,202 @@ def test_processing_rechecks_stored_originals_against_the_cap_upload_signs(templ
     assert {service for service, _, _ in functions} == {"upload", "processing"}
     for service, logical_id, properties in functions:
         assert str(properties["Environment"]["Variables"]["MAX_UPLOAD_BYTES"]) == cap, f"{service}/{logical_id}"
+
+
+API_SERVICES = ("auth", "upload", "retrieval")
+ACCESS_LOG_FIELDS = {"requestId", "ip", "sub", "method", "route", "status", "latencyMs", "responseType", "error"}
+
+
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_every_api_stage_is_throttled_traced_and_writes_a_json_access_log(templates, service):
+    resources = templates[service]["Resources"]
+    (deployment,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
+    assert "StageName" not in deployment["Properties"]  # the stage is a resource of its own, with these settings
+    stage = resources["ApiGatewayStage"]["Properties"]
+    assert stage["StageName"] == "dev" and stage["TracingEnabled"] is True
+    # Every route is throttled by default, with the stage's params
+    default = next(s for s in stage["MethodSettings"] if (s["HttpMethod"], s["ResourcePath"]) == ("*", "/*"))
+    params = serverless_config(service)["params"]
+    assert default["ThrottlingRateLimit"] == params["default"]["apiRateLimit"] > 0
+    assert default["ThrottlingBurstLimit"] == params["default"]["apiBurstLimit"] > 0
+    assert params["prod"]["apiRateLimit"] >= params["default"]["apiRateLimit"]
+    # One JSON line per request, in a log group kept as long as the functions' logs
+    access_log = stage["AccessLogSetting"]
+    assert access_log["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert set(json.loads(access_log["Format"].replace("$context", "context"))) >= ACCESS_LOG_FIELDS
+    log_group = resources["ApiAccessLogGroup"]["Properties"]
+    assert log_group["RetentionInDays"] == params["default"]["logRetentionDays"]
+
+
+def test_the_public_routes_that_send_email_are_throttled_far_below_the_stage(templates):
+    resources = templates["auth"]["Resources"]
+    stage = resources["ApiGatewayStage"]["Properties"]
+    default = next(s for s in stage["MethodSettings"] if s["ResourcePath"] == "/*")
+    tighter = {s["ResourcePath"]: s for s in stage["MethodSettings"] if s["ResourcePath"] != "/*"}
+    assert set(tighter) == {"/~1auth~1signup", "/~1auth~1resend-code", "/~1auth~1forgot-password"}
+    route_paths = {
+        "/" + r["Properties"]["PathPart"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Resource"
+    }
+    for path, setting in tighter.items():
+        assert path.replace("~1", "/").removeprefix("/").removeprefix("/auth") in route_paths  # a real route
+        assert setting["HttpMethod"] == "POST"
+        assert setting["ThrottlingRateLimit"] * 10 <= default["ThrottlingRateLimit"]
+        assert setting["ThrottlingBurstLimit"] * 10 <= default["ThrottlingBurstLimit"]
+    # Access logs need the account's API Gateway logging role: auth (deployed first) sets it before its stage
+    assert "ApiGatewayAccount" in resources["ApiGatewayStage"]["DependsOn"]
+    role = resources["ApiGatewayLoggingRole"]["Properties"]
+    assert [p["Fn::Sub"].rsplit("/", 1)[-1] for p in role["ManagedPolicyArns"]] == [
+        "AmazonAPIGatewayPushToCloudWatchLogs"
+    ]
+
+
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_every_answer_the_gateway_makes_itself_carries_the_request_id(templates, service):
+    responses = _resources({service: templates[service]}, "AWS::ApiGateway::GatewayResponse")
+    assert {properties["ResponseType"] for _, _, properties in responses} >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for _, logical_id, properties in responses:
+        body = properties["ResponseTemplates"]["application/json"]
+        assert '"request_id": "$context.requestId"' in body, logical_id
+
+
+def test_an_id_token_outlives_a_sign_out_by_15_minutes_at_most(templates):
+    # Sign-out cannot revoke an ID token (the APIs' Cognito authorizer checks only its signature and expiry), so the
+    # tokens are short-lived and the clients refresh them; the README and the sign-out answer say exactly this
+    (client,) = _resources({"auth": templates["auth"]}, "AWS::Cognito::UserPoolClient")
+    properties = client[2]
+    assert properties["TokenValidityUnits"]["IdToken"] == properties["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert properties["IdTokenValidity"] <= 15 and properties["AccessTokenValidity"] <= 15
+    readme = (ROOT / "README.md").read_text()
+    assert "an ID token already issued keeps working until it expires" in readme
+
+
+# --- delivery: CloudFront in front of the renditions bucket -------------------------------------------------------
+
+
+def _delivery(templates: dict[str, dict[str, Any]], resource_type: str) -> dict[str, Any]:
+    ((_, _, properties),) = [r for r in _resources(templates, resource_type) if r[0] == "delivery"]
+    return properties
+
+
+def test_the_distribution_reads_the_renditions_bucket_through_origin_access_control_only(templates):
+    config = _delivery(templates, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    oac = _delivery(templates, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    ((origin,),) = [config["Origins"]]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["RenditionsOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy OAI
+    # The REST endpoint of processing's bucket in the stack's region (the name is compose's param)
+    assert origin["DomainName"] == {"Fn::Sub": "placeholder-renditions.s3.${AWS::Region}.${AWS::URLSuffix}"}
+    assert config["HttpVersion"] == "http2and3" and config["IPV6Enabled"] is True
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert behaviour["TrustedKeyGroups"] == [{"Ref": "SigningKeyGroup"}]  # signed URLs only
+    assert behaviour["CachePolicyId"] == {"Ref": "RenditionsCachePolicy"}
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "RenditionsResponseHeadersPolicy"}
+
+
+def test_the_cache_is_keyed_on_the_path_only_and_keeps_renditions_as_long_as_they_say(templates):
+    config = _delivery(templates, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    # The signed URL's query differs per window; the rendition behind a path never does
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert config["MaxTTL"] == 31536000  # a year, what processing's Cache-Control asks for
+
+
+def test_the_key_group_trusts_exactly_the_operators_public_key(templates):
+    public_key = _delivery(templates, "AWS::CloudFront::PublicKey")["PublicKeyConfig"]
+    group = _delivery(templates, "AWS::CloudFront::KeyGroup")["KeyGroupConfig"]
+    assert public_key["EncodedKey"].startswith("-----BEGIN PUBLIC KEY-----")  # the publicKey param (a placeholder)
+    assert group["Items"] == [{"Ref": "SigningPublicKey"}]
+    outputs = templates["delivery"]["Outputs"]
+    assert outputs["PublicKeyId"]["Value"] == {"Ref": "SigningPublicKey"}
+
+
+def test_the_distribution_sends_the_security_headers_the_local_cdn_sends(templates):
+    from local.cdn import SECURITY_HEADERS
+
+    config = _delivery(templates, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    hsts = security["StrictTransportSecurity"]
+    sent = {
+        "Strict-Transport-Security": f"max-age={hsts['AccessControlMaxAgeSec']}; includeSubDomains; preload",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": security["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+    assert hsts["IncludeSubdomains"] and hsts["Preload"] and security["ContentTypeOptions"]["Override"]
+    assert sent == SECURITY_HEADERS
+
+
+def test_a_custom_domain_brings_its_certificate_and_a_modern_tls_floor(templates):
+    config = _delivery(templates, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    condition, with_domain, without = config["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasCustomDomain"
+    assert with_domain == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert without == {"CloudFrontDefaultCertificate": True}
+    assert config["Aliases"]["Fn::If"] == ["HasCustomDomain", [{"Ref": "CustomDomainName"}], {"Ref": "AWS::NoValue"}]
+    base_url = templates["delivery"]["Outputs"]["CdnBaseUrl"]["Value"]["Fn::If"]
+    assert base_url[0] == "HasCustomDomain" and base_url[1] == {"Fn::Sub": "https://${CustomDomainName}"}
+
+
+def _statement(statements: list[dict[str, Any]], sid: str) -> dict[str, Any]:
+    return next(statement for statement in statements if statement.get("Sid") == sid)
+
+
+def test_the_renditions_bucket_lets_only_this_accounts_cloudfront_read_renditions_and_still_requires_tls(templates):
+    ((_, _, policy),) = [p for p in _resources(templates, "AWS::S3::BucketPolicy") if p[1] == "RenditionsBucketPolicy"]
+    statements = policy["PolicyDocument"]["Statement"]
+    read = _statement(statements, "CloudFrontReadsRenditions")
+    assert read["Effect"] == "Allow" and read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"  # no listing, no writes
+    assert read["Resource"] == {"Fn::Sub": "${RenditionsBucket.Arn}/renditions/*"}  # never work/ or config/
+    source = read["Condition"]["ArnLike"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"  # cdnDistributionId
+    assert _statement(statements, "DenyInsecureTransport")["Effect"] == "Deny"
+
+
+def test_the_platform_key_lets_this_accounts_cloudfront_decrypt_and_nothing_more(templates):
+    ((_, _, key),) = _resources(templates, "AWS::KMS::Key")
+    grant = _statement(key["KeyPolicy"]["Statement"], "CloudFrontDecryptsRenditions")
+    assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"} and grant["Action"] == "kms:Decrypt"
+    source = grant["Condition"]["ArnLike"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"
+
+
+def test_a_stage_can_pin_the_grants_to_deliverys_distribution():
+    pinned = {"cdnDistributionId": "E2QWRUHAPOMQZL"}
+    processing = printed_config("processing", "dev", {**_wired_placeholders("processing"), **pinned})
+    statements = processing["resources"]["Resources"]["RenditionsBucketPolicy"]["Properties"]["PolicyDocument"]
+    source = _statement(statements["Statement"], "CloudFrontReadsRenditions")["Condition"]["ArnLike"]
+    assert source["AWS:SourceArn"]["Fn::Sub"].endswith(":distribution/E2QWRUHAPOMQZL")
+
+
+def test_retrieval_may_read_the_signing_key_only_when_it_signs_cloudfront_urls(templates):
+    template = templates["retrieval"]
+    policy = template["Resources"]["ReadCdnSigningKeyPolicy"]
+    assert policy["Condition"] == "SignsCloudFrontUrls"
+    assert template["Conditions"]["SignsCloudFrontUrls"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CdnPrivateKeyParameter"}, ""]}]
+    }
+    ((statement,),) = [policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert statement["Action"] == ["ssm:GetParameter"]
+    assert statement["Resource"]["Fn::Sub"].endswith(":parameter${CdnPrivateKeyParameter}")
+    # Only the two functions that sign URLs; deleteImage never sees the key
+    roles = {role["Ref"] for role in policy["Properties"]["Roles"]}
+    assert roles == {"GetImageIamRoleLambdaExecution", "ListImagesIamRoleLambdaExecution"}
+    # Without delivery's params the parameter is empty, so the policy is not created
+    alone = printed_config(
+        "retrieval", "dev", {k: v for k, v in _wired_placeholders("retrieval").items() if "cdn" not in k}
+    )
+    assert alone["resources"]["Parameters"]["CdnPrivateKeyParameter"]["Default"] == ""

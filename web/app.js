@@ -226,7 +226,7 @@ function showStatus(row, status, reason) {
 async function uploadOne(file, row) {
   try {
     showStatus(row, "uploading");
-    const ticket = await call("POST", "/upload", { content_type: file.type || "application/octet-stream",
+    const ticket = await call("POST", "/upload", { content_type: await contentTypeOf(file),
       filename: file.name, size: file.size });
     row.dataset.imageId = ticket.image_id;
     await postForm(ticket.upload, file, (fraction) => { row.querySelector("progress").value = fraction * 100; });
@@ -241,6 +241,28 @@ async function uploadOne(file, row) {
   } catch (error) {
     showStatus(row, "FAILED", error.message);
   }
+}
+
+// Browsers often give a HEIC or AVIF no type (file.type is "" where the system does not know the extension, or the
+// file has none): then the file's first bytes say what it is, as the CLI reads them.
+const FTYP_BRANDS = {
+  heic: "image/heic", heix: "image/heic", heim: "image/heic", heis: "image/heic", hevc: "image/heic", hevx: "image/heic",
+  mif1: "image/heif", msf1: "image/heif", avif: "image/avif", avis: "image/avif",
+};
+const MAGIC = [
+  [[0xff, 0xd8, 0xff], "image/jpeg"], [[0x89, 0x50, 0x4e, 0x47], "image/png"], [[0x47, 0x49, 0x46, 0x38], "image/gif"],
+  [[0x49, 0x49, 0x2a, 0x00], "image/tiff"], [[0x4d, 0x4d, 0x00, 0x2a], "image/tiff"],
+  [[0x49, 0x49, 0x2b, 0x00], "image/tiff"], [[0x4d, 0x4d, 0x00, 0x2b], "image/tiff"],
+];
+
+async function contentTypeOf(file) {
+  if (file.type.startsWith("image/")) return file.type;
+  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  const text = (from, to) => String.fromCharCode(...head.slice(from, to));
+  if (text(4, 8) === "ftyp" && FTYP_BRANDS[text(8, 12)]) return FTYP_BRANDS[text(8, 12)];
+  if (text(0, 4) === "RIFF" && text(8, 12) === "WEBP") return "image/webp";
+  const known = MAGIC.find(([bytes]) => bytes.every((byte, index) => head[index] === byte));
+  return known ? known[1] : file.type || "application/octet-stream";
 }
 
 function postForm(form, file, onProgress) {
@@ -300,7 +322,7 @@ function tile(item) {
     image.alt = item.filename || "image";
     image.addEventListener("load", () => image.classList.add("loaded"));
     element.append(image);
-    thumbnailLink(item.image_id).then((link) => { image.src = link.url; })
+    tileImageUrl(item).then((url) => { image.src = url; })
       .catch((error) => { if (error.status === 404) element.remove(); });
   } else {
     const badge = document.createElement("span");
@@ -338,18 +360,20 @@ async function renditionLink(imageId, size, format = "auto") {
   return call("GET", `/image/${imageId}?size=${size}&format=${format}`, undefined, true, headers);
 }
 
-// The smallest rendition that stays sharp in a tile: "thumb" (150 px) unless the grid's columns, in device pixels, are
-// wider; then "small" (320 px), or "thumb" where a deployment has no "small".
-async function thumbnailLink(imageId) {
+// The smallest rendition that stays sharp in a tile: the listing's thumbnail (150 px, JPEG; its URL comes with the
+// list, so no request) unless the grid's columns, in device pixels, are wider; then "small" (320 px, in the best
+// format this browser decodes), or the thumbnail where a deployment has no "small". Either URL is the same on every
+// visit within its window (CloudFront signed URLs), so the browser's cache serves it again.
+async function tileImageUrl(item) {
   const columnWidth = parseFloat(getComputedStyle($("#gallery")).gridTemplateColumns) || 150;
   if (columnWidth * devicePixelRatio > 160) {
     try {
-      return await renditionLink(imageId, "small");
+      return (await renditionLink(item.image_id, "small")).url;
     } catch (error) {
       if (error.status !== 400) throw error;
     }
   }
-  return renditionLink(imageId, "thumb");
+  return item.thumbnail_url || (await renditionLink(item.image_id, "thumb")).url;
 }
 
 // The list holds no reason; the image's own record does, so a rejected tile asks for it.

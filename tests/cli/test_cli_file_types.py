@@ -36,6 +36,14 @@ def test_the_bytes_win_over_a_missing_or_lying_extension(tmp_path, name):
     assert content_type_of(path) == "image/png"
 
 
+@pytest.mark.parametrize("content_type", ["image/heic", "image/avif"])
+def test_a_phone_photo_without_an_extension_is_named_by_its_bytes(tmp_path, content_type):
+    path = tmp_path / "IMG_0001"  # as some phones' file transfers name them
+    path.write_bytes(SIGNATURES[content_type] + b"\x00" * 64)
+    assert content_type_of(path) == content_type
+    assert is_image_file(path)
+
+
 def test_unknown_bytes_fall_back_to_the_extension_and_then_to_octet_stream(tmp_path):
     (tmp_path / "notes.png").write_bytes(b"<html>")
     (tmp_path / "notes").write_bytes(b"<html>")

@@ -109,6 +109,54 @@ def test_an_upload_with_the_presigned_put_also_works(local_platform):
     assert wait_for_terminal_status(local_platform, created["image_id"], token)["status"] == "READY"
 
 
+def rotated_phone_photo(image_format: str) -> bytes:
+    """A 1600x1200 photo stored on its side, as phones store them, with EXIF orientation 6 (turn 90 degrees
+    clockwise to view): blue with a red square in the stored top-left corner, which the viewer sees top-right."""
+    import pillow_heif  # the test encodes HEIC with it; the platform loads it itself
+
+    pillow_heif.register_heif_opener()
+    image = Image.new("RGB", (1600, 1200), (30, 60, 200))
+    image.paste((220, 30, 30), (0, 0, 400, 400))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "Imgplat"
+    exif[ExifTags.Base.Model] = "Test Phone"
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("image_format", "content_type"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_a_rotated_heic_or_avif_phone_photo_is_served_upright_in_its_colours(
+    local_platform, image_format, content_type
+):
+    token = sign_in(local_platform, f"{image_format.lower()}-phone@example.com")
+    created = requests.post(
+        f"{local_platform.api_url}/upload",
+        json={"filename": "IMG_0001", "content_type": content_type},
+        headers=bearer(token),
+        timeout=30,
+    ).json()
+    put = created["put"]
+    photo = rotated_phone_photo(image_format)
+    assert requests.put(put["url"], data=photo, headers=put["headers"], timeout=60).status_code == 200
+
+    record = wait_for_terminal_status(local_platform, created["image_id"], token)
+    assert record["status"] == "READY", record
+    assert record["metadata"]["exif"]["camera_model"] == "Test Phone"
+    small = requests.get(
+        f"{local_platform.api_url}/image/{record['image_id']}",
+        params={"size": "small", "format": "jpeg"},
+        headers=bearer(token),
+        timeout=30,
+    ).json()
+    image = Image.open(io.BytesIO(requests.get(small["url"], timeout=30).content)).convert("RGB")
+    assert image.size == (240, 320)  # portrait: turned once
+    red, blue = image.getpixel((image.width - 10, 10)), image.getpixel((10, image.height - 10))
+    assert red[0] > 180 and red[2] < 80, red  # the red square, top right as the phone's screen showed it
+    assert blue[2] > 160 and blue[0] < 80, blue
+
+
 def test_a_non_image_ends_rejected_with_a_readable_reason(local_platform):
     token = sign_in(local_platform, "grace@example.com")
     created = requests.post(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import boto3
@@ -17,6 +19,8 @@ import requests
 from moto import mock_aws
 from PIL import Image
 
+from local.event_sources import run_schedules
+from local.lambdas import Invocation
 from local.platform import MOTO_SETTINGS, LocalPlatform
 
 pytestmark = pytest.mark.e2e
@@ -87,9 +91,11 @@ def test_upload_is_processed_and_served_as_a_watermarked_medium_jpeg(platform):
     status, medium = call(platform, "GET", f"/image/{upload['image_id']}?size=medium", token=token)
     assert status == 200
     assert "/originals/" not in medium["url"]
-    downloaded = requests.get(medium["url"], timeout=30)
-    assert downloaded.status_code == 200
-    image = Image.open(io.BytesIO(downloaded.content))
+    # The URL is the delivery service's (CloudFront, played by the platform), which checks its signature
+    downloaded = platform.request("GET", medium["url"])
+    assert downloaded["statusCode"] == 200
+    assert downloaded["headers"]["Cache-Control"] == "public, max-age=31536000, immutable"
+    image = Image.open(io.BytesIO(downloaded["body"]))
     assert image.format == "JPEG"
     assert image.size in {(800, 533), (800, 534)}
     assert (medium["width"], medium["height"]) == image.size
@@ -125,3 +131,73 @@ def test_another_users_image_is_not_found(platform):
     assert call(platform, "GET", f"/image/{upload['image_id']}", token=owner)[0] == 200
     assert call(platform, "GET", f"/image/{upload['image_id']}")[0] == 401
     assert urlsplit(upload["put"]["url"]).path.endswith(upload["image_id"])
+
+
+def test_the_scheduled_reconciler_runs_locally_and_heals_an_upload_whose_event_was_lost(platform):
+    # Given an uploaded original whose S3 event never reached processing (the ingest queue lost it)
+    token = sign_in(platform, "lost-event@example.com")
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+    assert status == 201
+    sqs = platform.client("sqs")
+    queue_name = platform.output("upload", "IngestQueueArn").split(":")[-1]
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    assert requests.put(upload["put"]["url"], data=photo_bytes(), headers=upload["put"]["headers"], timeout=30).ok
+    sqs.purge_queue(QueueUrl=queue_url)
+    # and whose PENDING record is older than the reconciler's stuck-after age
+    table = platform.client("dynamodb")
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    owner = urlsplit(upload["put"]["url"]).path.split("/")[-2]
+    table.update_item(
+        TableName=platform.output("upload", "ImagesTableName"),
+        Key={"owner": {"S": owner}, "image_id": {"S": upload["image_id"]}},
+        UpdateExpression="SET updated_at = :old",
+        ExpressionAttributeValues={":old": {"S": an_hour_ago}},
+    )
+    # When the local schedules run (every second instead of every five minutes)
+    stop, ran = threading.Event(), []
+    schedules = threading.Thread(target=run_schedules, args=(platform, stop, ran.append, 1), daemon=True)
+    schedules.start()
+    try:
+        record = wait_until_terminal(platform, upload["image_id"], token)
+    finally:
+        stop.set()
+        schedules.join(timeout=30)
+    # Then the reconciler was invoked on its schedule and re-drove the upload to READY
+    assert "imgplat-processing-local-reconciler: ran" in ran
+    assert record["status"] == "READY", record
+
+
+def test_an_orchestrator_killed_mid_batch_delays_its_image_by_one_visibility_timeout(platform, monkeypatch):
+    # Given the ingest queue as deployed (visibility timeout 180 s: 6x the orchestrator's timeout), shortened here
+    # to 3 s so that the test waits seconds, not minutes
+    sqs = platform.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=platform.output("upload", "IngestQueueArn").split(":")[-1])["QueueUrl"]
+    deployed = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    assert deployed["VisibilityTimeout"] == "180"
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "3"})
+    # and the orchestrator's worker dies during its first batch (what a killed worker answers: test_workers.py)
+    real_runner, killed_at = platform.runner, []
+
+    def killed_once(spec, event):
+        if spec.name.endswith("-orchestrator") and not killed_at:
+            killed_at.append(time.monotonic())
+            exit_error = {"errorType": "Runtime.ExitError", "errorMessage": "The Lambda worker exited"}
+            return Invocation(exit_error, "Runtime.ExitError")
+        return real_runner(spec, event)
+
+    monkeypatch.setattr(platform, "runner", killed_once)
+    try:
+        token = sign_in(platform, "killed-orchestrator@example.com")
+        status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+        assert status == 201
+        assert requests.put(upload["put"]["url"], data=photo_bytes(), headers=upload["put"]["headers"], timeout=30).ok
+
+        # When the pipeline runs
+        record = wait_until_terminal(platform, upload["image_id"], token)
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": deployed["VisibilityTimeout"]})
+
+    # Then the batch came back once its visibility timeout ran out, and the image is READY: late, never lost
+    assert killed_at, "the orchestrator was never invoked"
+    assert record["status"] == "READY", record
+    assert time.monotonic() - killed_at[0] >= 3

@@ -147,6 +147,18 @@ def test_forged_tokens_get_401_before_any_handler_runs(platform):
     assert platform.invocations == before, "a forged token reached a handler"
 
 
+def test_the_gateways_own_refusals_name_the_request_id_the_access_log_has(platform):
+    # Given answers API Gateway makes itself: no token (401) and no such route (403)
+    for method, url in (("GET", "/images"), ("GET", "/no/such/route")):
+        answer = platform.request(method, url, {"Content-Type": "application/json"})
+        # Then each body carries the request id, the same as the response header an operator can search for
+        request_id = json.loads(answer["body"])["error"]["request_id"]
+        assert len(request_id) == 36 and answer["headers"]["x-amzn-RequestId"] == request_id, (url, answer)
+    # And two requests never share one
+    first, second = (platform.request("GET", "/images", {}) for _ in range(2))
+    assert first["headers"]["x-amzn-RequestId"] != second["headers"]["x-amzn-RequestId"]
+
+
 def test_every_image_route_hides_other_users_images(platform):
     alice = tokens_for(platform, "alice@example.com")["id_token"]
     bob = tokens_for(platform, "bob@example.com")["id_token"]
@@ -205,14 +217,19 @@ def test_auth_answers_do_not_reveal_whether_an_account_exists(platform):
     "route", ["/auth/signup", "/auth/signin", "/auth/verify", "/auth/forgot-password", "/auth/refresh", "/upload"]
 )
 @pytest.mark.parametrize(
-    ("case", "raw"),
-    [("malformed JSON", '{"email": '), ("a JSON list", "[1, 2]"), ("oversized", json.dumps({"email": "a" * 40_000}))],
+    ("case", "raw", "expected"),
+    [
+        ("malformed JSON", '{"email": ', (400, "invalid_request")),
+        ("a JSON list", "[1, 2]", (400, "invalid_request")),
+        ("nested 2,000 deep", '{"email": ' + "[" * 2_000 + "]" * 2_000 + "}", (400, "body_too_deep")),
+        ("oversized", json.dumps({"email": "a" * 40_000}), (413, "body_too_large")),
+        ("oversized and nested 9,000 deep", "[" * 9_000 + "]" * 9_000, (413, "body_too_large")),
+    ],
 )
-def test_malformed_or_oversized_bodies_are_clear_400s_without_internals(platform, route, case, raw):
+def test_malformed_deep_or_oversized_bodies_are_clear_4xx_without_internals(platform, route, case, raw, expected):
     token = tokens_for(platform, "dave@example.com")["id_token"] if route == "/upload" else None
     status, body = call(platform, "POST", route, token=token, raw=raw)
-    assert status == 400, (case, body)
     error = json.loads(body)["error"]
-    assert error["code"] in {"invalid_request", "body_too_large"}
+    assert (status, error["code"]) == expected, (case, body)
     for leak in ("Traceback", 'File "', "botocore", "imgplat_", "Exception"):
         assert leak not in body, (case, leak)

@@ -517,3 +517,75 @@ def test_the_platform_serves_the_page_the_spec_and_nothing_outside_web(local_pla
     for escape in ("/web/../README.md", "/web/%2e%2e/README.md", "/web/nothing-here.js"):
         outside = requests.get(f"{local_platform.api_url}{escape}", timeout=30)
         assert outside.status_code in {403, 404} and "serverless" not in outside.text, escape
+
+
+def test_a_heic_the_browser_gives_no_type_is_uploaded_as_heic_and_becomes_ready(local_platform, browser):
+    # Chromium on Linux and Windows knows no type for .heic (file.type is ""): the page reads it from the bytes.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (40, 90, 160)).save(buffer, "HEIF", quality=80)
+    registered_user(local_platform, "iphone@example.com")
+    tab = Tab(browser, {"width": 1100, "height": 800})
+    page = tab.page
+    page.goto(local_platform.api_url + "/")
+    tab.sign_in("iphone@example.com")
+    assert ".heic" in (page.get_attribute("#file-input", "accept") or "")
+    declared: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            declared.append(request.post_data_json["content_type"])
+            if request.url.endswith("/upload") and request.method == "POST"
+            else None
+        ),
+    )
+
+    page.set_input_files("#file-input", {"name": "IMG_0001", "mimeType": "", "buffer": buffer.getvalue()})
+    page.wait_for_selector("#uploads li[data-status=READY]", timeout=90_000)
+
+    assert declared == ["image/heic"]
+
+
+def _requests_logged(platform: RunningPlatform, path_prefix: str) -> int:
+    """How many GETs of paths starting with `path_prefix` reached the local platform (its log has one line each)."""
+    time.sleep(0.5)  # a request is logged right after its answer is sent
+    return platform.log().count(f"[api] GET {path_prefix}")
+
+
+def test_a_second_visit_loads_the_thumbnails_from_the_browser_cache(local_platform, browser):
+    # Given three images, shown in a gallery of 150 px thumbnails (a phone: the listing's thumbnail URLs suffice)
+    token = registered_user(local_platform, "returning@example.com")
+    for number in range(3):
+        uploaded(local_platform, token, photo_bytes((60 + 60 * number, 90, 160)), f"cached-{number}.jpg")
+    tab = Tab(browser, PHONE)
+    page = tab.page
+    loaded_thumbnails = "n => document.querySelectorAll('#gallery img.thumbnail.loaded').length === n"
+    sources = "() => [...document.querySelectorAll('#gallery img.thumbnail')].map((image) => image.src).sort()"
+    page.goto(local_platform.api_url + "/")
+    image_answers_before = _requests_logged(local_platform, "/image/")
+    tab.sign_in("returning@example.com")
+    page.wait_for_function(loaded_thumbnails, arg=3)
+    first_visit = page.evaluate(sources)
+    assert all(source.startswith(f"{local_platform.api_url}/cdn/renditions/") for source in first_visit)
+    assert page.evaluate("() => [...document.querySelectorAll('#gallery img.thumbnail')].map((i) => i.naturalWidth)") \
+        == [150, 150, 150]  # fmt: skip
+    # One request for the whole gallery: GET /images carries the thumbnails' URLs, no GET /image/{id} per tile
+    assert _requests_logged(local_platform, "/image/") == image_answers_before
+    cdn_fetches = _requests_logged(local_platform, "/cdn/")
+
+    # When the user comes back to the gallery in the same browser (a new visit of the page, same window of URLs)
+    page.goto(local_platform.api_url + "/")
+    page.wait_for_function(loaded_thumbnails, arg=3)
+
+    # Then the thumbnails have the same URLs and come from the browser's cache: no request reaches the CDN
+    assert page.evaluate(sources) == first_visit
+    assert _requests_logged(local_platform, "/cdn/") == cdn_fetches
+    transfer_sizes = page.evaluate(
+        "() => performance.getEntriesByType('resource')"
+        ".filter((entry) => entry.name.includes('/cdn/')).map((entry) => entry.transferSize)"
+    )
+    assert transfer_sizes == [0, 0, 0]  # served from the cache, not the network
+    assert not tab.errors, tab.errors
+    tab.close()

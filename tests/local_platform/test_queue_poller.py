@@ -84,10 +84,15 @@ def test_scheduled_functions_are_found_with_their_period_and_get_an_eventbridge_
         return FunctionSpec("processing", name, name, arn, "unused.handler", {}, 30, 256, events)
 
     functions = {
-        "reconciler": function("reconciler", [{"schedule": {"rate": "rate(5 minutes)", "enabled": True}}]),
+        # As `osls print` renders it: the rate is a list of expressions
+        "reconciler": function("reconciler", [{"schedule": {"rate": ["rate(5 minutes)"], "enabled": True}}]),
+        "hourly": function("hourly", [{"schedule": "rate(1 hour)"}]),
         "paused": function("paused", [{"schedule": {"rate": "rate(1 hour)", "enabled": "false"}}]),
         "api": function("api", [{"http": {"path": "x", "method": "get"}}]),
     }
-    assert [(spec.name, period) for spec, period in schedules(functions.values())] == [("reconciler", 300)]
+    found = [(spec.name, period) for spec, period in schedules(functions.values())]
+    assert found == [("reconciler", 300), ("hourly", 3600)]
+    # A test or demo may run every schedule every few seconds instead
+    assert [period for _, period in schedules(functions.values(), every_seconds=2)] == [2, 2]
     event = scheduled_event(functions["reconciler"], "us-east-1")
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"

@@ -193,10 +193,11 @@ class Scenario:
     ends: list[str]  # the last states of the path, so each scenario is known to take the path it is named after
     faults: list[tuple[str, str, int | None]] = field(default_factory=list)  # (function, error name, times)
     owner_deletes_the_image_in: str | None = None  # a function whose (failing) call first deletes the record
+    another_run_finishes_in: str | None = None  # a function whose (failing) call first makes another run's READY
 
 
 READY = ["Persist", "Done"]
-FAILED = ["MarkFailed", "ImageDeleted", "ProcessingFailed"]
+FAILED = ["MarkFailed", "FailureOutcome", "ProcessingFailed"]
 # Every path through the state machine: each Catch of each Task, a Retry that recovers and one that runs out, each
 # end (Succeed, Fail, and an error in an ending, which no Catch takes).
 SCENARIOS = {
@@ -218,9 +219,16 @@ SCENARIOS = {
         for step, state in (("resize", "Resize"), ("watermark", "Watermark"))
     },
     "transient error retried, then ready": Scenario(PHOTO, READY, [("watermark", "TransientError", 1)]),
+    "worker crash retried, then ready": Scenario(PHOTO, READY, [("resize", "Lambda.Unknown", 1)]),
+    "failed after the image was settled": Scenario(
+        PHOTO,
+        ["Persist", "MarkFailed", "FailureOutcome", "AlreadySettled"],
+        [("persist", "AccessDenied", None)],
+        another_run_finishes_in="persist",
+    ),
     "failed after the retries ran out": Scenario(PHOTO, ["Validate", *FAILED], [("validate", "TransientError", None)]),
     "image deleted during the run": Scenario(
-        PHOTO, ["MarkFailed", "ImageDeleted", "ImageGone"], [("resize", "AccessDenied", None)], "resize"
+        PHOTO, ["MarkFailed", "FailureOutcome", "ImageGone"], [("resize", "AccessDenied", None)], "resize"
     ),
     "marking failed retried": Scenario(
         PHOTO, ["Persist", *FAILED], [("persist", "AccessDenied", None), ("markFailed", "TransientError", 1)]
@@ -236,9 +244,20 @@ def _arrange(platform: Platform, faults: HandlerFaults, scenario: Scenario) -> N
     def delete_the_record(state: dict[str, Any]) -> None:
         platform.table.delete_item(Key={"owner": state["owner"], "image_id": state["image_id"]})
 
+    def another_run_finishes(state: dict[str, Any]) -> None:
+        platform.table.update_item(
+            Key={"owner": state["owner"], "image_id": state["image_id"]},
+            UpdateExpression="SET #status = :ready, run_id = :other",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":ready": "READY", ":other": f"{state['image_id']}-ffffffffffffffff"},
+        )
+
+    hooks = {
+        scenario.owner_deletes_the_image_in: delete_the_record,
+        scenario.another_run_finishes_in: another_run_finishes,
+    }
     for function_key, error_name, times in scenario.faults:
-        deletes = function_key == scenario.owner_deletes_the_image_in
-        faults.fail(function_key, error_name, times, first=delete_the_record if deletes else None)
+        faults.fail(function_key, error_name, times, first=hooks.get(function_key))
 
 
 def _status(platform: Platform, request: Any) -> str:

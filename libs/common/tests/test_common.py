@@ -4,7 +4,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from imgplat_common.api import MAX_JSON_BODY_BYTES, build_api
+from imgplat_common.api import MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, build_api
 from imgplat_common.auth_claims import caller_from_event
 from imgplat_common.errors import NotFound, Unauthorized
 from imgplat_common.keys import (
@@ -142,7 +142,7 @@ def test_shared_api_maps_errors_to_json_without_leaking(api):
 
     assert api.resolve(_event("/hello", "{not json"), LambdaContext())["statusCode"] == 400
     huge = api.resolve(_event("/hello", "x" * (MAX_JSON_BODY_BYTES + 1)), LambdaContext())
-    assert huge["statusCode"] == 400 and json.loads(huge["body"])["error"]["code"] == "body_too_large"
+    assert huge["statusCode"] == 413 and json.loads(huge["body"])["error"]["code"] == "body_too_large"
 
     missing = api.resolve(_event("/missing", None, "GET"), LambdaContext())
     assert missing["statusCode"] == 404 and json.loads(missing["body"])["error"]["code"] == "not_found"
@@ -151,6 +151,38 @@ def test_shared_api_maps_errors_to_json_without_leaking(api):
     body = json.loads(boom["body"])
     assert boom["statusCode"] == 500 and "hunter2" not in boom["body"] and "Traceback" not in boom["body"]
     assert len(body["error"]["error_id"]) == 32
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 2_000, 8_000])
+def test_deeply_nested_body_is_400_before_parsing(api, depth):
+    # Given a body nested deeper than any request of ours (small enough to pass the size limit up to 8,000 levels)
+    body = '{"name": ' + "[" * depth + "]" * depth + ', "password": "p"}'
+    # When it is posted
+    answer = api.resolve(_event("/hello", body), LambdaContext())
+    # Then it is the client's error, named, never a RecursionError's 500
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"])["error"] == {
+        "code": "body_too_deep",
+        "message": f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
+        "max_depth": MAX_JSON_DEPTH,
+    }
+
+
+def test_oversized_nested_body_is_413_not_500(api):
+    # Given an 18 kB body nested 9,000 deep (over both limits): the size is checked first, before any parsing
+    body = "[" * 9_000 + "]" * 9_000
+    answer = api.resolve(_event("/hello", body), LambdaContext())
+    assert answer["statusCode"] == 413
+    assert json.loads(answer["body"])["error"]["max_bytes"] == MAX_JSON_BODY_BYTES
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api):
+    # Given a name made of brackets and escaped quotes, far more than the depth limit
+    name = "[{" * MAX_JSON_DEPTH * 2 + '\\"]'
+    body = json.dumps({"name": name, "password": "p"})
+    # Then it is an ordinary, valid body
+    answer = api.resolve(_event("/hello", body), LambdaContext())
+    assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"hello": name}
 
 
 def test_cors_headers_follow_the_configured_origin(api):

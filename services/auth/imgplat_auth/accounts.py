@@ -23,7 +23,11 @@ CODE_SENT = Message(message="If this address has an account waiting for verifica
 RESET_CODE_SENT = Message(message="If this address has an account, a code to reset the password has been sent.")
 ACCOUNT_VERIFIED = Message(message="Account verified. You can sign in now.")
 PASSWORD_CHANGED = Message(message="Password changed. You can sign in with the new password now.")
-SIGNED_OUT = Message(message="Signed out: every token of this account has been revoked.")
+# What sign-out really does: API Gateway's authorizer cannot revoke an ID token, so the answer says so.
+SIGNED_OUT = Message(
+    message="Signed out: the refresh token and every access token of this account are revoked; an ID token already"
+    " issued keeps working until it expires (its expires_in)."
+)
 
 
 class ServiceUnavailable(ApiError):

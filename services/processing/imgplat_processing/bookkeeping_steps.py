@@ -126,7 +126,8 @@ def mark_rejected(state: WorkflowState, settings: ProcessingSettings, store: Ste
 def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Outcome:
     """FAILED with a new error id, logged with the error so support can find it; this run's files go.
 
-    An image its owner deleted during the run is no failure: the run only removes what it wrote.
+    An image its owner deleted during the run is no failure, nor is one whose record already moved on (READY):
+    the run only removes what it wrote.
     """
     error_id = new_error_id()
     error = state.error or StepError()
@@ -134,6 +135,8 @@ def mark_failed(state: WorkflowState, settings: ProcessingSettings, store: StepS
     details = {"error_id": error_id, "error": error.error, "cause": error.cause}
     if ending is _Ending.IMAGE_GONE:
         logger.info("image deleted during processing; this run's files were removed", extra=details)
+    elif ending is _Ending.MOVED_ON:  # READY or finished by another run: this run's error cost the image nothing
+        logger.warning("run failed after its image was settled; the record is left as it is", extra=details)
     else:
         logger.error("image processing failed", extra=details)
     return ending.outcome(ImageStatus.FAILED, error_id=error_id)

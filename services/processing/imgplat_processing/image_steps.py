@@ -34,8 +34,10 @@ from imgplat_processing.workflow_state import (
     reports_rejections,
 )
 
-# Renditions never change once written (their key holds the original's content hash).
-RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Renditions never change once written (their key holds the original's content hash), so any cache may keep them
+# for a year: "public" lets CloudFront's edge cache them (it checks the signed URL before serving from its cache),
+# "immutable" spares the browser even a revalidation.
+RENDITION_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # Intermediates are raw pixels, read once by the next step (the mode is also the key's extension: .rgb, .rgba).
 INTERMEDIATE_CONTENT_TYPE = "application/octet-stream"
 # Threads for S3 transfers: enough to overlap reads and uploads with the image work.

@@ -31,6 +31,10 @@ class ImageSettings(PlatformSettings):
     max_pixels: int = 40_000_000  # per frame; one decode stays well inside a Lambda's memory
     max_frames: int = 100
     max_total_pixels: int = 200_000_000  # frames x pixels per frame
+    # Coded images in one HEIF/AVIF file. A 12 MP iPhone photo is a grid of 48 tiles plus a thumbnail and a gain
+    # map (about 65), a 48 MP one about 250; each tile costs a decoder start, so a file of many tiny tiles stops
+    # here, with a reason, before libheif's own cap (1000 items) would refuse it as unreadable.
+    max_image_items: int = 500
 
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
 
@@ -81,6 +85,7 @@ class ImageSettings(PlatformSettings):
             max_pixels=self.max_pixels,
             max_frames=self.max_frames,
             max_total_pixels=self.max_total_pixels,
+            max_image_items=self.max_image_items,
         )
 
     def watermark_config(self, logo: bytes | None) -> WatermarkConfig:
@@ -119,7 +124,7 @@ class ReconcilerSettings(OrchestratorSettings):
     images_status_index: str  # upload's GSI of the images table (status, updated_at)
     # A PENDING record whose original arrived, or a PROCESSING one, is stuck once its last write is this old (longer
     # than the workflow's TimeoutSeconds, so no run of it can still be going).
-    stuck_after_seconds: int = 900
+    stuck_after_seconds: int = 1500
     # A PENDING record without an original gets no upload any more after this: upload's longest URL expiry
     # (3600 s) plus a margin for a PUT that started just before it.
     upload_window_seconds: int = 3900

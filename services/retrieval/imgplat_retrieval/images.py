@@ -12,6 +12,7 @@ from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
 from imgplat_retrieval.negotiation import negotiate_format
+from imgplat_retrieval.rendition_urls import UrlIssuer
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
 
 # One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
@@ -55,10 +56,6 @@ class ImageReader(Protocol):
     def get_image(self, owner: str, image_id: str) -> ImageRecord | None: ...
 
 
-class RenditionSigner(Protocol):
-    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str: ...
-
-
 def find_image(reader: ImageReader, owner: str, image_id: str) -> ImageRecord:
     """The owner's image; NotFound for a malformed id, an unknown id or an image of someone else."""
     record = reader.get_image(owner, image_id) if is_image_id(image_id) else None
@@ -76,16 +73,11 @@ def describe_image(record: ImageRecord) -> ImageView:
 
 
 def link_rendition(
-    record: ImageRecord,
-    size: str,
-    requested: RequestedFormat,
-    signer: RenditionSigner,
-    expires_in: int,
-    *,
-    accept: str | None = None,
+    record: ImageRecord, size: str, requested: RequestedFormat, issuer: UrlIssuer, *, accept: str | None = None
 ) -> RenditionLink:
-    """A short-lived download link to one rendition of a READY image, in the format `requested`; for auto, the
-    format of the rendition that `accept` (the request's Accept header) prefers, JPEG when it names none it has.
+    """A signed download link to one rendition of a READY image (the same link within a CloudFront URL window), in
+    the format `requested`; for auto, the format of the rendition that `accept` (the request's Accept header)
+    prefers, JPEG when it names none it has.
 
     Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
     """
@@ -113,8 +105,8 @@ def link_rendition(
         image_id=record.image_id,
         size=rendition.name,
         format=image_format.value,
-        url=signer.rendition_url(file.key, image_format.content_type, expires_in),
-        expires_in=expires_in,
+        url=issuer.url(file.key, image_format.value),
+        expires_in=issuer.expires_in,
         width=file.width,
         height=file.height,
         bytes=file.bytes,

@@ -11,6 +11,7 @@ from imgplat_common.errors import BadRequest
 from imgplat_common.keys import is_image_id
 from imgplat_common.models import ImageRecord
 
+from imgplat_retrieval.rendition_urls import UrlIssuer, thumbnail_url
 from imgplat_retrieval.responses import ImagePage, ImageSummary
 
 # The API contract of GET /images (?limit=1..100, default 20).
@@ -26,12 +27,13 @@ class ImageLister(Protocol):
     ) -> tuple[list[ImageRecord], str | None]: ...
 
 
-def list_images(lister: ImageLister, owner: str, limit: int, cursor: str | None) -> ImagePage:
-    """One page of the owner's images, newest first, and the cursor of the next page (None on the last)."""
+def list_images(lister: ImageLister, owner: str, limit: int, cursor: str | None, issuer: UrlIssuer) -> ImagePage:
+    """One page of the owner's images, newest first, each READY one with its thumbnail's signed URL (so a gallery
+    needs this one request), and the cursor of the next page (None on the last)."""
     after_image_id = decode_cursor(cursor) if cursor else None
     records, last_image_id = lister.list_images(owner, limit, after_image_id)
     return ImagePage(
-        items=[ImageSummary.from_record(record) for record in records],
+        items=[ImageSummary.from_record(record, thumbnail_url=thumbnail_url(record, issuer)) for record in records],
         next_cursor=encode_cursor(last_image_id) if last_image_id else None,
     )
 

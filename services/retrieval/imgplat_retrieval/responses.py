@@ -86,8 +86,11 @@ class RenditionLink(BaseModel):
     image_id: str
     size: str
     format: str
-    url: str = Field(description="Short-lived pre-signed GET of the rendition.")
-    expires_in: int
+    url: str = Field(
+        description="Signed GET of the rendition: a CloudFront signed URL, the same for every request within its "
+        "window (so a browser's cache hits), or an S3 pre-signed URL where the platform has no CDN."
+    )
+    expires_in: int = Field(description="Seconds until the URL stops working.")
     width: int
     height: int
     bytes: int
@@ -105,6 +108,9 @@ class ImageSummary(_RecordAnswer):
     height: int | None
     placeholder: str | None
     dominant_color: str | None
+    thumbnail_url: str | None = Field(
+        description="Signed URL of the smallest rendition (JPEG), as GET /image/{id}?size= gives it; null unless READY."
+    )
 
 
 class ImagePage(BaseModel):

@@ -1,4 +1,5 @@
-"""The retrieval service's only AWS code: the images table, the originals bucket and the renditions bucket.
+"""The retrieval service's only AWS code: the images table, the originals bucket, the renditions bucket, and the
+signing of rendition URLs (S3 pre-signed, or CloudFront signed with the delivery service's key pair).
 
 Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
 modules never see AWS error codes.
@@ -6,12 +7,18 @@ modules never see AWS error codes.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from imgplat_common import object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.models import ImageRecord
@@ -25,7 +32,7 @@ class StoreError(RuntimeError):
 
 
 class RetrievalStore:
-    """Reads and deletes image records and objects, and signs rendition downloads."""
+    """Reads and deletes image records and objects (rendition URLs come from rendition_signer())."""
 
     def __init__(self, table: Any, s3: Any, settings: RetrievalSettings) -> None:
         self._table = table
@@ -61,16 +68,6 @@ class RetrievalStore:
         last_key = page.get("LastEvaluatedKey")
         return records, (str(last_key["image_id"]) if last_key else None)
 
-    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str:
-        """A pre-signed GET of one rendition object (renditions bucket only: originals are never served)."""
-        return str(
-            self._s3.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": self._renditions_bucket, "Key": key, "ResponseContentType": content_type},
-                ExpiresIn=expires_in,
-            )
-        )
-
     def delete_original(self, key: str) -> None:
         """Delete the uploaded original (S3 answers success when it is already gone)."""
         try:
@@ -101,6 +98,46 @@ class RetrievalStore:
         return True
 
 
+class S3RenditionSigner:
+    """Pre-signed S3 GETs of rendition objects (renditions bucket only: originals are never served), signed with
+    this function's role: the platform without the delivery service."""
+
+    def __init__(self, s3: Any, renditions_bucket: str) -> None:
+        self._s3 = s3
+        self._renditions_bucket = renditions_bucket
+
+    def rendition_url(self, key: str, content_type: str, expires_at: int) -> str:
+        return str(
+            self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._renditions_bucket, "Key": key, "ResponseContentType": content_type},
+                ExpiresIn=max(1, expires_at - int(time.time())),
+            )
+        )
+
+
+class CloudFrontRenditionSigner:
+    """CloudFront signed URLs (canned policy) of rendition objects, signed with the private key of the delivery
+    service's key group. The URL names only the path and the expiry, so one (key, expiry) is always one URL."""
+
+    def __init__(self, base_url: str, key_pair_id: str, private_key_pem: bytes) -> None:
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise StoreError("the CloudFront signing key must be an RSA private key (PEM)")
+        self._private_key = key
+        self._base_url = base_url.rstrip("/")
+        self._signer = CloudFrontSigner(key_pair_id, self._sign)
+
+    def _sign(self, message: bytes) -> bytes:
+        # What CloudFront verifies: RSA with SHA-1 and PKCS#1 v1.5 padding over the policy.
+        return self._private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront's scheme
+
+    def rendition_url(self, key: str, content_type: str, expires_at: int) -> str:
+        # The object already carries its content type (processing stores it), so the URL needs no override.
+        url = f"{self._base_url}/{quote(key)}"
+        return str(self._signer.generate_presigned_url(url, date_less_than=datetime.fromtimestamp(expires_at, UTC)))
+
+
 def _code(error: ClientError) -> str:
     return error_code(error) or "Unknown"
 
@@ -111,5 +148,32 @@ def retrieval_store() -> RetrievalStore:
     settings = load_settings(RetrievalSettings)
     table = boto3.resource("dynamodb").Table(settings.images_table)
     # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    return RetrievalStore(table=table, s3=s3, settings=settings)
+    return RetrievalStore(table=table, s3=_s3_client(), settings=settings)
+
+
+@cache
+def _s3_client() -> Any:
+    # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+@cache
+def rendition_signer() -> S3RenditionSigner | CloudFrontRenditionSigner:
+    """The signer of this container: CloudFront's when the delivery service is wired in, else S3 pre-signing. The
+    private key is read from SSM Parameter Store (SecureString) once per container."""
+    settings = load_settings(RetrievalSettings)
+    if not settings.delivers_through_cdn:
+        return S3RenditionSigner(_s3_client(), settings.renditions_bucket)
+    base_url, key_pair_id, key_parameter = (
+        settings.cdn_base_url,
+        settings.cdn_key_pair_id,
+        settings.cdn_private_key_parameter,
+    )
+    if not (base_url and key_pair_id and key_parameter):  # the settings model accepts all three or none
+        raise StoreError("the CloudFront settings are incomplete")
+    try:
+        parameter = boto3.client("ssm").get_parameter(Name=key_parameter, WithDecryption=True)
+    except ClientError as error:
+        raise StoreError(f"reading the CloudFront signing key failed: {_code(error)}") from error
+    private_key_pem = str(parameter["Parameter"]["Value"]).encode()
+    return CloudFrontRenditionSigner(base_url, key_pair_id, private_key_pem)

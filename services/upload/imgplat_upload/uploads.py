@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from imgplat_upload.responses import PresignedPostForm, PresignedPut, UploadTicket
 from imgplat_upload.settings import UploadSettings
@@ -24,10 +24,29 @@ SSE_HEADER = "x-amz-server-side-encryption"
 SSE_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 
 
+def _content_types_description() -> str:
+    """The accepted types as the settings' defaults declare them (this text goes into docs/openapi.yaml)."""
+    fields = UploadSettings.model_fields
+    allowed = ", ".join(fields["allowed_content_types"].default)
+    aliases = ", ".join(
+        f"{alias} for {name}"
+        for alias, name in fields["content_type_aliases"].get_default(call_default_factory=True).items()
+    )
+    return f"The file's type, one of: {allowed} (also {aliases}). The format is then read from the file's own bytes."
+
+
 class UploadRequest(BaseModel):
     """What a client declares about the file it is about to upload (body of POST /upload)."""
 
-    content_type: str = Field(min_length=1, max_length=255)
+    # An unknown field is a client's mistake (a misspelt "size" would silently upload unbound): refused, as /auth does.
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: str = Field(
+        min_length=1,
+        max_length=255,
+        description=_content_types_description(),
+        examples=["image/jpeg", "image/heic"],
+    )
     filename: str | None = Field(default=None, max_length=255)  # metadata only, never part of a key
     size: int | None = Field(default=None, gt=0, strict=True)
 

@@ -14,11 +14,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from imgplat_common.errors import ApiError, error_body, new_error_id
+from imgplat_common.errors import ApiError, BadRequest, PayloadTooLarge, error_body, new_error_id
 from imgplat_common.observability import logger
 
-# Request bodies of this API are small JSON documents; anything larger is refused before parsing.
+# Request bodies of this API are small, flat JSON documents: anything larger or deeper is refused before parsing
+# (a body nested thousands deep would otherwise exhaust the parser's recursion and answer 500).
 MAX_JSON_BODY_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 32
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type"]
 NOT_JSON_MESSAGE = "Send the body as JSON, with 'Content-Type: application/json'."
 
@@ -45,17 +47,53 @@ def cors_config(origins: str | None = None) -> CORSConfig:
     )
 
 
+def _too_large_message() -> str:
+    return f"Request bodies are limited to {MAX_JSON_BODY_BYTES} bytes."
+
+
+def json_nesting_depth(text: str) -> int:
+    """How deep objects and arrays nest in `text` (brackets inside strings do not count); linear, no parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json_body(text: str) -> Any:
+    """The resolver's body parser: size and nesting are checked before json.loads ever sees the text."""
+    if len(text) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge(_too_large_message(), code="body_too_large", details={"max_bytes": MAX_JSON_BODY_BYTES})
+    if json_nesting_depth(text) > MAX_JSON_DEPTH:
+        message = f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels."
+        raise BadRequest(message, code="body_too_deep", details={"max_depth": MAX_JSON_DEPTH})
+    return json.loads(text)
+
+
 def _body_too_large(app: APIGatewayRestResolver) -> Response[str] | None:
     body = app.current_event.body
     if body is not None and len(body) > MAX_JSON_BODY_BYTES:
-        message = f"Request bodies are limited to {MAX_JSON_BODY_BYTES} bytes."
-        return json_response(400, error_body("body_too_large", message))
+        details = {"max_bytes": MAX_JSON_BODY_BYTES}
+        return json_response(413, error_body("body_too_large", _too_large_message(), **details))
     return None
 
 
 def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    # Powertools validates the body before any middleware runs, so oversized bodies that fail validation are
-    # caught in the validation error handler and oversized valid ones here.
+    # Routes that take a JSON body refuse an oversized one in parse_json_body, before parsing; this covers the
+    # routes that never parse theirs.
     return _body_too_large(app) or next_middleware(app)
 
 
@@ -80,7 +118,9 @@ def _handles(app: APIGatewayRestResolver, error_type: type[Exception]) -> Callab
 
 def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
     """A resolver with request validation (pydantic), the platform's error mapping and CORS."""
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(cors_origins))
+    app = APIGatewayRestResolver(
+        enable_validation=True, cors=cors_config(cors_origins), json_body_deserializer=parse_json_body
+    )
     app.use(middlewares=[_limit_body_size])
 
     @_handles(app, ApiError)
@@ -97,9 +137,6 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
 
     @_handles(app, RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
-        too_large = _body_too_large(app)
-        if too_large:
-            return too_large
         # Field locations and messages only: never echo the input (it may hold a password).
         problems = [{"field": _field_name(problem["loc"]), "problem": problem["msg"]} for problem in error.errors()]
         return json_response(400, error_body("invalid_request", "The request is not valid.", fields=problems))

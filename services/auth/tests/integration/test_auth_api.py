@@ -187,6 +187,33 @@ def test_malformed_json_is_400(user_pool, call_api, raw_body):
     assert answer.body["error"]["code"] == "invalid_request"
 
 
+AUTH_ROUTES = [
+    "/auth/signup",
+    "/auth/signin",
+    "/auth/verify",
+    "/auth/resend-code",
+    "/auth/forgot-password",
+    "/auth/confirm-forgot-password",
+    "/auth/refresh",
+    "/auth/signout",
+]
+
+
+@pytest.mark.parametrize("path", AUTH_ROUTES)
+def test_body_nested_2000_deep_is_400_on_every_route(user_pool, call_api, path):
+    # Before the limit, ~2,000 levels ended in the JSON parser's RecursionError: a 500
+    answer = call_api(path, '{"email": ' + "[" * 2_000 + "]" * 2_000 + "}")
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "body_too_deep"
+
+
+@pytest.mark.parametrize("path", AUTH_ROUTES)
+def test_body_over_the_limit_is_413_on_every_route(user_pool, call_api, path):
+    answer = call_api(path, {"email": "a" * 20_000})
+    assert answer.status == 413
+    assert answer.body["error"]["code"] == "body_too_large"
+
+
 def test_unknown_route_is_404(user_pool, call_api):
     assert call_api("/auth/delete-everything", {}).status == 404
 

@@ -7,14 +7,14 @@ into a record. Bad EXIF yields empty fields, never an error.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from datetime import datetime
-from io import BytesIO
 
 import blurhash
 from PIL import ExifTags, Image
 
-from imgplat_processing.images.validate import header_exif
+from imgplat_processing.images.validate import header_exif, open_original
 
 EXIF_FIELDS = ("camera_make", "camera_model", "lens", "taken_at")
 MAX_TEXT_LENGTH = 128
@@ -68,7 +68,7 @@ def dominant_color(image: Image.Image) -> str:
 
 def _read_exif(data: bytes, image_format: str) -> Image.Exif:
     """The EXIF found in the file's header, without decoding any pixels."""
-    with Image.open(BytesIO(data), formats=[image_format.upper()]) as image:
+    with open_original(data, image_format.upper()) as image:
         return header_exif(image)
 
 
@@ -77,7 +77,10 @@ def _text(value: object) -> str | None:
         value = value.decode("utf-8", errors="ignore")
     if not isinstance(value, str):
         return None
-    cleaned = value.replace("\x00", "").strip()
+    # NULs pad fixed-size fields: dropped. Other control characters (escape codes, line breaks) never belong in a
+    # camera name and could mislead whatever displays the record: each becomes a space, and runs of spaces one.
+    visible = "".join(" " if unicodedata.category(char) == "Cc" else char for char in value.replace("\x00", ""))
+    cleaned = " ".join(visible.split())
     return cleaned[:MAX_TEXT_LENGTH] or None
 
 

@@ -16,9 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageMath
 
-from imgplat_processing.images.validate import SWAPPING_ORIENTATIONS, exif_orientation, rejecting_damaged_pixels
+from imgplat_processing.images.validate import (
+    SWAPPING_ORIENTATIONS,
+    exif_orientation,
+    open_original,
+    rejecting_damaged_pixels,
+)
 from imgplat_processing.rendition_specs import RenditionSpec
 
 # resize() first reduces by an integer factor while the result stays at least this multiple of the target.
@@ -37,6 +42,10 @@ _UPRIGHT: dict[int, Image.Transpose] = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+SIXTEEN_BIT_PEAK = 65535
+# Sample depths that sensors write into 16-bit TIFFs without saying so (see _sixteen_bit_peak).
+STORED_SENSOR_BITS = (12, 14)
 
 # Modes that resize() handles directly and that the colour step knows how to turn into RGB or RGBA.
 _WORKING_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK"})
@@ -63,7 +72,7 @@ def render_renditions(data: bytes, specs: Sequence[RenditionSpec], image_format:
     # cannot see) are found here.
     with rejecting_damaged_pixels():
         # Not closed on purpose: the decoded pixels are used below, and a BytesIO holds no file handle.
-        source = Image.open(BytesIO(data), formats=[image_format.upper()])
+        source = open_original(data, image_format.upper())
         orientation = exif_orientation(source)
         icc_profile = source.info.get("icc_profile")
         stored_width, stored_height = source.size
@@ -160,7 +169,11 @@ def _to_working_mode(image: Image.Image) -> Image.Image:
     if mode in _WORKING_MODES and "transparency" not in image.info:
         return image
     if mode.startswith("I") or mode == "F":
-        return _to_eight_bit(image)
+        grey = _to_eight_bit(image)
+        transparent = image.info.get("transparency")
+        if isinstance(transparent, int) and mode != "F":  # a 16-bit PNG's tRNS: one grey value is see-through
+            grey.putalpha(_opaque_unless(image, transparent))
+        return grey
     if mode == "LAB":  # CIELab TIFFs: Pillow has no plain LAB -> RGB conversion, LittleCMS does
         return ImageCms.applyTransform(image, _lab_to_srgb()) or image.convert("RGB")
     if image.has_transparency_data:
@@ -173,15 +186,39 @@ def _to_working_mode(image: Image.Image) -> Image.Image:
 def _to_eight_bit(image: Image.Image) -> Image.Image:
     """Scale 16-bit, 32-bit and float greyscale into 0-255, so a mid-grey stays mid-grey."""
     if image.mode.startswith("I;16"):
-        peak = 65535.0
         wide = image.convert("I")
+        peak = _sixteen_bit_peak(wide) if image.format == "TIFF" else float(SIXTEEN_BIT_PEAK)
     else:
         wide = image
-        high = wide.getextrema()[1]
-        brightest = float(high) if isinstance(high, (int, float)) else 255.0  # one band: a number
-        peak = 1.0 if image.mode == "F" and brightest <= 1.0 else max(255.0, brightest)
+        peak = _brightest(wide)
+        peak = 1.0 if image.mode == "F" and peak <= 1.0 else max(255.0, peak)
     factor = 255.0 / peak
     return wide.point(lambda value: value * factor).convert("L")
+
+
+def _sixteen_bit_peak(wide: Image.Image) -> float:
+    """The white point of a 16-bit TIFF: the smallest of 12, 14 and 16 bits that holds its brightest pixel.
+
+    Scientific and camera TIFFs often store 12- or 14-bit sensor data in 16-bit samples while declaring 16 bits;
+    mapped from 65535 they come out nearly black. The cost: a 16-bit picture that is truly that dark is brightened.
+    """
+    brightest = _brightest(wide)
+    for bits in STORED_SENSOR_BITS:
+        if brightest <= 2**bits - 1:
+            return float(2**bits - 1)
+    return float(SIXTEEN_BIT_PEAK)
+
+
+def _brightest(image: Image.Image) -> float:
+    high = image.getextrema()[1]
+    return float(high) if isinstance(high, (int, float)) else 255.0  # one band: a number
+
+
+def _opaque_unless(image: Image.Image, transparent: int) -> Image.Image:
+    """An L mask: 0 where a pixel has the value `transparent`, 255 elsewhere."""
+    wide = image.convert("I") if image.mode.startswith("I;16") else image
+    mask = ImageMath.lambda_eval(lambda names: (names["pixels"] != transparent) * 255, pixels=wide)
+    return mask.convert("L") if isinstance(mask, Image.Image) else Image.new("L", image.size, 255)
 
 
 @functools.cache

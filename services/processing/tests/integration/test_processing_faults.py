@@ -143,10 +143,10 @@ def test_a_transient_error_that_outlasts_the_retries_marks_the_image_failed(
 
     run = run_workflow(request)
 
-    (retrier,) = state_machine_definition()["States"][step]["Retry"]
+    retrier = state_machine_definition()["States"][step]["Retry"][0]  # [1] is for crashes
     assert run.retried == [(step, "TransientError")] * retrier["MaxAttempts"]
     assert faults.failed >= 1 + retrier["MaxAttempts"]  # Resize and Watermark write several objects per attempt
-    assert run.path[-3:] == ["MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert run.path[-3:] == ["MarkFailed", "FailureOutcome", "ProcessingFailed"]
     assert_settled(platform, request, ImageStatus.FAILED)
 
 
@@ -167,7 +167,7 @@ def test_a_permanent_error_in_any_step_is_not_retried_and_marks_failed_with_a_lo
     # Then it is not retried, the Catch marks the image FAILED with an error id, and that id is logged with the cause
     assert faults.failed >= 1 and run.retried == []
     assert [error["Error"] for error in run.errors] == ["ClientError"]
-    assert run.path[-3:] == ["MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert run.path[-3:] == ["MarkFailed", "FailureOutcome", "ProcessingFailed"]
     record = assert_settled(platform, request, ImageStatus.FAILED)
     (failure,) = [line for line in logged() if line["message"] == "image processing failed"]
     assert failure["error_id"] == record.error_id and failure["error"] == "ClientError"
@@ -177,37 +177,88 @@ def test_a_permanent_error_in_any_step_is_not_retried_and_marks_failed_with_a_lo
 # --- a worker killed mid-step -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("error_type", ["Runtime.ExitError", "Lambda.Unknown"])
-@pytest.mark.parametrize("step", ["Validate", "Resize", "Watermark", "Persist"])
-def test_a_worker_killed_mid_step_marks_the_image_failed_and_leaves_no_partial_output(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch, step: str, error_type: str
-):
-    # Given the step's worker dies in the middle of its work (Watermark: after some renditions were published)
-    request = platform.upload(samples.jpeg_with_exif_orientation())
+CRASHES = ["Runtime.ExitError", "Lambda.Unknown", "Sandbox.Timedout", "States.Timeout"]
+
+
+def _worker_dies(
+    monkeypatch: pytest.MonkeyPatch, step: str, error_type: str, *, times: int | None, after_call: bool = False
+) -> None:
+    """The step's worker dies in the middle of its work (Watermark: after some renditions were published), the
+    first `times` times (None: every time); `after_call`: just after the step's store call landed."""
     call = STEP_CALLS[step]
     published_before_death = 3 if step == "Watermark" else 0
     store = processing_store()
     real = getattr(store, call.function)
-    calls = {"matching": 0}
+    calls = {"matching": 0, "died": 0}
 
     def dies_midway(*args: Any, **kwargs: Any) -> Any:
         if call.belongs(args, kwargs):
             calls["matching"] += 1
-            if calls["matching"] > published_before_death:
+            dies = calls["matching"] > published_before_death and (times is None or calls["died"] < times)
+            if dies:
+                calls["died"] += 1
+                if after_call:
+                    real(*args, **kwargs)
                 raise WorkerKilled(error_type)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, call.function, dies_midway)
 
+
+@pytest.mark.parametrize("error_type", CRASHES)
+@pytest.mark.parametrize("step", ["Validate", "Resize", "Watermark", "Persist"])
+def test_a_worker_killed_mid_step_is_retried_and_the_image_becomes_ready(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, step: str, error_type: str
+):
+    # Given the step's worker dies once mid-step (killed, out of memory, a recycled sandbox, a timeout)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    _worker_dies(monkeypatch, step, error_type, times=1)
+
     # When the workflow runs
     run = run_workflow(request)
 
-    # Then a crash is not retried (it would most likely crash again: memory, a poisonous input); the image is FAILED
-    # with an error id and the renditions published before the crash are removed
-    assert run.retried == []
-    assert [error["Error"] for error in run.errors] == [error_type]
-    assert run.path[-3:] == ["MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    # Then the step is repeated after a backoff and the image ends READY, as if nothing had happened
+    assert run.retried == [(step, error_type)]
+    assert run.path == HAPPY_PATH
+    assert_settled(platform, request, ImageStatus.READY)
+
+
+@pytest.mark.parametrize("step", ["Validate", "Resize", "Watermark", "Persist"])
+def test_a_worker_that_dies_on_every_attempt_marks_the_image_failed_and_leaves_no_partial_output(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, step: str
+):
+    # Given the step's worker dies on every attempt (a crash that repeats: memory, a poisonous input)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    _worker_dies(monkeypatch, step, "Lambda.Unknown", times=None)
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then the retries run out, the image is FAILED with an error id and the renditions published before the
+    # crashes are removed
+    crash_retrier = state_machine_definition()["States"][step]["Retry"][1]
+    assert run.retried == [(step, "Lambda.Unknown")] * crash_retrier["MaxAttempts"]
+    assert [error["Error"] for error in run.errors] == ["Lambda.Unknown"]
+    assert run.path[-3:] == ["MarkFailed", "FailureOutcome", "ProcessingFailed"]
     assert_settled(platform, request, ImageStatus.FAILED)
+
+
+@pytest.mark.parametrize("times", [1, None])
+def test_persist_killed_after_its_write_ends_ready_without_an_alarm(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, logged: LogLines, times: int | None
+):
+    # Given Persist's READY write lands but its worker dies before answering (once, or on every attempt)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    _worker_dies(monkeypatch, "Persist", "Lambda.Unknown", times=times, after_call=True)
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then the image stays READY with its renditions; a repeated write of the same run passes, and even when the
+    # retries run out the run ends as a success (AlreadySettled), with no ERROR line for an image that is fine
+    assert run.end_state == ("Done" if times == 1 else "AlreadySettled"), run.path
+    assert_settled(platform, request, ImageStatus.READY)
+    assert [line["message"] for line in logged() if line["level"] == "ERROR"] == []
 
 
 # --- events out of order ----------------------------------------------------------------------------------------------

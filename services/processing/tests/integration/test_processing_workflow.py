@@ -49,7 +49,7 @@ def _assert_ready_with_renditions(platform: Platform, request: ProcessingRequest
             assert head["ContentType"] == f"image/{image_format}"
             assert head["ServerSideEncryption"] == "aws:kms"
             assert head["SSEKMSKeyId"] == platform.kms_key_arn
-            assert head["CacheControl"] == "private, max-age=31536000, immutable"
+            assert head["CacheControl"] == "public, max-age=31536000, immutable"
             assert head["ContentLength"] == file.bytes
             image = _image_of(platform, file.key)
             assert image.size == (file.width, file.height)
@@ -100,6 +100,8 @@ def test_jpeg_turned_by_exif_becomes_ready_with_upright_watermarked_renditions(p
         pytest.param(samples.palette_gif((300, 200)), "image/gif", (300, 200), id="palette-gif"),
         pytest.param(samples.cmyk_jpeg((640, 480)), "image/jpeg", (640, 480), id="cmyk-jpeg"),
         pytest.param(samples.sixteen_bit_png((400, 300)), "image/png", (400, 300), id="16-bit-png"),
+        pytest.param(samples.heic_photo((1200, 900)), "image/heic", (1200, 900), id="heic-grid"),
+        pytest.param(samples.avif_with_alpha((500, 400)), "image/avif", (500, 400), id="avif-with-alpha"),
     ],
 )
 def test_each_supported_kind_of_image_becomes_ready(platform: Platform, data: bytes, content_type: str, size: Any):
@@ -234,7 +236,7 @@ def test_original_gone_mid_run_marks_failed_with_an_error_id(platform: Platform)
 
     # Then the record is FAILED with an error id, the execution fails (the alarm sees it) and nothing is left behind
     assert run.end_state == "ProcessingFailed"
-    assert run.path[-4:] == ["Resize", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert run.path[-4:] == ["Resize", "MarkFailed", "FailureOutcome", "ProcessingFailed"]
     record = platform.record(request)
     assert record.status is ImageStatus.FAILED
     assert record.error_id and len(record.error_id) == 32
@@ -276,7 +278,7 @@ def test_claim_that_keeps_failing_marks_the_image_failed_instead_of_leaving_it_p
     run = run_workflow(request)
 
     # Then the image is FAILED with an error id (the ingest message is gone: PENDING would be forever)
-    assert run.path == ["Claim", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    assert run.path == ["Claim", "MarkFailed", "FailureOutcome", "ProcessingFailed"]
     assert [error["Error"] for error in run.errors] == ["TransientError"]
     record = platform.record(request)
     assert record.status is ImageStatus.FAILED
@@ -305,7 +307,7 @@ def test_image_deleted_during_processing_ends_as_image_gone_and_leaves_nothing(p
     # Then it ends as ImageGone (a success: no alarm for an ordinary user action), creates no record, and removes
     # everything it wrote, renditions published after the owner's delete included
     assert run.end_state == "ImageGone", run.errors
-    assert run.path[-3:] == ["MarkFailed", "ImageDeleted", "ImageGone"]
+    assert run.path[-3:] == ["MarkFailed", "FailureOutcome", "ImageGone"]
     assert run.state["outcome"]["image_gone"] is True
     assert platform.item(request) is None
     assert platform.renditions_keys() == []
@@ -325,8 +327,8 @@ def test_run_whose_image_another_run_finished_keeps_that_runs_renditions(platfor
 
     run = run_workflow(request, before={"Watermark": another_run_finishes})
 
-    # Then this run fails as before, and leaves the record and the renditions it may be serving alone
-    assert run.path[-4:] == ["Persist", "MarkFailed", "ImageDeleted", "ProcessingFailed"]
+    # Then this run leaves the record and the renditions it may be serving alone, and ends without an alarm
+    assert run.path[-4:] == ["Persist", "MarkFailed", "FailureOutcome", "AlreadySettled"]
     assert run.state["outcome"] == {**run.state["outcome"], "recorded": False, "image_gone": False}
     assert platform.record(request).status is ImageStatus.READY
     published = platform.renditions_keys(rendition_prefix(request.owner, request.image_id))

@@ -140,6 +140,30 @@ def _largest_accepted_jpeg() -> tuple[bytes, tuple[int, int]]:
     return buffer.getvalue(), (width, height)
 
 
+def _largest_accepted_heic() -> tuple[bytes, tuple[int, int]]:
+    """At the pixel cap, as a phone writes HEIC: a grid of 512-pixel HEVC tiles, turned by EXIF. Smooth gradients
+    (grain would take x265 a minute and pass the byte cap): the decode's memory depends on the size, not the content."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    max_pixels = _limits()["maxPixels"]
+    height = math.isqrt(max_pixels * 5 // 8)
+    width = max_pixels // height
+    across = Image.linear_gradient("L").resize((width, height))
+    down = Image.linear_gradient("L").rotate(90).resize((width, height))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    previous, pillow_heif.options.GRID_TILE_SIZE = pillow_heif.options.GRID_TILE_SIZE, 512
+    try:
+        buffer = io.BytesIO()
+        Image.merge("RGB", (across, down, ImageChops.invert(across))).save(
+            buffer, "HEIF", quality=50, exif=exif.tobytes(), enc_params={"preset": "ultrafast"}
+        )
+    finally:
+        pillow_heif.options.GRID_TILE_SIZE = previous
+    return buffer.getvalue(), (width, height)
+
+
 def _longest_accepted_gif() -> tuple[bytes, int]:
     """The most frames allowed, each as large as the total-pixel cap then allows."""
     limits = _limits()
@@ -177,6 +201,18 @@ def test_the_largest_accepted_photo_is_processed_within_each_steps_declared_memo
     _assert_within_declared_limits(measured)
     rendered = json.loads((tmp_path / "state.json").read_text())["rendered"]["renditions"]
     assert rendered["large"]["files"]["jpeg"]["height"] == 1600  # turned upright: portrait
+
+
+def test_the_largest_accepted_heic_is_processed_within_each_steps_declared_memory_and_timeout(tmp_path: Path):
+    original, (width, height) = _largest_accepted_heic()
+    assert width * height <= _limits()["maxPixels"]
+
+    measured = _process(tmp_path, original)
+
+    _assert_within_declared_limits(measured)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["validated"]["format"] == "HEIF"
+    assert state["rendered"]["renditions"]["large"]["files"]["jpeg"]["height"] == 1600  # turned upright: portrait
 
 
 def test_the_animation_with_the_most_frames_allowed_is_processed_within_the_declared_limits(tmp_path: Path):

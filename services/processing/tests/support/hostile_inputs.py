@@ -5,13 +5,22 @@ Each case names what the platform must do with it: REJECTED (with a readable rea
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from image_factory import camera_exif_with_gps, png_header_claiming
+from image_factory import (
+    avif,
+    camera_exif_with_gps,
+    heic,
+    heif_claiming,
+    png_header_claiming,
+    sixteen_bit_tiff,
+    tiff_compressed_with,
+)
 from image_settings import TEST_MAX_UPLOAD_BYTES
 from PIL import ExifTags, Image, ImageCms
 
@@ -97,6 +106,37 @@ def _with_icc(size: int) -> bytes:
     return _save(_photo(), "JPEG", quality=85, icc_profile=srgb + b"\x00" * size)
 
 
+def _truncated(data: bytes, keep: float = 0.5) -> bytes:
+    return data[: int(len(data) * keep)]
+
+
+def _noise(size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """Real entropy, so that cutting an encoded file short removes coded pixels, not padding."""
+    return Image.merge("RGB", [Image.effect_noise(size, 64) for _ in range(3)])
+
+
+@functools.cache
+def _heic_grid_of_528_tiles() -> bytes:
+    # Over the default limit of 500 coded items; made once (x265 takes seconds for this many tiles).
+    return heic(Image.new("RGB", (1536, 1408), (90, 120, 150)), grid_tile=64, enc_params={"preset": "ultrafast"})
+
+
+def _heif_sequence(encode: Callable[..., bytes], count: int) -> bytes:
+    frames = [Image.new("RGB", (64, 64), (index % 256, 40, 90)) for index in range(count)]
+    return encode(frames[0], save_all=True, append_images=frames[1:])
+
+
+def _rotated_photo_exif() -> bytes:
+    exif = _exif_with(Orientation=6, Make="Apple", Model="iPhone 15 Pro")
+    return exif.tobytes()
+
+
+def _sixteen_bit_png_with_trns() -> bytes:
+    picture = Image.new("I;16", (64, 48), 30000)
+    picture.paste(Image.new("I;16", (32, 48), 7), (0, 0))
+    return _save(picture, "PNG", transparency=7)
+
+
 SVG_XXE = b"""<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><text>&xxe;</text></svg>"""
 SVG_SCRIPT = b"""<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>"""
@@ -173,4 +213,31 @@ CORPUS: list[Case] = [
     Case("1x1 pixel", READY, lambda: _save(Image.new("RGB", (1, 1), "red"), "PNG")),
     Case("10000x1 strip", READY, lambda: _save(Image.new("RGB", (10_000, 1), "red"), "PNG")),
     Case("1x10000 strip", READY, lambda: _save(Image.new("RGB", (1, 10_000), "red"), "PNG")),
+    # HEIC/HEIF and AVIF: the same caps before any decode, grid tiles and sequence frames included
+    Case("HEIC claiming 60000x60000", REJECTED, lambda: heif_claiming(heic(_photo()), 60_000, 60_000)),
+    Case("AVIF claiming 60000x60000", REJECTED, lambda: heif_claiming(avif(_photo()), 60_000, 60_000)),
+    Case("HEIC grid of 528 tiles", REJECTED, _heic_grid_of_528_tiles),
+    Case("HEIC with 101 images (just over)", REJECTED, lambda: _heif_sequence(heic, 101)),
+    Case("AVIF sequence of 101 frames", REJECTED, lambda: _heif_sequence(avif, 101)),
+    Case("truncated HEIC (half)", REJECTED, lambda: _truncated(heic(_noise()))),
+    Case("truncated HEIC (header only)", REJECTED, lambda: heic(_noise())[:200]),
+    Case("truncated AVIF (half)", REJECTED, lambda: _truncated(avif(_noise()))),
+    Case("HEIC ftyp only", REJECTED, lambda: heic(_photo())[:32]),
+    Case("HEIC renamed .jpg", READY, lambda: heic(_photo())),
+    Case("HEIC with EXIF orientation 6", READY, lambda: heic(_photo(), exif=_rotated_photo_exif())),
+    Case("AVIF with EXIF orientation 6", READY, lambda: avif(_photo(), exif=_rotated_photo_exif())),
+    Case("AVIF with an alpha plane", READY, lambda: avif(_photo(mode="RGBA"))),
+    Case("HEIC with an alpha plane", READY, lambda: heic(_photo(mode="RGBA"))),
+    Case("HEIC grid of 48 tiles (as an iPhone writes)", READY, lambda: heic(_photo((512, 384)), grid_tile=64)),
+    Case("AVIF sequence of 5 frames", READY, lambda: _heif_sequence(avif, 5)),
+    # found by a sweep of Pillow's own test images
+    Case("BigTIFF", READY, lambda: _save(_photo(), "TIFF", big_tiff=True)),
+    Case("TIFF with WebP compression", REJECTED, lambda: tiff_compressed_with(50001)),
+    Case("16-bit grey PNG with a transparent colour", READY, _sixteen_bit_png_with_trns),
+    Case("12-bit data in a 16-bit TIFF", READY, lambda: sixteen_bit_tiff(2048)),
+    Case(
+        "camera make of control characters",
+        READY,
+        lambda: _save(_photo(), "JPEG", exif=_exif_with(Make="\x1b\x07\x08")),
+    ),
 ]

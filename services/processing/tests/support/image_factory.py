@@ -243,3 +243,46 @@ def linear_icc_profile(colour_space: str = "RGB") -> bytes:
     )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + entries + bodies
+
+
+def heic(image: Image.Image, grid_tile: int = 0, **params: object) -> bytes:
+    """An HEIC (HEVC-coded HEIF, as phones write them) encoded by pillow-heif; `grid_tile` > 0 makes a tiled grid."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()  # also lets Pillow save "HEIF"
+    previous, pillow_heif.options.GRID_TILE_SIZE = pillow_heif.options.GRID_TILE_SIZE, grid_tile
+    try:
+        return encode(image, "HEIF", quality=90, **params)
+    finally:
+        pillow_heif.options.GRID_TILE_SIZE = previous
+
+
+def avif(image: Image.Image, **params: object) -> bytes:
+    """An AVIF encoded by Pillow's own AVIF plugin."""
+    return encode(image, "AVIF", quality=90, **params)
+
+
+def heif_claiming(data: bytes, width: int, height: int) -> bytes:
+    """`data` (HEIC or AVIF) with every image size property (`ispe`) patched to claim width x height."""
+    patched = bytearray(data)
+    at = patched.find(b"ispe")
+    assert at >= 0, "no ispe box"
+    while at >= 0:
+        patched[at + 8 : at + 16] = struct.pack(">II", width, height)  # after the type and version+flags
+        at = patched.find(b"ispe", at + 4)
+    return bytes(patched)
+
+
+def tiff_compressed_with(code: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """An uncompressed little-endian TIFF whose compression tag (259) is patched to `code` (50001: WebP)."""
+    data = bytearray(encode(solid(size), "TIFF"))
+    entry = struct.pack("<HHIHH", 259, 3, 1, 1, 0)  # tag, SHORT, count 1, value 1 (none), padding
+    at = data.find(entry)
+    assert at >= 0, "no compression tag"
+    data[at + 8 : at + 10] = struct.pack("<H", code)
+    return bytes(data)
+
+
+def sixteen_bit_tiff(value: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A 16-bit greyscale TIFF, every sample `value` (2048 is mid-grey for 12-bit sensor data)."""
+    return encode(Image.new("I;16", size, value), "TIFF")

@@ -78,3 +78,24 @@ def logo_png(size: tuple[int, int] = (120, 60)) -> bytes:
     logo = Image.new("RGBA", size, (0, 0, 0, 0))
     ImageDraw.Draw(logo).rectangle((5, 5, size[0] - 5, size[1] - 5), fill=(255, 255, 255, 255))
     return _encoded(logo, "PNG")
+
+
+def heic_photo(size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A HEIC as an iPhone writes it: HEVC tiles in a grid (512 px tiles), with camera EXIF."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Apple"
+    exif[ExifTags.Base.Model] = "iPhone 15 Pro"
+    previous, pillow_heif.options.GRID_TILE_SIZE = pillow_heif.options.GRID_TILE_SIZE, 512
+    try:
+        return _encoded(_scene(size), "HEIF", quality=85, exif=exif.tobytes())
+    finally:
+        pillow_heif.options.GRID_TILE_SIZE = previous
+
+
+def avif_with_alpha(size: tuple[int, int] = (500, 400)) -> bytes:
+    image = _scene(size, "RGBA")
+    image.putalpha(Image.linear_gradient("L").resize(size))
+    return _encoded(image, "AVIF", quality=85)

@@ -91,3 +91,15 @@ def test_dominant_colour_is_the_biggest_area():
 
     assert colour.startswith("#") and len(colour) == 7
     assert factory.close_to(tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)), factory.BLUE, 4)
+
+
+def test_control_characters_in_exif_text_are_not_stored():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "\x1b[31mEvil\x07\r\nCorp\x00"
+    exif[ExifTags.Base.Model] = "\x01\x02\x03"
+    data = factory.jpeg((40, 30), exif=exif)
+
+    summary = extract_exif_summary(data, "JPEG")
+
+    assert summary["camera_make"] == "[31mEvil Corp"
+    assert summary["camera_model"] is None

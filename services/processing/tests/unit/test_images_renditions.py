@@ -202,6 +202,26 @@ def test_sixteen_bit_white_stays_white():
     assert rendered.image.getpixel((10, 10)) == (255, 255, 255)
 
 
+def test_sixteen_bit_grey_png_with_a_transparent_colour_keeps_it_as_alpha():
+    picture = Image.new("I;16", (64, 48), 30000)
+    picture.paste(Image.new("I;16", (32, 48), 7), (0, 0))  # the left half has the tRNS value
+    data = factory.encode(picture, "PNG", transparency=7)
+
+    (rendered,) = render_renditions(data, (RenditionSpec("thumb", 150),), "PNG")
+
+    assert rendered.image.mode == "RGBA"
+    assert rendered.image.getpixel((5, 5))[3] == 0  # type: ignore[index]
+    assert factory.close_to(rendered.image.getpixel((60, 5)), (117, 117, 117, 255), 2)  # 30000 / 65535 of white
+
+
+@pytest.mark.parametrize(("value", "grey"), [(2048, 128), (8192, 128), (32896, 128), (4095, 255)])
+def test_sixteen_bit_tiff_is_scaled_from_the_sensor_depth_its_brightest_sample_fits(value, grey):
+    # 12-bit (<= 4095) and 14-bit (<= 16383) data in 16-bit samples stay visible; full-range 16-bit is unchanged.
+    (rendered,) = render_renditions(factory.sixteen_bit_tiff(value), (RenditionSpec("thumb", 150),), "TIFF")
+
+    assert factory.close_to(rendered.image.getpixel((10, 10)), (grey, grey, grey), 2)
+
+
 def test_one_bit_image_becomes_black_and_white_rgb():
     (rendered,) = render_renditions(factory.png(Image.new("1", (40, 20), 1)), (RenditionSpec("thumb", 150),), "PNG")
 

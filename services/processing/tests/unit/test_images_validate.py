@@ -216,3 +216,26 @@ def test_sniffing_ignores_everything_but_the_leading_bytes():
     assert sniff_format(b"MM\x00*rest") == "TIFF"
     assert sniff_format(b"RIFF\x10\x00\x00\x00WAVE") is None
     assert sniff_format(b"<svg") is None
+
+
+def test_a_bigtiff_is_accepted_as_a_tiff():
+    data = factory.encode(factory.solid((30, 20)), "TIFF", big_tiff=True)
+    assert data.startswith(b"II+\x00")
+
+    validated = validate_image(data, LIMITS)
+
+    assert (validated.format, validated.width, validated.height) == ("TIFF", 30, 20)
+
+
+def test_a_tiff_in_a_compression_the_decoder_lacks_is_rejected_for_that_reason():
+    rejected = rejection(factory.tiff_compressed_with(50001))  # WebP inside TIFF (Pillow's hopper_webp.tif)
+
+    assert rejected.code == "unsupported_compression"
+    assert "WebP" in rejected.reason and "not supported" in rejected.reason
+
+
+@pytest.mark.parametrize("compression", ["raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg", "zstd"])
+def test_tiffs_in_the_usual_compressions_are_accepted(compression):
+    data = factory.encode(factory.solid((30, 20)), "TIFF", compression=compression)
+
+    assert validate_image(data, LIMITS).format == "TIFF"

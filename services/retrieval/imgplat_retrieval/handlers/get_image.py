@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,11 +20,12 @@ from imgplat_retrieval.images import (
     link_rendition,
     requested_format,
 )
+from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
-from imgplat_retrieval.store import retrieval_store
+from imgplat_retrieval.store import rendition_signer, retrieval_store
 
 app = build_api()
-# A signed URL must not outlive its use in any cache between us and the client.
+# This answer must not outlive its URL in any cache between us and the client (the rendition itself is cacheable).
 NO_STORE = {"Cache-Control": "no-store"}
 # format=auto answers by the Accept header, so a cache must key on it.
 VARY_ACCEPT = {"Vary": "Accept"}
@@ -46,10 +48,9 @@ def get_image(
     record = find_image(store, caller.sub, image_id)
     if size is None:
         return json_response(200, describe_image(record).model_dump(mode="json"))
-    expires_in = load_settings(RetrievalSettings).url_expires_seconds
+    issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
     accept = app.current_event.headers.get("accept")
-    requested = requested_format(image_format, accept)
-    link = link_rendition(record, size, requested, signer=store, expires_in=expires_in, accept=accept)
+    link = link_rendition(record, size, requested_format(image_format, accept), issuer, accept=accept)
     # Without format, whether an Accept header came decides too.
     headers = {**NO_STORE, **(VARY_ACCEPT if image_format in (None, RequestedFormat.AUTO) else {})}
     if redirect:

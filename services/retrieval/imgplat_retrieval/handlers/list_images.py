@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -10,11 +11,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from imgplat_common.api import build_api, json_response
 from imgplat_common.auth_claims import caller_from_event
 from imgplat_common.observability import logger, metrics, tracer
+from imgplat_common.settings import load_settings
 
 from imgplat_retrieval.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_images
-from imgplat_retrieval.store import retrieval_store
+from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
+from imgplat_retrieval.settings import RetrievalSettings
+from imgplat_retrieval.store import rendition_signer, retrieval_store
 
 app = build_api()
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @app.get("/images")
@@ -23,8 +28,10 @@ def get_images(
     cursor: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
-    page = list_images(retrieval_store(), caller.sub, limit, cursor)
-    return json_response(200, page.model_dump(mode="json"))
+    issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
+    page = list_images(retrieval_store(), caller.sub, limit, cursor, issuer)
+    # The items carry signed URLs: the answer must not outlive them in a cache.
+    return json_response(200, page.model_dump(mode="json"), headers=NO_STORE)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
-from imgplat_retrieval.store import retrieval_store
+from imgplat_retrieval.store import rendition_signer, retrieval_store
 from moto import mock_aws
 
 from local.lambda_runtime import LambdaContext
@@ -59,8 +59,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setenv("IMAGES_TABLE", TABLE)
     monkeypatch.setenv("ORIGINALS_BUCKET", ORIGINALS_BUCKET)
     monkeypatch.setenv("RENDITIONS_BUCKET", RENDITIONS_BUCKET)
-    load_settings.cache_clear()
-    retrieval_store.cache_clear()
+    _forget_containers_state()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
         table = dynamodb.create_table(
@@ -79,8 +78,14 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
         s3.create_bucket(Bucket=ORIGINALS_BUCKET)
         s3.create_bucket(Bucket=RENDITIONS_BUCKET)
         yield Platform(s3=s3, table=table)
+    _forget_containers_state()
+
+
+def _forget_containers_state() -> None:
+    """What a Lambda container keeps between invocations: settings, the store and the URL signer."""
     load_settings.cache_clear()
     retrieval_store.cache_clear()
+    rendition_signer.cache_clear()
 
 
 def api_event(

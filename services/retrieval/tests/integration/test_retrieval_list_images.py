@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlparse
 
 import pytest
 from imgplat_common.keys import new_image_id
@@ -59,6 +60,7 @@ def test_items_summarise_each_image(platform, call_api, make_record):
     )
 
     body = list_page(call_api).json()
+    thumbnail_url = body["items"][1]["thumbnail_url"]
 
     assert body["next_cursor"] is None
     assert body["items"] == [
@@ -71,6 +73,7 @@ def test_items_summarise_each_image(platform, call_api, make_record):
             "height": None,
             "placeholder": None,
             "dominant_color": None,
+            "thumbnail_url": None,
         },
         {
             "image_id": ready.image_id,
@@ -81,8 +84,12 @@ def test_items_summarise_each_image(platform, call_api, make_record):
             "height": 3000,
             "placeholder": ready.placeholder,
             "dominant_color": "#336699",
+            "thumbnail_url": thumbnail_url,
         },
     ]
+    # The thumbnail is the smallest rendition as JPEG, pre-signed on the renditions bucket (no CDN here)
+    assert urlparse(thumbnail_url).path.endswith(ready.renditions["thumb"].files["jpeg"].key)
+    assert "X-Amz-Signature=" in thumbnail_url
 
 
 def test_default_page_is_20(platform, call_api, make_record):

@@ -19,9 +19,20 @@ from imgplat_retrieval.images import (
     requested_format,
 )
 from imgplat_retrieval.listing import decode_cursor, encode_cursor, list_images
+from imgplat_retrieval.rendition_urls import UrlIssuer, UrlLifetime, thumbnail_url, url_lifetime
+from imgplat_retrieval.settings import RetrievalSettings
 
 OWNER = "3f1c9a52-1111-4c4c-9d9d-123456789abc"
 OTHER_OWNER = "9b2d7e10-2222-4d4d-8e8e-abcdefabcdef"
+NOW = 1_800_000_000  # a fixed clock: 2027-01-15T08:00:00Z
+HOUR = 3600
+
+
+S3_LIFETIME = UrlLifetime(300)
+
+
+def issuer(lifetime: UrlLifetime = S3_LIFETIME, now: int = NOW) -> UrlIssuer:
+    return UrlIssuer(FakeStore(), lifetime, now)
 
 
 class FakeStore:
@@ -52,8 +63,8 @@ class FakeStore:
         page = ids[:limit]
         return [self.records[(owner, i)] for i in page], (page[-1] if len(ids) > limit else None)
 
-    def rendition_url(self, key: str, content_type: str, expires_in: int) -> str:
-        return f"https://renditions.example/{key}?type={content_type}&expires={expires_in}"
+    def rendition_url(self, key: str, content_type: str, expires_at: int) -> str:
+        return f"https://renditions.example/{key}?type={content_type}&expires={expires_at}"
 
     def delete_original(self, key: str) -> None:
         self._call("delete_original")
@@ -144,10 +155,10 @@ def test_rendition_without_jpeg_takes_its_size_from_webp(make_record):
 def test_link_signs_the_rendition_key_with_the_formats_content_type(make_record):
     record = make_record(OWNER)
 
-    link = link_rendition(record, "medium", RequestedFormat.WEBP, signer=FakeStore(), expires_in=120)
+    link = link_rendition(record, "medium", RequestedFormat.WEBP, issuer(UrlLifetime(120)))
 
     key = record.renditions["medium"].files["webp"].key
-    assert link.url == f"https://renditions.example/{key}?type=image/webp&expires=120"
+    assert link.url == f"https://renditions.example/{key}?type=image/webp&expires={NOW + 120}"
     assert link.expires_in == 120 and link.size == "medium" and link.format == "webp"
 
 
@@ -155,7 +166,7 @@ def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
     record = make_record(OWNER, ImageStatus.FAILED)
 
     with pytest.raises(Conflict) as raised:
-        link_rendition(record, "medium", RequestedFormat.JPEG, signer=FakeStore(), expires_in=300)
+        link_rendition(record, "medium", RequestedFormat.JPEG, issuer())
 
     assert raised.value.code == "not_ready"
     assert raised.value.details == {"status": "FAILED", "error_id": record.error_id}
@@ -163,7 +174,7 @@ def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
 
 def test_link_to_processing_image_is_not_ready(make_record):
     with pytest.raises(Conflict) as raised:
-        link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RequestedFormat.JPEG, FakeStore(), 300)
+        link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RequestedFormat.JPEG, issuer())
 
     assert raised.value.details == {"status": "PROCESSING"}
 
@@ -173,7 +184,7 @@ def test_unknown_size_lists_the_sizes_the_image_has(make_record):
     record = record.model_copy(update={"renditions": {"thumb": record.renditions["thumb"]}})
 
     with pytest.raises(BadRequest) as raised:
-        link_rendition(record, "large", RequestedFormat.JPEG, signer=FakeStore(), expires_in=300)
+        link_rendition(record, "large", RequestedFormat.JPEG, issuer())
 
     assert raised.value.code == "invalid_size" and raised.value.details == {"allowed": ["thumb"]}
 
@@ -184,7 +195,7 @@ def test_format_a_rendition_lacks_is_400_listing_what_it_has(make_record):
     record = record.model_copy(update={"renditions": {"large": jpeg_only}})
 
     with pytest.raises(BadRequest) as raised:
-        link_rendition(record, "large", RequestedFormat.WEBP, signer=FakeStore(), expires_in=300)
+        link_rendition(record, "large", RequestedFormat.WEBP, issuer())
 
     assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg"]}
 
@@ -200,8 +211,8 @@ CHROMIUM_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,
 
 
 def _auto_format(record: ImageRecord, size: str, accept: str | None) -> str:
-    link = link_rendition(record, size, RequestedFormat.AUTO, signer=FakeStore(), expires_in=60, accept=accept)
-    assert link.url.endswith(f"type=image/{link.format}&expires=60")
+    link = link_rendition(record, size, RequestedFormat.AUTO, issuer(), accept=accept)
+    assert link.url.endswith(f"type=image/{link.format}&expires={NOW + 300}")
     return link.format
 
 
@@ -239,7 +250,7 @@ def test_auto_on_a_rendition_without_jpeg_falls_back_to_what_it_has(make_record)
 
 def test_avif_of_a_size_without_avif_is_400_listing_what_it_has(make_record):
     with pytest.raises(BadRequest) as raised:
-        link_rendition(make_record(OWNER), "large", RequestedFormat.AVIF, signer=FakeStore(), expires_in=300)
+        link_rendition(make_record(OWNER), "large", RequestedFormat.AVIF, issuer())
 
     assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg", "webp"]}
 
@@ -273,7 +284,7 @@ def test_cursor_that_does_not_hold_an_image_id_is_invalid(cursor):
 def test_empty_cursor_starts_from_the_newest(make_record):
     record = make_record(OWNER)
 
-    assert list_images(FakeStore(record), OWNER, 20, "").items[0].image_id == record.image_id
+    assert list_images(FakeStore(record), OWNER, 20, "", issuer()).items[0].image_id == record.image_id
 
 
 def test_listing_pages_through_only_the_owners_images_newest_first(make_record):
@@ -282,13 +293,86 @@ def test_listing_pages_through_only_the_owners_images_newest_first(make_record):
 
     listed, cursor = [], None
     while True:
-        page = list_images(store, OWNER, 3, cursor)
+        page = list_images(store, OWNER, 3, cursor, issuer())
         listed += [item.image_id for item in page.items]
         cursor = page.next_cursor
         if cursor is None:
             break
 
     assert listed == [r.image_id for r in reversed(mine)]
+
+
+# rendition URLs: window-aligned expiry (CloudFront), fixed lifetime (S3), thumbnails in the listing
+
+
+def test_a_windowed_url_expires_at_the_end_of_its_window_plus_the_minimum_lifetime():
+    lifetime = UrlLifetime(min_lifetime_seconds=900, window_seconds=HOUR)
+    window_start = NOW - NOW % HOUR
+
+    expiries = {lifetime.expires_at(window_start + offset) for offset in (0, 1, HOUR // 2, HOUR - 1)}
+
+    assert expiries == {window_start + HOUR + 900}
+    assert lifetime.expires_at(window_start + HOUR) == window_start + 2 * HOUR + 900  # the next window
+
+
+def test_a_windowed_url_always_lives_at_least_its_minimum_and_at_most_a_window_more():
+    lifetime = UrlLifetime(min_lifetime_seconds=900, window_seconds=HOUR)
+    for now in range(NOW, NOW + 2 * HOUR, 97):
+        assert 900 < lifetime.expires_at(now) - now <= HOUR + 900
+
+
+def test_an_unaligned_url_lives_exactly_its_lifetime():
+    assert UrlLifetime(300).expires_at(NOW + 17) == NOW + 17 + 300
+
+
+def test_the_same_rendition_within_a_window_gets_the_same_link(make_record):
+    record = make_record(OWNER)
+    lifetime = UrlLifetime(min_lifetime_seconds=900, window_seconds=HOUR)
+    window_start = NOW - NOW % HOUR
+
+    first = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + 5))
+    later = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + HOUR - 5))
+    next_window = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + HOUR))
+
+    assert first.url == later.url and next_window.url != first.url
+    assert first.expires_in == HOUR + 900 - 5 and later.expires_in == 905  # the real remaining lifetime
+
+
+def test_cdn_settings_choose_window_aligned_urls_and_without_them_s3_lifetimes():
+    base = {"images_table": "t", "originals_bucket": "o", "renditions_bucket": "r"}
+    cdn = {"cdn_base_url": "https://cdn.example", "cdn_key_pair_id": "K1", "cdn_private_key_parameter": "/imgplat/k"}
+
+    assert url_lifetime(RetrievalSettings(**base)) == UrlLifetime(300)
+    assert url_lifetime(RetrievalSettings(**base, **cdn)) == UrlLifetime(HOUR // 4, HOUR)
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [{"cdn_base_url": "https://cdn.example"}, {"cdn_base_url": "https://cdn.example", "cdn_key_pair_id": "K1"}],
+)
+def test_cdn_settings_come_all_together_or_not_at_all(partial):
+    with pytest.raises(ValueError, match="together"):
+        RetrievalSettings(images_table="t", originals_bucket="o", renditions_bucket="r", **partial)
+
+
+def test_the_listing_gives_each_ready_image_its_smallest_jpeg_and_others_none(make_record):
+    ready, pending = make_record(OWNER), make_record(OWNER, ImageStatus.PENDING)
+
+    page = list_images(FakeStore(ready, pending), OWNER, 20, None, issuer())
+
+    urls = {item.image_id: item.thumbnail_url for item in page.items}
+    thumb_key = ready.renditions["thumb"].files["jpeg"].key
+    assert urls == {ready.image_id: f"https://renditions.example/{thumb_key}?type=image/jpeg&expires={NOW + 300}",
+                    pending.image_id: None}  # fmt: skip
+
+
+def test_the_listings_thumbnail_is_the_link_get_image_gives_for_the_smallest_size(make_record):
+    record = make_record(OWNER)
+    lifetime = UrlLifetime(min_lifetime_seconds=900, window_seconds=HOUR)
+
+    listed = thumbnail_url(record, issuer(lifetime))
+
+    assert listed == link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime)).url
 
 
 # deletion

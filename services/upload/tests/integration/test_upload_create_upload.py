@@ -168,7 +168,16 @@ def test_unsupported_type_is_415_listing_the_allowed_types(platform, upload_even
 
     assert status == 415
     assert body["error"]["code"] == "unsupported_media_type"
-    assert body["error"]["allowed"] == ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"]
+    assert body["error"]["allowed"] == [
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+    ]
 
 
 def test_declared_size_over_the_limit_is_413(platform, upload_event, lambda_context):
@@ -212,6 +221,28 @@ def test_malformed_json_is_400(platform, upload_event, lambda_context):
 
     assert status == 400
     assert "error" in body
+
+
+def test_unknown_field_is_400_naming_it(platform, upload_event, lambda_context):
+    # A misspelt "size" must not silently give an unbound upload
+    status, body, _ = _call(upload_event({"content_type": "image/png", "sise": 1024}), lambda_context)
+
+    assert status == 400
+    assert [problem["field"] for problem in body["error"]["fields"]] == ["sise"]
+
+
+def test_body_nested_2000_deep_is_400_and_nothing_is_recorded(platform, upload_event, lambda_context):
+    nested = '{"content_type": "image/png", "filename": ' + "[" * 2_000 + "]" * 2_000 + "}"
+    status, body, _ = _call(upload_event(None, raw_body=nested), lambda_context)
+
+    assert status == 400 and body["error"]["code"] == "body_too_deep"
+    assert boto3.resource("dynamodb").Table(platform.table_name).scan()["Count"] == 0
+
+
+def test_body_over_16_kib_is_413_even_when_nested(platform, upload_event, lambda_context):
+    status, body, _ = _call(upload_event(None, raw_body="[" * 9_000 + "]" * 9_000), lambda_context)
+
+    assert status == 413 and body["error"]["code"] == "body_too_large"
 
 
 def test_request_without_authorizer_claims_is_401(platform, upload_event, lambda_context):

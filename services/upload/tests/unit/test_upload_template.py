@@ -88,7 +88,7 @@ def test_ingest_queue_is_encrypted_redrives_to_the_dlq_and_outlives_the_orchestr
         "deadLetterTargetArn": {"Fn::GetAtt": ["IngestDlq", "Arn"]},
         "maxReceiveCount": "${param:maxReceiveCount}",
     }
-    assert queue["VisibilityTimeout"] == 900
+    assert queue["VisibilityTimeout"] == 180  # 6x the orchestrator's 30 s (tests/test_templates.py holds the pair)
     assert queue["MessageRetentionPeriod"] == 4 * 24 * 3600
     dlq = _properties(resources, "IngestDlq")
     assert dlq["KmsMasterKeyId"] == KEY_ARN

@@ -131,6 +131,11 @@ def test_policy_without_a_size_allows_one_byte_up_to_the_limit():
         ("image/jpg", "image/jpeg"),
         (" IMAGE/PNG ", "image/png"),
         ("image/tiff", "image/tiff"),
+        ("image/heic", "image/heic"),
+        ("Image/HEIF", "image/heif"),
+        ("image/avif", "image/avif"),
+        ("image/heic-sequence", "image/heic"),
+        ("image/heif-sequence", "image/heif"),
     ],
 )
 def test_allowed_types_are_accepted_in_their_canonical_spelling(settings, declared, canonical):

@@ -1,0 +1,84 @@
+'use strict';
+
+// osls plugin: the REST API's stage as a CloudFormation resource, with throttling and JSON access logs.
+//
+// The framework creates the stage implicitly (the Deployment's StageName) and sets tracing and logs through SDK
+// calls after the deploy, which leaves no place for throttling and nothing a template test can check. This plugin
+// moves the stage into the template: the Deployment loses its StageName and an AWS::ApiGateway::Stage takes it,
+// with X-Ray tracing, the stage's default throttle, tighter throttles per route and a JSON access log line per
+// request. Configuration (custom.apiStage in serverless.yml, fed by params):
+//
+//   apiStage:
+//     tracing: true
+//     throttle: { rateLimit: 50, burstLimit: 100 }            # every route of the stage, per second
+//     routeThrottles:                                         # tighter limits on chosen routes
+//       - { method: POST, path: /auth/signup, rateLimit: 1, burstLimit: 5 }
+//     accessLogGroup: ApiAccessLogGroup                       # the logical id of a log group in resources
+//     accessLogFormat: '{"requestId":"$context.requestId", ...}'
+//     dependsOn: [ApiGatewayAccount]                          # what must exist first (the account's logging role)
+//     metadata: { checkov: { skip: [...] } }                  # the resource's Metadata
+//
+// Each API service loads it through its ./osls-plugin-api-stage.js (osls loads local plugins from the service
+// folder only). Leave provider.tracing.apiGateway and provider.logs.restApi unset: the stage is this plugin's.
+const STAGE_LOGICAL_ID = 'ApiGatewayStage';
+
+// API Gateway's method-setting path: "/" and then the resource path with each "/" written "~1" (/auth/signup is
+// /~1auth~1signup); "/*" means every route.
+const methodSettingPath = (path) => '/' + ('/' + path.replace(/^\//, '')).replace(/\//g, '~1');
+
+class ApiStagePlugin {
+  constructor(serverless) {
+    this.serverless = serverless;
+    this.hooks = {
+      // After resources and resources.extensions are merged, before the template is written.
+      'before:aws:package:finalize:saveServiceState': () => this.addStage(),
+    };
+  }
+
+  addStage() {
+    const { service } = this.serverless;
+    const config = (service.custom || {}).apiStage;
+    const template = service.provider.compiledCloudFormationTemplate;
+    const deployments = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::ApiGateway::Deployment'
+    );
+    if (!config || deployments.length === 0) return; // a service without an API, or without apiStage settings
+    if (deployments.length !== 1) {
+      throw new this.serverless.classes.Error('Expected one API Gateway deployment', 'API_STAGE');
+    }
+    const [deploymentId, deployment] = deployments[0];
+    const stageName = deployment.Properties.StageName;
+    delete deployment.Properties.StageName;
+    const throttle = (settings) => ({
+      ThrottlingRateLimit: Number(settings.rateLimit),
+      ThrottlingBurstLimit: Number(settings.burstLimit),
+    });
+    const methodSettings = [
+      { HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true, ...throttle(config.throttle) },
+      ...(config.routeThrottles || []).map((route) => ({
+        HttpMethod: route.method.toUpperCase(),
+        ResourcePath: methodSettingPath(route.path),
+        MetricsEnabled: true,
+        ...throttle(route),
+      })),
+    ];
+    template.Resources[STAGE_LOGICAL_ID] = {
+      Type: 'AWS::ApiGateway::Stage',
+      ...(config.dependsOn ? { DependsOn: config.dependsOn } : {}),
+      ...(config.metadata ? { Metadata: config.metadata } : {}),
+      Properties: {
+        RestApiId: { Ref: 'ApiGatewayRestApi' },
+        DeploymentId: { Ref: deploymentId },
+        StageName: stageName,
+        TracingEnabled: Boolean(config.tracing),
+        MethodSettings: methodSettings,
+        AccessLogSetting: {
+          DestinationArn: { 'Fn::GetAtt': [config.accessLogGroup, 'Arn'] },
+          Format: config.accessLogFormat,
+        },
+      },
+    };
+  }
+}
+
+module.exports = ApiStagePlugin;

@@ -10,7 +10,7 @@ TEMPLATES := services/*/.serverless/cloudformation-template-update-stack.json \
 PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup chromium dev test lint package ci clean bench-setup bench bench-cold-start
+.PHONY: setup chromium dev test lint package ci clean bench-setup bench bench-cold-start bench-avif
 
 API_PORT ?= 3000
 AWS_PORT ?= 4566
@@ -75,6 +75,11 @@ $(BIN)/.bench-installed: bench/requirements.txt
 
 bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos (first run also prepares .cache/bench-photos)
 	$(BIN)/python bench/processing.py $(BENCH_ARGS)
+
+# One core as a Lambda image step has it (1769 MB), then the pipeline alone on two (docs/performance.md: AVIF).
+bench-avif: setup  ## AVIF vs JPEG and WebP: bytes at equal PSNR, encode time, pipeline time with AVIF on and off
+	taskset -c 0 $(BIN)/python bench/avif.py $(BENCH_ARGS)
+	taskset -c 0,1 $(BIN)/python bench/avif.py --pipeline-only $(BENCH_ARGS)
 
 bench-cold-start: setup  ## init time of every handler beside a bare boto3 + Powertools baseline, zip sizes
 	$(BIN)/python bench/cold_start.py

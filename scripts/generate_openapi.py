@@ -127,6 +127,11 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
         404: ("No such image (also for another user's image).", ErrorBody),
     },
 }
+# GET /image/{id}'s link answers: format=auto (the default when an Accept header comes) picks by the Accept header.
+VARY_ACCEPT = {
+    "schema": {"type": "string", "const": "Accept"},
+    "description": "Sent when the rendition's format was chosen from the Accept header (format auto or absent).",
+}
 INTERNAL_ERROR = ("Something went wrong on our side (internal_error, with an error_id to quote).", ErrorBody)
 NOT_JSON = ("The body was not sent as application/json (unsupported_media_type).", ErrorBody)
 BODY_TOO_LARGE = ("The body is larger than the API takes (body_too_large, with max_bytes).", ErrorBody)
@@ -177,8 +182,12 @@ def _responses(method: str, path: str, takes_body: bool, components: dict[str, A
         if (method, path, status) == ("get", "/image/{image_id}", HTTPStatus.OK):
             options = [_response_component(ImageView, components), _response_component(RenditionLink, components)]
             answer["content"] = {"application/json": {"schema": {"anyOf": options}}}
+            answer["headers"] = {"Vary": copy.deepcopy(VARY_ACCEPT)}
         elif status == HTTPStatus.FOUND:
-            answer["headers"] = {"Location": {"schema": {"type": "string"}, "description": "The rendition's URL."}}
+            answer["headers"] = {
+                "Location": {"schema": {"type": "string"}, "description": "The rendition's URL."},
+                "Vary": copy.deepcopy(VARY_ACCEPT),  # a copy: yaml would write a shared object as an anchor
+            }
         elif model is not None:
             answer["content"] = {"application/json": {"schema": _response_component(model, components)}}
         responses[str(status)] = answer

@@ -35,8 +35,8 @@ class ApiError extends Error {
 
 const unreachable = () => new ApiError(0, null, `The API is not reachable at ${API_ADDRESS}. Is the platform running?`);
 
-async function call(method, path, body, authorized = true) {
-  const headers = body ? { "Content-Type": "application/json" } : {};
+async function call(method, path, body, authorized = true, extraHeaders = {}) {
+  const headers = { ...(body ? { "Content-Type": "application/json" } : {}), ...extraHeaders };
   if (authorized) headers.Authorization = `Bearer ${(await freshSession()).id_token}`;
   let answer;
   try {
@@ -343,20 +343,37 @@ function tile(item) {
   return element;
 }
 
-// The smallest rendition that stays sharp in a tile: the listing's thumbnail (150 px; its URL comes with the list, so
-// no request) unless the grid's columns, in device pixels, are wider; then "small" (320 px), or the thumbnail where a
-// deployment has no "small". Either URL is the same on every visit within its window (CloudFront signed URLs), so
-// the browser's cache serves it again.
+// format=auto answers by the Accept header, but fetch() sends "*/*", which names no image format: the page says which
+// formats this browser decodes, found by decoding a 1x1 image of each (the API then links AVIF, else WebP, else JPEG).
+const FORMAT_PROBES = {
+  "image/avif": "data:image/avif;base64,AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADrbWV0YQAAAAAAAAAhaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAAAAAAAOcGl0bQAAAAAAAQAAAB5pbG9jAAAAAEQAAAEAAQAAAAEAAAETAAAAIgAAAChpaW5mAAAAAAABAAAAGmluZmUCAAAAAAEAAGF2MDFDb2xvcgAAAABqaXBycAAAAEtpcGNvAAAAFGlzcGUAAAAAAAAAAQAAAAEAAAAQcGl4aQAAAAADCAgIAAAADGF2MUOBAAwAAAAAE2NvbHJuY2x4AAEADQAGgAAAABdpcG1hAAAAAAAAAAEAAQQBAoMEAAAAKm1kYXQSAAoIGAAGiAhoNCAyFBlHh4Yhh5555oJAAJBBGex24O9g",
+  "image/webp": "data:image/webp;base64,UklGRiQAAABXRUJQVlA4IBgAAAAwAQCdASoBAAEAAsBMJaQAA3AA/veMAAA=",
+};
+const imageAccept = Promise.all(Object.entries(FORMAT_PROBES).map(async ([type, source]) => {
+  const probe = new Image();
+  probe.src = source;
+  return probe.decode().then(() => type, () => null);
+})).then((types) => [...types.filter(Boolean), "image/jpeg"].join(","));
+
+async function renditionLink(imageId, size, format = "auto") {
+  const headers = format === "auto" ? { Accept: await imageAccept } : {};
+  return call("GET", `/image/${imageId}?size=${size}&format=${format}`, undefined, true, headers);
+}
+
+// The smallest rendition that stays sharp in a tile: the listing's thumbnail (150 px, JPEG; its URL comes with the
+// list, so no request) unless the grid's columns, in device pixels, are wider; then "small" (320 px, in the best
+// format this browser decodes), or the thumbnail where a deployment has no "small". Either URL is the same on every
+// visit within its window (CloudFront signed URLs), so the browser's cache serves it again.
 async function tileImageUrl(item) {
   const columnWidth = parseFloat(getComputedStyle($("#gallery")).gridTemplateColumns) || 150;
   if (columnWidth * devicePixelRatio > 160) {
     try {
-      return (await call("GET", `/image/${item.image_id}?size=small`)).url;
+      return (await renditionLink(item.image_id, "small")).url;
     } catch (error) {
       if (error.status !== 400) throw error;
     }
   }
-  return item.thumbnail_url || (await call("GET", `/image/${item.image_id}?size=thumb`)).url;
+  return item.thumbnail_url || (await renditionLink(item.image_id, "thumb")).url;
 }
 
 // The list holds no reason; the image's own record does, so a rejected tile asks for it.
@@ -434,7 +451,9 @@ function fillSizes(record) {
 function offerFormats(record, size) {
   const formats = record.renditions?.[size]?.formats;
   const select = $("#viewer-format");
-  for (const option of select.options) option.disabled = Boolean(formats) && !(option.value in formats);
+  for (const option of select.options) {
+    option.disabled = option.value !== "auto" && Boolean(formats) && !(option.value in formats);
+  }
   if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((option) => !option.disabled)?.value;
 }
 
@@ -445,14 +464,14 @@ async function showRendition() {
   offerFormats(record, size);
   const format = $("#viewer-format").value;
   show($("#viewer-message"), "Loading…", "info");
-  const link = await call("GET", `/image/${record.image_id}?size=${size}&format=${format}`);
+  const link = await renditionLink(record.image_id, size, format);
   if (viewer.record !== record) return;
   viewer.link = link;
   const image = $("#viewer-image");
   image.alt = record.filename || "image";
   image.src = link.url;
   image.hidden = false;
-  $("#viewer-caption").textContent = `${link.width}×${link.height} · ${format.toUpperCase()} · ${formatBytes(link.bytes)}`;
+  $("#viewer-caption").textContent = `${link.width}×${link.height} · ${link.format.toUpperCase()} · ${formatBytes(link.bytes)}`;
   show($("#viewer-message"), "");
 }
 

@@ -2,8 +2,9 @@
 
 Each test looks at the page at a phone width and/or a desktop width and keeps screenshots in artifacts/web/ as the
 run's evidence: one account form at a time with its own message, the gallery from the start after another user signs in,
-rejected tiles with their reason, the viewer (size, format, download, keyboard, confirmed delete), drag and drop of
-many files, readable errors when the API is down or the image is gone, and the docs page naming the real address.
+rejected tiles with their reason, AVIF tiles for Chromium (format=auto), the viewer (size, format, download,
+keyboard, confirmed delete), drag and drop of many files, readable errors when the API is down or the image is
+gone, and the docs page naming the real address.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -412,6 +414,42 @@ def test_the_viewer_chooses_size_and_format_downloads_and_walks_with_the_keyboar
         page.wait_for_selector("#viewer[open] #viewer-title:text('walk-1.jpg')")
         assert not tab.errors, tab.errors
         tab.close()
+
+
+def test_chromium_gets_avif_tiles_with_format_auto_and_a_jpeg_only_client_gets_jpeg(local_platform, browser):
+    token = registered_user(local_platform, "avif@example.com")
+    image_id = uploaded(local_platform, token, photo_bytes((90, 140, 60)), "avif.jpg")["image_id"]
+    tab = Tab(browser, DESKTOP)
+    page = tab.page
+    # The page asks for its tiles with format=auto, naming the formats this Chromium decodes in its Accept header
+    with (
+        page.expect_response(lambda answer: f"/image/{image_id}?" in answer.url) as link_answer,
+        page.expect_response(lambda answer: "/renditions/" in answer.url) as rendition_answer,
+    ):
+        page.goto(local_platform.api_url + "/")
+        tab.sign_in("avif@example.com")
+    link_request = link_answer.value.request
+    assert "format=auto" in link_request.url and "image/avif" in link_request.headers["accept"]
+    assert link_answer.value.headers["vary"] == "Accept"
+    assert link_answer.value.json()["format"] == "avif"
+    # Then the tile's image is the AVIF rendition, served as image/avif and decoded by the browser
+    assert rendition_answer.value.headers["content-type"] == "image/avif"
+    page.wait_for_selector(f'.tile[data-image-id="{image_id}"] img.loaded')
+    tile_image = page.locator(f'.tile[data-image-id="{image_id}"] img')
+    assert urlparse(tile_image.get_attribute("src")).path.endswith("/small.avif")
+    assert tile_image.evaluate("image => image.naturalWidth") == 320
+    assert not tab.errors, tab.errors
+    tab.close()
+
+    # A client that only accepts JPEG gets the JPEG of the same rendition, format=auto or no format at all
+    headers = {"Authorization": f"Bearer {token}", "Accept": "image/jpeg"}
+    for query in ("size=small&format=auto", "size=small"):
+        answer = requests.get(f"{local_platform.api_url}/image/{image_id}?{query}", headers=headers, timeout=30)
+        assert answer.status_code == 200 and answer.headers["Vary"] == "Accept"
+        assert answer.json()["format"] == "jpeg"
+        rendition = requests.get(answer.json()["url"], timeout=30)
+        assert rendition.headers["Content-Type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(rendition.content)).format == "JPEG"
 
 
 def test_sign_in_upload_see_the_thumbnail_open_and_delete(local_platform, browser, tmp_path):

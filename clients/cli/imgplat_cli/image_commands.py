@@ -49,6 +49,8 @@ class Size(StrEnum):
 class Format(StrEnum):
     JPEG = "jpeg"
     WEBP = "webp"
+    # Only some sizes have AVIF (processing's avifRenditions); for the others the API answers 400 naming their formats.
+    AVIF = "avif"
 
 
 def timestamp(epoch_seconds: float) -> str:

@@ -13,7 +13,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 from imgplat_common.keys import original_key, rendition_key, work_prefix
-from imgplat_common.models import RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
+from imgplat_common.models import EVERY_RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
 from imgplat_common.observability import logger
 from PIL import Image
 
@@ -98,7 +98,8 @@ def resize(state: WorkflowState, settings: ProcessingSettings, store: ObjectStor
 
 @reports_rejections
 def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Rendered:
-    """Watermark the intermediates that the config names, encode each as JPEG and WebP, then drop the work files.
+    """Watermark the intermediates that the config names, encode each as JPEG and WebP (and AVIF for those that
+    settings.avif_renditions names), then drop the work files.
 
     Reads and uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding
     are images.pipeline.watermark_and_encode's (one encode thread per CPU).
@@ -127,13 +128,16 @@ def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectS
         )
         return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
 
-    published = watermark_and_encode(loaded, config, RENDITION_FORMATS, pool, publish)
+    # A rendition the settings no longer name (they changed between Resize and this step) gets the usual two.
+    configured = settings.rendition_formats
+    formats = {name: configured.get(name, EVERY_RENDITION_FORMATS) for name in loaded}
+    published = watermark_and_encode(loaded, config, formats, pool, publish)
     renditions = {
         name: Rendition(
             name=name,
             long_edge=intermediate.long_edge,
             watermarked=marked[name],
-            files={image_format: published[(name, image_format)] for image_format in RENDITION_FORMATS},
+            files={image_format: published[(name, image_format)] for image_format in formats[name]},
         )
         for name, intermediate in intermediates.items()
     }

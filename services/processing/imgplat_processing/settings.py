@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from imgplat_common.models import EVERY_RENDITION_FORMATS
 from imgplat_common.settings import PlatformSettings
 from pydantic import field_validator
 
@@ -45,6 +46,11 @@ class ImageSettings(PlatformSettings):
     watermark_scale: float = 0.2  # a fraction of the width
     watermark_renditions: str = "medium,large"
 
+    # The renditions also encoded as AVIF (besides JPEG and WebP): the small ones, which a gallery shows by the
+    # dozen, where an AVIF costs little time; a large one would take longer than all other outputs together
+    # (docs/performance.md). Empty for none.
+    avif_renditions: str = "thumb,small"
+
     @field_validator("renditions")
     @classmethod
     def _renditions_parse(cls, value: str) -> str:
@@ -58,6 +64,15 @@ class ImageSettings(PlatformSettings):
     @property
     def watermarked_renditions(self) -> frozenset[str]:
         return frozenset(name.strip() for name in self.watermark_renditions.split(",") if name.strip())
+
+    @property
+    def rendition_formats(self) -> dict[str, tuple[str, ...]]:
+        """The formats each rendition is encoded in, by name."""
+        avif = {name.strip() for name in self.avif_renditions.split(",") if name.strip()}
+        return {
+            spec.name: EVERY_RENDITION_FORMATS + (("avif",) if spec.name in avif else ())
+            for spec in self.rendition_specs
+        }
 
     @property
     def validation_limits(self) -> ValidationLimits:

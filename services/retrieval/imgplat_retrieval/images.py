@@ -1,4 +1,5 @@
-"""One image as its owner sees it: the record view, and a signed link to one of its renditions."""
+"""One image as its owner sees it: the record view, and a signed link to one of its renditions in the format asked
+for, or (format=auto) in the best one the client's Accept header names."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from imgplat_common.keys import is_image_id
 from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
+from imgplat_retrieval.negotiation import negotiate_format
 from imgplat_retrieval.rendition_urls import UrlIssuer
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
 
@@ -18,14 +20,36 @@ NOT_FOUND_MESSAGE = "No such image."
 
 
 class RenditionFormat(StrEnum):
-    """The encodings every rendition may exist in (imgplat_common.models.RENDITION_FORMATS)."""
+    """The encodings a rendition may exist in (imgplat_common.models.RENDITION_FORMATS)."""
 
     JPEG = "jpeg"
     WEBP = "webp"
+    AVIF = "avif"
 
     @property
     def content_type(self) -> str:
         return RENDITION_MIME_TYPES[self.value]
+
+
+class RequestedFormat(StrEnum):
+    """The `format` a client asks for: one encoding, or auto (the best its Accept header names)."""
+
+    JPEG = "jpeg"
+    WEBP = "webp"
+    AVIF = "avif"
+    AUTO = "auto"
+
+
+# format=auto's order, best first: the smallest files at equal quality (docs/performance.md). JPEG comes last: every
+# rendition has it and every client decodes it, so it is what a client gets that names nothing better.
+PREFERRED_FORMATS = (RenditionFormat.AVIF, RenditionFormat.WEBP, RenditionFormat.JPEG)
+
+
+def requested_format(query: RequestedFormat | None, accept: str | None) -> RequestedFormat:
+    """What a request asks for: its `format`, else auto when it sends an Accept header, else JPEG."""
+    if query is not None:
+        return query
+    return RequestedFormat.AUTO if accept else RequestedFormat.JPEG
 
 
 class ImageReader(Protocol):
@@ -48,8 +72,12 @@ def describe_image(record: ImageRecord) -> ImageView:
     return ImageView.from_record(record, metadata=ImageMetadata.from_record(record), renditions=renditions)
 
 
-def link_rendition(record: ImageRecord, size: str, image_format: RenditionFormat, issuer: UrlIssuer) -> RenditionLink:
-    """A signed download link to one rendition of a READY image (the same link within a CloudFront URL window).
+def link_rendition(
+    record: ImageRecord, size: str, requested: RequestedFormat, issuer: UrlIssuer, *, accept: str | None = None
+) -> RenditionLink:
+    """A signed download link to one rendition of a READY image (the same link within a CloudFront URL window), in
+    the format `requested`; for auto, the format of the rendition that `accept` (the request's Accept header)
+    prefers, JPEG when it names none it has.
 
     Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
     """
@@ -63,6 +91,7 @@ def link_rendition(record: ImageRecord, size: str, image_format: RenditionFormat
             code="invalid_size",
             details={"allowed": allowed_sizes},
         )
+    image_format = _choose_format(rendition, requested, accept)
     file = rendition.files.get(image_format.value)
     if file is None:
         allowed_formats = [f.value for f in RenditionFormat if f.value in rendition.files]
@@ -83,6 +112,22 @@ def link_rendition(record: ImageRecord, size: str, image_format: RenditionFormat
         bytes=file.bytes,
         metadata=ImageMetadata.from_record(record),
     )
+
+
+def _choose_format(rendition: Rendition, requested: RequestedFormat, accept: str | None) -> RenditionFormat:
+    if requested is not RequestedFormat.AUTO:
+        return RenditionFormat(requested.value)
+    chosen = negotiate_format(
+        accept,
+        available=rendition.files,
+        media_types=RENDITION_MIME_TYPES,
+        preference=tuple(image_format.value for image_format in PREFERRED_FORMATS),
+    )
+    if chosen is not None:
+        return RenditionFormat(chosen)
+    # Nothing acceptable that it has: the most widely decoded format it has (RFC 9110 lets a server disregard
+    # Accept rather than answer 406).
+    return next((f for f in reversed(PREFERRED_FORMATS) if f.value in rendition.files), RenditionFormat.JPEG)
 
 
 def _not_ready(record: ImageRecord) -> Conflict:

@@ -11,6 +11,8 @@ from imgplat_common.models import ExifSummary, ImageRecord, Rendition, Rendition
 from imgplat_common.status import ImageStatus
 
 RENDITION_LONG_EDGES = {"thumb": 160, "small": 480, "medium": 1024, "large": 1600}
+# As processing makes them by default: every rendition in JPEG and WebP, the small ones in AVIF too.
+AVIF_RENDITIONS = {"thumb", "small"}
 CONTENT_HASH = "ab" * 32
 
 MakeRecord = Callable[..., ImageRecord]
@@ -24,9 +26,9 @@ def _renditions(owner: str, image_id: str) -> dict[str, Rendition]:
                 key=rendition_key(owner, image_id, CONTENT_HASH, name, image_format),
                 width=long_edge,
                 height=long_edge * 3 // 4,
-                bytes=1000 * (index + 1) + (0 if image_format == "jpeg" else 1),
+                bytes=1000 * (index + 1) + {"jpeg": 0, "webp": 1, "avif": 2}[image_format],
             )
-            for image_format in ("jpeg", "webp")
+            for image_format in ("jpeg", "webp", *(("avif",) if name in AVIF_RENDITIONS else ()))
         }
         renditions[name] = Rendition(name=name, long_edge=long_edge, watermarked=name == "large", files=files)
     return renditions

@@ -20,7 +20,7 @@ CONTENT_HASH_LENGTH = 16
 # Rendition names become file names in rendition keys: lower case so one name never means two keys.
 RENDITION_NAME_PATTERN = re.compile(r"^[a-z0-9_-]{1,32}$")
 
-RENDITION_EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
+RENDITION_EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
 
 
 class InvalidKeyError(ValueError):

@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_common.keys import original_key
 from imgplat_common.status import ImageStatus
 
-# The encodings every rendition exists in, and the type each is stored and served with.
-RENDITION_MIME_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "webp": "image/webp"}
+# The encodings a rendition may exist in, and the type each is stored and served with. Every rendition has JPEG and
+# WebP; AVIF only those that processing's settings name (AVIF_RENDITIONS: it costs far more time to encode).
+RENDITION_MIME_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
 RENDITION_FORMATS = tuple(RENDITION_MIME_TYPES)
+EVERY_RENDITION_FORMATS = ("jpeg", "webp")
 
 
 def utc_now_iso() -> str:
@@ -37,12 +39,12 @@ class RenditionFile(_Shape):
 
 
 class Rendition(_Shape):
-    """A named rendition, available in each of RENDITION_FORMATS."""
+    """A named rendition, available in EVERY_RENDITION_FORMATS and perhaps in AVIF."""
 
     name: str
     long_edge: int
     watermarked: bool = False
-    files: dict[str, RenditionFile]  # format ("jpeg" | "webp") -> object
+    files: dict[str, RenditionFile]  # format ("jpeg" | "webp" | "avif") -> object
 
 
 class ExifSummary(_Shape):

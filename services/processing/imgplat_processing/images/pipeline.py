@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
@@ -19,26 +19,28 @@ from imgplat_processing.images.watermark import WatermarkConfig, apply_watermark
 
 Delivered = TypeVar("Delivered")
 
-# Per pixel, a WebP (method 2) takes about 2.5 times as long to encode as a progressive JPEG (docs/performance.md).
-_ENCODE_COST_PER_PIXEL = {"jpeg": 1.0, "webp": 2.5}
+# Per pixel, a WebP (method 2) takes about 2.5 times as long to encode as a progressive JPEG, an AVIF (speed 8)
+# about 15 times (docs/performance.md).
+_ENCODE_COST_PER_PIXEL = {"jpeg": 1.0, "webp": 2.5, "avif": 15.0}
 
 
 def watermark_and_encode(
     images: Mapping[str, Image.Image],
     config: WatermarkConfig,
-    formats: Iterable[str],
+    formats: Mapping[str, Sequence[str]],
     delivery_pool: Executor,
     deliver: Callable[[str, str, Image.Image, bytes], Delivered],
 ) -> dict[tuple[str, str], Delivered]:
-    """Stamp the watermark on the renditions `config` names, encode every (rendition, format) and hand each result
-    to `deliver` (run in `delivery_pool`, so an upload overlaps the next encode); results keyed by (name, format).
+    """Stamp the watermark on the renditions `config` names, encode each rendition in the formats `formats` lists
+    for its name, and hand each result to `deliver` (run in `delivery_pool`, so an upload overlaps the next encode);
+    results keyed by (name, format).
 
     The costliest encodes start first (the large WebP takes as long as all the rest together, so it must never
     start last), and each rendition is stamped just before its encodes are queued, while earlier ones run. Encodes
     get one thread per CPU: Pillow's JPEG encoder holds the GIL, so more threads only take turns and slow the WebPs.
     """
     outputs = sorted(
-        ((name, image_format) for name in images for image_format in formats),
+        ((name, image_format) for name in images for image_format in formats[name]),
         key=lambda output: -_encode_cost(images[output[0]], output[1]),
     )
     ready: dict[str, Image.Image] = {}

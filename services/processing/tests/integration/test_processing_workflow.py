@@ -24,6 +24,8 @@ from processing_harness import (
 )
 
 RENDITION_LONG_EDGES = {"thumb": 150, "small": 320, "medium": 800, "large": 1600}
+# The default AVIF_RENDITIONS: AVIF beside JPEG and WebP for these only.
+AVIF_RENDITIONS = {"thumb", "small"}
 
 
 def _image_of(platform: Platform, key: str) -> Image.Image:
@@ -40,8 +42,9 @@ def _assert_ready_with_renditions(platform: Platform, request: ProcessingRequest
     assert set(record.renditions) == set(RENDITION_LONG_EDGES)
     for name, rendition in record.renditions.items():
         assert rendition.long_edge == RENDITION_LONG_EDGES[name]
-        assert set(rendition.files) == {"jpeg", "webp"}
+        assert set(rendition.files) == {"jpeg", "webp"} | ({"avif"} if name in AVIF_RENDITIONS else set())
         for image_format, file in rendition.files.items():
+            assert _image_of(platform, file.key).size == (file.width, file.height)
             head = platform.s3.head_object(Bucket=RENDITIONS_BUCKET, Key=file.key)
             assert head["ContentType"] == f"image/{image_format}"
             assert head["ServerSideEncryption"] == "aws:kms"
@@ -329,7 +332,7 @@ def test_run_whose_image_another_run_finished_keeps_that_runs_renditions(platfor
     assert run.state["outcome"] == {**run.state["outcome"], "recorded": False, "image_gone": False}
     assert platform.record(request).status is ImageStatus.READY
     published = platform.renditions_keys(rendition_prefix(request.owner, request.image_id))
-    assert len(published) == 2 * len(RENDITION_LONG_EDGES)
+    assert len(published) == 2 * len(RENDITION_LONG_EDGES) + len(AVIF_RENDITIONS)
     assert platform.renditions_keys(work_prefix(request.owner, request.image_id, request.run_id)) == []
 
 

@@ -20,7 +20,7 @@ def decoded(data: bytes) -> Image.Image:
     return image
 
 
-@pytest.mark.parametrize(("image_format", "pillow_format"), [("jpeg", "JPEG"), ("webp", "WEBP")])
+@pytest.mark.parametrize(("image_format", "pillow_format"), [("jpeg", "JPEG"), ("webp", "WEBP"), ("avif", "AVIF")])
 def test_outputs_decode_with_the_rendition_size(image_format, pillow_format):
     rendered = render_renditions(factory.jpeg((1000, 500)), DEFAULT_RENDITIONS, "JPEG")
 
@@ -37,10 +37,11 @@ def test_jpeg_output_is_progressive_rgb():
     assert output.info.get("progressive") == 1
 
 
-def test_webp_keeps_alpha():
+@pytest.mark.parametrize("image_format", ["webp", "avif"])
+def test_webp_and_avif_keep_alpha(image_format):
     (rendition,) = render_renditions(factory.rgba_png((200, 100)), (RenditionSpec("thumb", 150),), "PNG")
 
-    output = decoded(encode_rendition(rendition.image, "webp"))
+    output = decoded(encode_rendition(rendition.image, image_format))
 
     assert output.mode == "RGBA"
     assert factory.corner_pixel(output, "top-right")[3] == 0
@@ -56,7 +57,7 @@ def test_jpeg_flattens_alpha_on_white():
     assert factory.close_to(factory.corner_pixel(output, "top-left"), factory.RED, 20)
 
 
-@pytest.mark.parametrize("image_format", ["jpeg", "webp"])
+@pytest.mark.parametrize("image_format", ["jpeg", "webp", "avif"])
 def test_gps_tagged_photo_gives_outputs_without_any_exif(image_format):
     original = factory.jpeg((800, 600), exif=factory.camera_exif_with_gps())
     assert Image.open(BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the upload does carry GPS
@@ -79,7 +80,7 @@ def test_html_appended_to_an_upload_never_reaches_an_output():
 
 
 def test_format_names_map_to_mime_types():
-    assert RENDITION_MIME_TYPES == {"jpeg": "image/jpeg", "webp": "image/webp"}
+    assert RENDITION_MIME_TYPES == {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
 
 
 def test_jpg_is_accepted_as_jpeg_and_unknown_formats_are_refused():

@@ -15,11 +15,12 @@ from imgplat_processing.images.watermark import apply_watermark
 from PIL import Image
 
 CONFIG = watermark(text="© imgplat", renditions=frozenset({"large"}))
-FORMATS = ("jpeg", "webp")
+# As the settings give them: AVIF for the small renditions only.
+FORMATS = {"thumb": ("jpeg", "webp", "avif"), "small": ("jpeg", "webp", "avif"), "large": ("jpeg", "webp")}
 
 
 def renditions() -> dict[str, Image.Image]:
-    photo = Image.effect_noise((480, 320), 40).convert("RGB")
+    photo = Image.effect_noise((960, 640), 40).convert("RGB")
     return {"thumb": photo.resize((150, 100)), "large": photo, "small": photo.resize((300, 200))}
 
 
@@ -34,7 +35,7 @@ def test_each_output_is_the_encoded_rendition_with_the_watermark_only_where_conf
         results = watermark_and_encode(images, CONFIG, FORMATS, delivery, keep)
 
     expected_large = apply_watermark(images["large"], CONFIG)
-    assert set(results) == {(name, image_format) for name in images for image_format in FORMATS}
+    assert set(results) == {(name, image_format) for name in images for image_format in FORMATS[name]}
     for (name, image_format), (delivered_name, delivered_format, body) in results.items():
         source = expected_large if name == "large" else images[name]
         assert (delivered_name, delivered_format) == (name, image_format)
@@ -69,10 +70,11 @@ def test_the_costliest_encodes_are_queued_first(monkeypatch):
         monkeypatch.setattr(pipeline, "_encoders", lambda: one_encoder)  # one worker: encodes run in queue order
         watermark_and_encode(renditions(), CONFIG, FORMATS, delivery, keep)
 
-    assert queued[:2] == [(480, "webp"), (480, "jpeg")]
+    # The large WebP before the small AVIFs: an AVIF costs more per pixel, the large rendition has ten times the pixels
+    assert len(queued) == 8 and queued[0] == (960, "webp")
     assert queued[-1] == (150, "jpeg")
 
 
 def test_an_encode_failure_reaches_the_caller():
     with ThreadPoolExecutor(1) as delivery, pytest.raises(ValueError, match="cannot encode"):
-        watermark_and_encode({"thumb": factory.solid((10, 10))}, CONFIG, ("gif",), delivery, keep)
+        watermark_and_encode({"thumb": factory.solid((10, 10))}, CONFIG, {"thumb": ("gif",)}, delivery, keep)

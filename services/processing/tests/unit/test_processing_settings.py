@@ -62,3 +62,27 @@ def test_the_image_code_gets_its_values_from_the_settings():
 
     assert (limits.max_bytes, limits.max_frames) == (1234, 7)
     assert (watermark.text, watermark.opacity, watermark.renditions) == ("© imgplat", 0.25, frozenset({"thumb"}))
+
+
+def test_avif_renditions_add_avif_to_the_named_renditions_only(environment: pytest.MonkeyPatch):
+    environment.setenv("AVIF_RENDITIONS", " small , medium")
+
+    formats = load_settings(ProcessingSettings).rendition_formats
+
+    assert formats == {
+        "thumb": ("jpeg", "webp"),
+        "small": ("jpeg", "webp", "avif"),
+        "medium": ("jpeg", "webp", "avif"),
+        "large": ("jpeg", "webp"),
+    }
+
+
+def test_empty_avif_renditions_means_no_avif_and_the_default_is_the_small_renditions(
+    environment: pytest.MonkeyPatch,
+):
+    formats = load_settings(ProcessingSettings).rendition_formats
+    assert {name for name, encodings in formats.items() if "avif" in encodings} == {"thumb", "small"}
+    environment.setenv("AVIF_RENDITIONS", "")
+    load_settings.cache_clear()
+
+    assert all("avif" not in formats for formats in load_settings(ProcessingSettings).rendition_formats.values())

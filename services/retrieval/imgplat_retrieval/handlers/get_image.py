@@ -13,7 +13,13 @@ from imgplat_common.auth_claims import caller_from_event
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
-from imgplat_retrieval.images import RenditionFormat, describe_image, find_image, link_rendition
+from imgplat_retrieval.images import (
+    RequestedFormat,
+    describe_image,
+    find_image,
+    link_rendition,
+    requested_format,
+)
 from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
 from imgplat_retrieval.store import rendition_signer, retrieval_store
@@ -21,13 +27,20 @@ from imgplat_retrieval.store import rendition_signer, retrieval_store
 app = build_api()
 # This answer must not outlive its URL in any cache between us and the client (the rendition itself is cacheable).
 NO_STORE = {"Cache-Control": "no-store"}
+# format=auto answers by the Accept header, so a cache must key on it.
+VARY_ACCEPT = {"Vary": "Accept"}
+FORMAT_DESCRIPTION = (
+    "jpeg, webp or avif (a size without that format is a 400 listing the ones it has); auto: the best of avif, webp "
+    "and jpeg that the Accept header names and the size has (jpeg when it names none). Without format: auto when "
+    "the request sends an Accept header, else jpeg."
+)
 
 
 @app.get("/image/<image_id>")
 def get_image(
     image_id: str,
     size: Annotated[str | None, Query()] = None,
-    image_format: Annotated[RenditionFormat, Query(alias="format")] = RenditionFormat.JPEG,
+    image_format: Annotated[RequestedFormat | None, Query(alias="format", description=FORMAT_DESCRIPTION)] = None,
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
@@ -36,10 +49,13 @@ def get_image(
     if size is None:
         return json_response(200, describe_image(record).model_dump(mode="json"))
     issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
-    link = link_rendition(record, size, image_format, issuer)
+    accept = app.current_event.headers.get("accept")
+    link = link_rendition(record, size, requested_format(image_format, accept), issuer, accept=accept)
+    # Without format, whether an Accept header came decides too.
+    headers = {**NO_STORE, **(VARY_ACCEPT if image_format in (None, RequestedFormat.AUTO) else {})}
     if redirect:
-        return Response(status_code=302, body="", headers={"Location": link.url, **NO_STORE})
-    return json_response(200, link.model_dump(mode="json"), headers=NO_STORE)
+        return Response(status_code=302, body="", headers={"Location": link.url, **headers})
+    return json_response(200, link.model_dump(mode="json"), headers=headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

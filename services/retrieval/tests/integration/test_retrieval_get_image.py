@@ -135,6 +135,64 @@ def test_webp_link_points_at_the_webp_rendition(platform, call_api, make_record)
     assert parse_qs(urlparse(body["url"]).query)["response-content-type"] == ["image/webp"]
 
 
+CHROMIUM_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def get_accepting(call_api, image_id: str, accept: str, **query: str):
+    return call_api(
+        get_image, "GET", RESOURCE, path_parameters={"id": image_id}, query=query, sub=OWNER, headers={"Accept": accept}
+    )
+
+
+def test_auto_gives_a_browser_the_avif_rendition_and_varies_on_accept(platform, call_api, make_record):
+    record = platform.save(make_record(OWNER))
+
+    response = get_accepting(call_api, record.image_id, CHROMIUM_IMAGE_ACCEPT, size="thumb", format="auto")
+
+    assert response.status == 200
+    assert response.headers["Vary"] == "Accept" and response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    _, key = bucket_and_key(body["url"])
+    assert body["format"] == "avif"
+    assert key == record.renditions["thumb"].files["avif"].key and key.endswith("/thumb.avif")
+    assert parse_qs(urlparse(body["url"]).query)["response-content-type"] == ["image/avif"]
+
+
+def test_without_format_an_accept_header_negotiates_and_the_redirect_follows_it(platform, call_api, make_record):
+    record = platform.save(make_record(OWNER))
+
+    response = get_accepting(call_api, record.image_id, "image/webp,*/*;q=0.8", size="small", redirect="true")
+
+    assert response.status == 302 and response.headers["Vary"] == "Accept"
+    assert bucket_and_key(response.headers["Location"])[1] == record.renditions["small"].files["webp"].key
+
+
+def test_auto_gives_jpeg_to_a_client_that_only_accepts_jpeg(platform, call_api, make_record):
+    record = platform.save(make_record(OWNER))
+
+    body = get_accepting(call_api, record.image_id, "image/jpeg", size="thumb", format="auto").json()
+
+    assert body["format"] == "jpeg" and body["url"].split("?")[0].endswith("/thumb.jpg")
+
+
+def test_an_explicit_format_ignores_accept_and_does_not_vary(platform, call_api, make_record):
+    record = platform.save(make_record(OWNER))
+
+    response = get_accepting(call_api, record.image_id, CHROMIUM_IMAGE_ACCEPT, size="thumb", format="jpeg")
+
+    assert response.json()["format"] == "jpeg" and "Vary" not in response.headers
+
+
+def test_avif_of_a_size_without_avif_is_400_listing_its_formats(platform, call_api, make_record):
+    record = platform.save(make_record(OWNER))
+
+    response = get(call_api, record.image_id, size="large", format="avif")
+
+    assert response.status == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_format" and error["allowed"] == ["jpeg", "webp"]
+
+
 def test_link_lifetime_follows_the_setting(platform, call_api, make_record, monkeypatch):
     from imgplat_common.settings import load_settings
 

@@ -11,7 +11,14 @@ from imgplat_common.keys import new_image_id, original_key, rendition_prefix
 from imgplat_common.models import RENDITION_FORMATS, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 from imgplat_retrieval.deletion import ForeignOriginalKeyError, delete_image
-from imgplat_retrieval.images import RenditionFormat, describe_image, find_image, link_rendition
+from imgplat_retrieval.images import (
+    RenditionFormat,
+    RequestedFormat,
+    describe_image,
+    find_image,
+    link_rendition,
+    requested_format,
+)
 from imgplat_retrieval.listing import decode_cursor, encode_cursor, list_images
 from imgplat_retrieval.rendition_urls import UrlIssuer, UrlLifetime, thumbnail_url, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
@@ -154,7 +161,7 @@ def test_rendition_without_jpeg_takes_its_size_from_webp(make_record):
 def test_link_signs_the_rendition_key_with_the_formats_content_type(make_record):
     record = make_record(OWNER)
 
-    link = link_rendition(record, "medium", RenditionFormat.WEBP, issuer(UrlLifetime(120)))
+    link = link_rendition(record, "medium", RequestedFormat.WEBP, issuer(UrlLifetime(120)))
 
     key = record.renditions["medium"].files["webp"].key
     assert link.url == f"https://renditions.example/{key}?type=image/webp&expires={NOW + 120}"
@@ -165,7 +172,7 @@ def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
     record = make_record(OWNER, ImageStatus.FAILED)
 
     with pytest.raises(Conflict) as raised:
-        link_rendition(record, "medium", RenditionFormat.JPEG, issuer())
+        link_rendition(record, "medium", RequestedFormat.JPEG, issuer())
 
     assert raised.value.code == "not_ready"
     assert raised.value.details == {"status": "FAILED", "error_id": record.error_id}
@@ -173,7 +180,7 @@ def test_link_to_failed_image_is_not_ready_with_error_id(make_record):
 
 def test_link_to_processing_image_is_not_ready(make_record):
     with pytest.raises(Conflict) as raised:
-        link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RenditionFormat.JPEG, issuer())
+        link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RequestedFormat.JPEG, issuer())
 
     assert raised.value.details == {"status": "PROCESSING"}
 
@@ -183,7 +190,7 @@ def test_unknown_size_lists_the_sizes_the_image_has(make_record):
     record = record.model_copy(update={"renditions": {"thumb": record.renditions["thumb"]}})
 
     with pytest.raises(BadRequest) as raised:
-        link_rendition(record, "large", RenditionFormat.JPEG, issuer())
+        link_rendition(record, "large", RequestedFormat.JPEG, issuer())
 
     assert raised.value.code == "invalid_size" and raised.value.details == {"allowed": ["thumb"]}
 
@@ -194,13 +201,71 @@ def test_format_a_rendition_lacks_is_400_listing_what_it_has(make_record):
     record = record.model_copy(update={"renditions": {"large": jpeg_only}})
 
     with pytest.raises(BadRequest) as raised:
-        link_rendition(record, "large", RenditionFormat.WEBP, issuer())
+        link_rendition(record, "large", RequestedFormat.WEBP, issuer())
 
     assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg"]}
 
 
 def test_rendition_formats_match_the_shared_contract():
     assert tuple(f.value for f in RenditionFormat) == RENDITION_FORMATS
+    assert {f.value for f in RequestedFormat} == {*RENDITION_FORMATS, "auto"}
+
+
+# format=auto and the Accept header
+
+CHROMIUM_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def _auto_format(record: ImageRecord, size: str, accept: str | None) -> str:
+    link = link_rendition(record, size, RequestedFormat.AUTO, issuer(), accept=accept)
+    assert link.url.endswith(f"type=image/{link.format}&expires={NOW + 300}")
+    return link.format
+
+
+def test_auto_gives_chromium_avif_where_the_size_has_it_and_webp_where_not(make_record):
+    record = make_record(OWNER)
+
+    assert _auto_format(record, "thumb", CHROMIUM_IMAGE_ACCEPT) == "avif"
+    assert _auto_format(record, "large", CHROMIUM_IMAGE_ACCEPT) == "webp"
+
+
+def test_auto_gives_jpeg_to_a_client_that_only_accepts_jpeg_or_names_no_image_type(make_record):
+    record = make_record(OWNER)
+
+    assert _auto_format(record, "thumb", "image/jpeg") == "jpeg"
+    assert _auto_format(record, "thumb", "*/*") == "jpeg"  # curl: a wildcard says nothing about AVIF
+    assert _auto_format(record, "thumb", "application/json") == "jpeg"  # nothing acceptable: JPEG anyway
+    assert _auto_format(record, "thumb", None) == "jpeg"
+
+
+def test_auto_follows_q_values_and_refusals(make_record):
+    record = make_record(OWNER)
+
+    assert _auto_format(record, "small", "image/avif;q=0.5, image/webp;q=0.9, image/jpeg;q=0.1") == "webp"
+    assert _auto_format(record, "small", "image/avif;q=0, image/*") == "jpeg"
+    assert _auto_format(record, "small", "IMAGE/AVIF;Q=0.2, image/jpeg;q=0.1") == "avif"
+
+
+def test_auto_on_a_rendition_without_jpeg_falls_back_to_what_it_has(make_record):
+    record = make_record(OWNER)
+    webp_only = Rendition(name="thumb", long_edge=160, files={"webp": record.renditions["thumb"].files["webp"]})
+    record = record.model_copy(update={"renditions": {"thumb": webp_only}})
+
+    assert _auto_format(record, "thumb", "image/jpeg") == "webp"
+
+
+def test_avif_of_a_size_without_avif_is_400_listing_what_it_has(make_record):
+    with pytest.raises(BadRequest) as raised:
+        link_rendition(make_record(OWNER), "large", RequestedFormat.AVIF, issuer())
+
+    assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg", "webp"]}
+
+
+def test_without_format_a_request_with_an_accept_header_negotiates_and_one_without_gets_jpeg():
+    assert requested_format(None, "image/avif") is RequestedFormat.AUTO
+    assert requested_format(None, None) is RequestedFormat.JPEG
+    assert requested_format(None, "") is RequestedFormat.JPEG
+    assert requested_format(RequestedFormat.WEBP, "image/avif") is RequestedFormat.WEBP
 
 
 # listing
@@ -271,9 +336,9 @@ def test_the_same_rendition_within_a_window_gets_the_same_link(make_record):
     lifetime = UrlLifetime(min_lifetime_seconds=900, window_seconds=HOUR)
     window_start = NOW - NOW % HOUR
 
-    first = link_rendition(record, "thumb", RenditionFormat.JPEG, issuer(lifetime, window_start + 5))
-    later = link_rendition(record, "thumb", RenditionFormat.JPEG, issuer(lifetime, window_start + HOUR - 5))
-    next_window = link_rendition(record, "thumb", RenditionFormat.JPEG, issuer(lifetime, window_start + HOUR))
+    first = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + 5))
+    later = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + HOUR - 5))
+    next_window = link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime, window_start + HOUR))
 
     assert first.url == later.url and next_window.url != first.url
     assert first.expires_in == HOUR + 900 - 5 and later.expires_in == 905  # the real remaining lifetime
@@ -313,7 +378,7 @@ def test_the_listings_thumbnail_is_the_link_get_image_gives_for_the_smallest_siz
 
     listed = thumbnail_url(record, issuer(lifetime))
 
-    assert listed == link_rendition(record, "thumb", RenditionFormat.JPEG, issuer(lifetime)).url
+    assert listed == link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime)).url
 
 
 # deletion

@@ -12,7 +12,10 @@ from typing import Any, cast
 from unittest import mock
 from urllib.parse import urlsplit
 
+import boto3
+from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import DefaultConfig
 
 from local.api import Route, TokenVerifier, handle_request, routes_of
 from local.cdn import CDN_PATH, LocalCdn, SigningKeyPair
@@ -23,7 +26,8 @@ from local.provision import Provisioner
 from local.serverless_files import compose
 from local.stack import Stack, printed_config_with_outputs
 
-MOTO_SETTINGS = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+# moto's settings for the local platform: Step Functions runs the state machines, Lambda never reaches for Docker.
+MOTO_SETTINGS: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 COMPOSE_REFERENCE = re.compile(r"^\$\{(\w+)\.(\w+)\}$")
 # Where the local CDN answers when the platform is not behind a real server (in-process tests): a URL's path is what
 # counts (platform.request ignores the host).
@@ -176,3 +180,14 @@ class LocalPlatform:
     def deliver_queue_messages(self, wait_seconds: int = 0) -> int:
         """One poll of every SQS event source (local/event_sources.py); returns how many messages were delivered."""
         return deliver_queue_messages(self, wait_seconds)
+
+
+@contextmanager
+def deployed_in_process(platform_type: type[LocalPlatform] = LocalPlatform) -> Iterator[LocalPlatform]:
+    """Every service deployed into an in-process moto, the handlers run in this process (tests, benchmarks)."""
+
+    with mock_aws(config=MOTO_SETTINGS):
+        local = platform_type(lambda name: boto3.client(name, region_name="us-east-1"))
+        local.deploy()
+        with local.emulating():
+            yield local

@@ -1,4 +1,5 @@
-"""The local platform (`python -m local`) as a subprocess on free ports, shared by the HTTP end-to-end tests."""
+"""The local platform two ways: `python -m local` as a subprocess on free ports (the HTTP end-to-end tests), and
+in-process on moto (`platform`, one per test module)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from local.launcher import RunningPlatform, port_in_use, running_platform
+from local.platform import LocalPlatform, deployed_in_process
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[LocalPlatform]:
+    with deployed_in_process() as local:
+        yield local
 
 
 @pytest.fixture(scope="session")

@@ -14,25 +14,15 @@ import boto3
 import jsonschema
 import pytest
 import requests
-from moto import mock_aws
 from PIL import Image
 
-from local.platform import MOTO_SETTINGS, LocalPlatform
+from local.platform import LocalPlatform
 from local.serverless_files import ROOT, load_yaml
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Correct-Horse-9-Battery"
 SCHEMAS = ROOT / "docs" / "events"
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with mock_aws(config=MOTO_SETTINGS):
-        local = LocalPlatform(lambda name: boto3.client(name, region_name="us-east-1"))
-        local.deploy()
-        with local.emulating():
-            yield local
 
 
 @pytest.fixture(scope="module")

@@ -13,29 +13,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 import requests
-from moto import mock_aws
 from PIL import Image
 
 from local.event_sources import run_schedules
 from local.lambdas import Invocation
-from local.platform import MOTO_SETTINGS, LocalPlatform
+from local.platform import LocalPlatform
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "ada@example.com"
 PASSWORD = "Correct-Horse-9-Battery"
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with mock_aws(config=MOTO_SETTINGS):
-        local = LocalPlatform(lambda name: boto3.client(name, region_name="us-east-1"))
-        local.deploy()
-        with local.emulating():
-            yield local
 
 
 def call(

@@ -13,14 +13,12 @@ import json
 import time
 from typing import Any
 
-import boto3
 import jwt
 import pytest
-from moto import mock_aws
 from moto.utilities.utils import load_resource
 
 from local.lambdas import FunctionSpec, Invocation, invoke_in_process
-from local.platform import MOTO_SETTINGS, LocalPlatform
+from local.platform import LocalPlatform, deployed_in_process
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Correct-Horse-9-Battery"
@@ -39,12 +37,9 @@ class CountingPlatform(LocalPlatform):
 
 @pytest.fixture(scope="module")
 def platform():
-    with mock_aws(config=MOTO_SETTINGS):
-        local = CountingPlatform(lambda name: boto3.client(name, region_name="us-east-1"))
-        local.deploy()
+    with deployed_in_process(CountingPlatform) as local:
         local.runner = local.count
-        with local.emulating():
-            yield local
+        yield local
 
 
 def call(

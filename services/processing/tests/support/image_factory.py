@@ -8,8 +8,10 @@ from __future__ import annotations
 import struct
 import zlib
 from io import BytesIO
+from typing import Any
 
-from PIL import ExifTags, Image, ImageDraw, PngImagePlugin
+import pytest
+from PIL import ExifTags, Image, ImageDraw, ImageFile, PngImagePlugin
 
 RED = (220, 20, 20)
 GREEN = (20, 200, 20)
@@ -286,3 +288,16 @@ def tiff_compressed_with(code: int, size: tuple[int, int] = (64, 48)) -> bytes:
 def sixteen_bit_tiff(value: int, size: tuple[int, int] = (64, 48)) -> bytes:
     """A 16-bit greyscale TIFF, every sample `value` (2048 is mid-grey for 12-bit sensor data)."""
     return encode(Image.new("I;16", size, value), "TIFF")
+
+
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The format of every pixel decode Pillow does from now on (a list that fills as the test runs)."""
+    decodes: list[str] = []
+    original_load = ImageFile.ImageFile.load
+
+    def counting_load(image: ImageFile.ImageFile) -> Any:
+        decodes.append(image.format or "")
+        return original_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    return decodes

@@ -18,7 +18,7 @@ from imgplat_processing.images.metadata import extract_exif_summary
 from imgplat_processing.images.renditions import render_renditions
 from imgplat_processing.images.validate import ImageRejected, sniff_format, validate_image
 from imgplat_processing.rendition_specs import RenditionSpec
-from PIL import ExifTags, Image, ImageFile
+from PIL import ExifTags, Image
 
 MEDIUM = (RenditionSpec("medium", 800),)
 ENCODERS = {"HEIF": factory.heic, "AVIF": factory.avif}
@@ -76,14 +76,7 @@ def test_a_heic_renamed_jpg_is_read_as_the_heic_it_is():
 @pytest.mark.parametrize("image_format", ["HEIF", "AVIF"])
 def test_validation_never_decodes_heif_or_avif_pixels(image_format, monkeypatch):
     data = ENCODERS[image_format](factory.solid((64, 48)))
-    decodes: list[str] = []
-    original_load = ImageFile.ImageFile.load
-
-    def counting_load(image: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
-        decodes.append(image.format or "")
-        return original_load(image)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    decodes = factory.count_decodes(monkeypatch)
     validate_image(data, LIMITS)
 
     assert decodes == []

@@ -9,7 +9,6 @@ import image_factory as factory
 import pytest
 from image_settings import LIMITS, limits
 from imgplat_processing.images.validate import ImageRejected, ValidationLimits, sniff_format, validate_image
-from PIL import ImageFile
 
 
 def rejection(data: bytes, limits: ValidationLimits = LIMITS) -> ImageRejected:
@@ -139,14 +138,7 @@ def test_validation_reads_headers_only_and_leaves_the_pixels_to_the_one_decode()
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "TIFF"])
 def test_validation_never_decodes_pixels(image_format, monkeypatch):
-    decodes: list[str] = []
-    original_load = ImageFile.ImageFile.load
-
-    def counting_load(image: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
-        decodes.append(image.format or "")
-        return original_load(image)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    decodes = factory.count_decodes(monkeypatch)
     data = factory.encode(factory.solid((60, 40), mode="RGB"), image_format, exif=factory.orientation_exif(6))
 
     validated = validate_image(data, LIMITS)

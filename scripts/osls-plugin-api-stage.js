@@ -17,6 +17,8 @@
 //     accessLogFormat: '{"requestId":"$context.requestId", ...}'
 //     dependsOn: [ApiGatewayAccount]                          # what must exist first (the account's logging role)
 //     metadata: { checkov: { skip: [...] } }                  # the resource's Metadata
+//     corsOrigins: "https://app.example.com"                  # the API's allowed origins (param corsOrigins)
+//     anyOriginRefusedIn: [prod]                              # stages that may not allow every origin ("*")
 //
 // Each API service loads it through its ./osls-plugin-api-stage.js (osls loads local plugins from the service
 // folder only). Leave provider.tracing.apiGateway and provider.logs.restApi unset: the stage is this plugin's.
@@ -30,9 +32,26 @@ class ApiStagePlugin {
   constructor(serverless) {
     this.serverless = serverless;
     this.hooks = {
+      'before:package:initialize': () => this.refuseAnyOrigin(),
       // After resources and resources.extensions are merged, before the template is written.
       'before:aws:package:finalize:saveServiceState': () => this.addStage(),
     };
+  }
+
+  // A real stage must name its web origins: "*" lets any site's script call the API with a user's token.
+  refuseAnyOrigin() {
+    const { service } = this.serverless;
+    const config = (service.custom || {}).apiStage;
+    if (!config || !config.anyOriginRefusedIn) return;
+    const stage = this.serverless.getProvider('aws').getStage();
+    const origins = String(config.corsOrigins || '').split(',').map((origin) => origin.trim());
+    if (config.anyOriginRefusedIn.includes(stage) && origins.includes('*')) {
+      throw new this.serverless.classes.Error(
+        `corsOrigins is "*" for stage ${stage}, which allows any web site to call the API: deploy with ` +
+          '--param="corsOrigins=https://your-app.example.com" (comma-separated origins)',
+        'CORS_ANY_ORIGIN'
+      );
+    }
   }
 
   addStage() {

@@ -606,3 +606,26 @@ def test_retrieval_may_read_the_signing_key_only_when_it_signs_cloudfront_urls(t
         "retrieval", "dev", {k: v for k, v in _wired_placeholders("retrieval").items() if "cdn" not in k}
     )
     assert alone["resources"]["Parameters"]["CdnPrivateKeyParameter"]["Default"] == ""
+
+
+def test_prod_keeps_its_log_groups_on_stack_removal_and_dev_does_not(templates):
+    for service in ("auth", "upload", "processing", "retrieval"):
+        params = serverless_config(service)["params"]
+        assert (params["default"]["logDeletionPolicy"], params["prod"]["logDeletionPolicy"]) == ("Delete", "Retain")
+        log_groups = _resources({service: templates[service]}, "AWS::Logs::LogGroup")
+        assert log_groups, service
+        for _, logical_id, _ in log_groups:
+            resource = templates[service]["Resources"][logical_id]
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Delete", logical_id
+
+
+def test_functions_use_the_platform_key_only_through_the_service_that_holds_the_data(templates):
+    # kms:ViaService on every KMS grant: a leaked role cannot decrypt anything with the key by calling KMS itself
+    for service, logical_id, properties in _resources(templates, "AWS::IAM::Role"):
+        for policy in properties.get("Policies") or []:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                if any(action.startswith("kms:") for action in actions):
+                    assert "kms:Encrypt" not in actions, (service, logical_id)
+                    via = json.dumps(statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService"))
+                    assert any(f"{held}." in via for held in ("s3", "sqs", "dynamodb")), (service, logical_id)

@@ -27,6 +27,11 @@ def _properties(resources: dict[str, Any], name: str) -> dict[str, Any]:
     return resources[name]["Properties"]
 
 
+ORIGINALS_BUCKET_NAME = (
+    "${AWS::StackName}-originals-${AWS::AccountId}-${AWS::Region}"  # the region too: names are global
+)
+
+
 def test_platform_key_rotates_and_lets_s3_encrypt_notifications_for_this_account_only(resources):
     key = _properties(resources, "PlatformKey")
     assert key["EnableKeyRotation"] is True
@@ -34,7 +39,12 @@ def test_platform_key_rotates_and_lets_s3_encrypt_notifications_for_this_account
         s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "s3.amazonaws.com"}
     )
     assert sorted(s3_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert s3_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # For this account's originals bucket only, not any bucket of the account
+    assert s3_statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::" + ORIGINALS_BUCKET_NAME}},
+    }
+    assert _properties(resources, "OriginalsBucket")["BucketName"] == {"Fn::Sub": ORIGINALS_BUCKET_NAME}
     assert _properties(resources, "PlatformKeyAlias")["AliasName"] == "alias/${self:service}-${sls:stage}"
 
 
@@ -50,7 +60,7 @@ def test_originals_bucket_is_kms_encrypted_with_bucket_keys_and_fully_private(re
         "RestrictPublicBuckets": True,
     }
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    assert bucket["BucketName"] == {"Fn::Sub": "${AWS::StackName}-originals-${AWS::AccountId}"}
+    assert bucket["BucketName"] == {"Fn::Sub": "${AWS::StackName}-originals-${AWS::AccountId}-${AWS::Region}"}
 
 
 def test_originals_bucket_policy_refuses_plain_http(resources):
@@ -100,7 +110,7 @@ def test_only_the_originals_bucket_of_this_account_may_send_to_the_queue_and_onl
     allow = next(s for s in statements if s["Effect"] == "Allow")
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-originals-${AWS::AccountId}"
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-originals-${AWS::AccountId}-${AWS::Region}"
     }
     assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     deny = next(s for s in statements if s["Effect"] == "Deny")
@@ -143,6 +153,10 @@ def test_create_upload_has_least_privilege_and_a_cognito_authorizer(config, reso
     assert granted["dynamodb:PutItem"] == {"Fn::GetAtt": ["ImagesTable", "Arn"]}
     assert granted["s3:PutObject"] == {"Fn::Sub": "${OriginalsBucket.Arn}/originals/*"}
     assert granted["kms:GenerateDataKey"] == KEY_ARN
+    # The key only through S3 (SSE-KMS of the original) or DynamoDB (the table); no kms:Encrypt, which nothing uses
+    assert "kms:Encrypt" not in granted
+    via = [s["Condition"]["StringEquals"]["kms:ViaService"] for s in statements if s["Action"][0].startswith("kms:")]
+    assert via == [{"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}, {"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}]
     (event,) = function["events"]
     assert event["http"]["authorizer"] == {
         "type": "COGNITO_USER_POOLS",

@@ -23,6 +23,8 @@ NOT_EMULATED = {
     "AWS::IAM::Policy",
     "AWS::EC2::VPCEndpoint",
     "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
     "AWS::Lambda::EventInvokeConfig",  # retries and on-failure destinations: the local schedules log a failed run
     "AWS::Events::Archive",
 }

@@ -79,3 +79,77 @@ def test_a_log_group_policy_other_than_delete_or_retain_is_refused():
     config = {"stage": "dev", "custom": {"logGroupDeletionPolicy": "Snapshot"}, "resources": {}}
     answer = run_hook("osls-plugin-log-groups.js", "before:aws:package:finalize:saveServiceState", config)
     assert answer["code"] == "LOG_GROUP_POLICY"
+
+
+ALARMS_HOOK = "before:aws:package:finalize:saveServiceState"
+TOPIC = "arn:aws:sns:us-east-1:000000000000:alarms"
+
+
+def _function(name: str) -> dict[str, Any]:
+    return {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": name}}
+
+
+def test_every_function_gets_an_errors_and_a_throttles_alarm_and_the_api_a_5xx_rate_alarm():
+    resources = {
+        "ApiLambdaFunction": _function("svc-dev-api"),
+        "WorkerLambdaFunction": _function("svc-dev-worker"),
+        "ApiGatewayRestApi": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "dev-svc"}},
+    }
+    config = {"stage": "dev", "custom": {"alarms": {"topic": TOPIC}}, "resources": resources}
+    done = run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)["resources"]
+    for function in ("Api", "Worker"):
+        for metric in ("Errors", "Throttles"):
+            alarm = done[f"{function}{metric}Alarm"]["Properties"]
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric)
+            assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": f"{function}LambdaFunction"}}]
+    rate = done["ApiGateway5xxRateAlarm"]["Properties"]
+    assert rate["Dimensions"] == [{"Name": "ApiName", "Value": "dev-svc"}, {"Name": "Stage", "Value": "dev"}]
+    assert len([r for r in done.values() if r["Type"] == "AWS::CloudWatch::Alarm"]) == 5
+
+
+def test_every_alarm_without_actions_of_its_own_notifies_the_topic():
+    own_action = {"AlarmActions": ["arn:aws:sns:us-east-1:000000000000:elsewhere"]}
+    resources = {
+        "QueueAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"MetricName": "Age"}},
+        "RoutedAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": dict(own_action)},
+    }
+    config = {"stage": "dev", "custom": {"alarms": {"topic": TOPIC}}, "resources": resources}
+    done = run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)["resources"]
+    assert done["QueueAlarm"]["Properties"]["AlarmActions"] == [TOPIC]
+    assert done["QueueAlarm"]["Properties"]["OKActions"] == [TOPIC]
+    assert done["RoutedAlarm"]["Properties"] == own_action
+
+
+def test_alarms_without_a_topic_are_refused():
+    config = {"stage": "dev", "custom": {"alarms": {"topic": ""}}, "resources": {"FLambdaFunction": _function("f")}}
+    assert run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)["code"] == "ALARMS"
+
+
+DEFAULT_ROLE = {"Type": "AWS::IAM::Role", "Properties": {"Policies": []}}
+
+
+def test_the_frameworks_default_role_goes_when_every_function_has_its_own():
+    resources = {
+        "IamRoleLambdaExecution": DEFAULT_ROLE,
+        "ApiIamRoleLambdaExecution": DEFAULT_ROLE,
+        "ApiLambdaFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Role": {"Fn::GetAtt": ["ApiIamRoleLambdaExecution", "Arn"]}},
+        },
+    }
+    config = {"stage": "dev", "custom": {}, "resources": resources}
+    done = run_hook("osls-plugin-default-role.js", ALARMS_HOOK, config)["resources"]
+    assert set(done) == {"ApiIamRoleLambdaExecution", "ApiLambdaFunction"}
+
+
+@pytest.mark.parametrize(
+    "role", [{"Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"]}, {"Fn::Sub": "${IamRoleLambdaExecution.Arn}"}]
+)
+def test_the_default_role_stays_while_a_function_uses_it(role):
+    resources = {
+        "IamRoleLambdaExecution": DEFAULT_ROLE,
+        "ApiLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {"Role": role}},
+    }
+    config = {"stage": "dev", "custom": {}, "resources": resources}
+    done = run_hook("osls-plugin-default-role.js", ALARMS_HOOK, config)["resources"]
+    assert "IamRoleLambdaExecution" in done

@@ -138,10 +138,13 @@ def test_every_queue_and_table_is_encrypted_with_the_platform_key_and_every_queu
         assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_the_platform_key_rotates(templates):
+def test_the_platform_key_and_the_alarm_topic_key_rotate(templates):
     keys = _resources(templates, "AWS::KMS::Key")
-    assert [(service, logical_id) for service, logical_id, _ in keys] == [("upload", "PlatformKey")]
-    assert keys[0][2]["EnableKeyRotation"] is True
+    assert {(service, logical_id) for service, logical_id, _ in keys} == {
+        ("upload", "PlatformKey"),
+        ("auth", "AlarmTopicKey"),
+    }
+    assert all(properties["EnableKeyRotation"] is True for _, _, properties in keys)
 
 
 def test_no_iam_statement_grants_wildcard_actions_or_wildcard_data_resources(templates):
@@ -185,6 +188,150 @@ def test_alarms_watch_the_dead_letter_queue_and_workflow_failures(templates):
     assert alarms["ExecutionsFailed"]["Namespace"] == "AWS/States"
 
 
+ALARM_TOPIC_CHOICE = {"Fn::If": ["CreatesAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
+# CloudWatch acting for this account's alarms, and no one else's (the confused-deputy guard)
+ALARM_PUBLISHERS = {
+    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    "ArnLike": {
+        "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
+    },
+}
+
+
+def test_auth_creates_an_encrypted_alarm_topic_only_when_the_stage_names_none(templates):
+    template = templates["auth"]
+    resources = template["Resources"]
+    assert param_default("auth", "alarmTopicArn") == ""
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    assert template["Conditions"]["CreatesAlarmTopic"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+    for logical_id in ("AlarmTopic", "AlarmTopicKey", "AlarmTopicKeyAlias", "AlarmTopicPolicy"):
+        assert resources[logical_id]["Condition"] == "CreatesAlarmTopic", logical_id
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    # The others take the created topic, or the one given, from this output (compose: alarmTopicArn)
+    assert template["Outputs"]["AlarmTopicArn"]["Value"] == ALARM_TOPIC_CHOICE
+
+
+def test_only_this_accounts_cloudwatch_alarms_may_use_the_alarm_topic_and_its_key(templates):
+    resources = templates["auth"]["Resources"]
+    statements = resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    services = [s for s in statements if "Service" in s["Principal"]]
+    assert [s["Principal"]["Service"] for s in services] == ["cloudwatch.amazonaws.com"]
+    # Without these CloudWatch cannot publish to an encrypted topic (why the AWS managed aws/sns key will not do)
+    assert set(services[0]["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert services[0]["Condition"] == ALARM_PUBLISHERS
+    policy = resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    publish = _statement(policy, "CloudWatchAlarmsPublish")
+    assert (publish["Principal"], publish["Action"]) == ({"Service": "cloudwatch.amazonaws.com"}, "sns:Publish")
+    assert publish["Condition"] == ALARM_PUBLISHERS
+    assert _statement(policy, "DenyInsecureTransport")["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_alarm_email_is_subscribed_to_the_created_topic_only_when_given(templates):
+    template = templates["auth"]
+    assert param_default("auth", "alarmEmail") == ""
+    assert template["Conditions"]["SubscribesAlarmEmail"] == {
+        "Fn::And": [{"Condition": "CreatesAlarmTopic"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}]
+    }
+    subscriptions = [s for s in template["Resources"].values() if s["Type"] == "AWS::SNS::Subscription"]
+    assert subscriptions == [template["Resources"]["AlarmEmailSubscription"]]
+    subscription = subscriptions[0]
+    assert subscription["Condition"] == "SubscribesAlarmEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(templates):
+    functions = _resources(templates, "AWS::Lambda::Function")
+    assert {service for service, _, _ in functions} == {"auth", "upload", "processing", "retrieval"}
+    for service, logical_id, _ in functions:
+        watched = {
+            alarm["MetricName"]
+            for alarm in _alarms(templates[service]).values()
+            if alarm["Namespace"] == "AWS/Lambda"
+            and alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
+        }
+        assert watched == {"Errors", "Throttles"}, f"{service}/{logical_id}"
+
+
+@pytest.mark.parametrize("service", ["auth", "upload", "retrieval"])
+def test_every_api_alarms_on_its_5xx_rate(templates, service):
+    template = templates[service]
+    api_name = template["Resources"]["ApiGatewayRestApi"]["Properties"]["Name"]
+    stage = template["Resources"]["ApiGatewayStage"]["Properties"]["StageName"]
+    rates = [a for a in _alarms(template).values() if a["MetricName"] == "5XXError"]
+    assert len(rates) == 1
+    # The average of 5XXError is the share of requests answered 5xx
+    assert (rates[0]["Namespace"], rates[0]["Statistic"]) == ("AWS/ApiGateway", "Average")
+    assert rates[0]["Dimensions"] == [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": stage}]
+    assert 0 < rates[0]["Threshold"] < 1
+
+
+def test_alarms_watch_the_ingest_queues_oldest_message_and_timed_out_runs(templates):
+    upload = templates["upload"]["Resources"]
+    age = _alarms(templates["upload"])["IngestQueueAgeAlarm"]
+    assert (age["Namespace"], age["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert age["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestQueue", "QueueName"]}}]
+    # Past what one crashed batch costs (the visibility timeout): a stalled consumer, not a retry
+    assert age["Threshold"] > upload["IngestQueue"]["Properties"]["VisibilityTimeout"]
+    timeouts = [a for a in _alarms(templates["processing"]).values() if a["MetricName"] == "ExecutionsTimedOut"]
+    assert len(timeouts) == 1
+    assert timeouts[0]["Namespace"] == "AWS/States"
+    assert timeouts[0]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "ImageWorkflow"}}]
+    assert "ReconcilerErrorsAlarm" in _alarms(templates["processing"])
+
+
+def test_every_alarm_notifies_the_platforms_alarm_topic_when_it_fires_and_when_it_clears(templates):
+    topics = {"auth": ALARM_TOPIC_CHOICE}
+    for service, service_config in compose()["services"].items():
+        if service != "auth" and _alarms(templates[service]):
+            # Compose hands auth's topic to every other service with alarms
+            assert (service_config.get("params") or {}).get("alarmTopicArn") == "${auth.AlarmTopicArn}", service
+            topics[service] = _wired_placeholders(service)["alarmTopicArn"]
+    assert set(topics) == {"auth", "upload", "processing", "retrieval"}
+    for service, topic in topics.items():
+        for logical_id, alarm in _alarms(templates[service]).items():
+            assert alarm["AlarmActions"] == [topic], f"{service}/{logical_id}"
+            assert alarm["OKActions"] == [topic], f"{service}/{logical_id}"
+            assert alarm["TreatMissingData"] == "notBreaching", f"{service}/{logical_id}"
+
+
+def _policy_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_no_service_keeps_a_role_nothing_uses(templates):
+    for service, template in templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            others = {k: v for k, v in template["Resources"].items() if k != logical_id}
+            assert re.search(rf'"{logical_id}"|\${{{logical_id}\.', json.dumps(others)), f"{service}/{logical_id}"
+        assert "IamRoleLambdaExecution" not in template["Resources"], service
+
+
+def test_only_the_orchestrators_role_may_receive_and_delete_from_the_ingest_queue(templates):
+    consumers = set()
+    for service, logical_id, _ in _resources(templates, "AWS::IAM::Role"):
+        role = templates[service]["Resources"][logical_id]
+        for statement in _policy_statements(role):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if {"sqs:ReceiveMessage", "sqs:DeleteMessage"} & set(actions):
+                consumers.add((service, logical_id))
+                assert statement["Resource"] == [_wired_placeholders("processing")["ingestQueueArn"]]
+    assert consumers == {("processing", "OrchestratorIamRoleLambdaExecution")}
+
+
 def test_every_non_auth_route_uses_the_cognito_authorizer(templates):
     for service in ("upload", "retrieval"):
         methods = [
@@ -215,7 +362,7 @@ def test_the_user_pool_hides_whether_users_exist(templates):
 def test_a_stage_can_put_every_function_in_a_vpc_with_gateway_endpoints():
     from local.stack import printed_config
 
-    placeholders = {"userPoolArn": "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_x"}
+    placeholders = _wired_placeholders("upload")
     vpc = {
         "vpcMode": "private",
         "vpcSubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
@@ -573,7 +720,7 @@ def test_the_renditions_bucket_lets_only_this_accounts_cloudfront_read_rendition
 
 
 def test_the_platform_key_lets_this_accounts_cloudfront_decrypt_and_nothing_more(templates):
-    ((_, _, key),) = _resources(templates, "AWS::KMS::Key")
+    key = templates["upload"]["Resources"]["PlatformKey"]["Properties"]
     grant = _statement(key["KeyPolicy"]["Statement"], "CloudFrontDecryptsRenditions")
     assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"} and grant["Action"] == "kms:Decrypt"
     source = grant["Condition"]["ArnLike"]["AWS:SourceArn"]["Fn::Sub"]

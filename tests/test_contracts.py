@@ -57,6 +57,7 @@ REF_KIND = {
     "AWS::Cognito::UserPool": ID,
     "AWS::Cognito::UserPoolClient": ID,
     "AWS::StepFunctions::StateMachine": ARN,
+    "AWS::SNS::Topic": ARN,
     "AWS::Events::EventBus": NAME,
     "AWS::CloudFront::PublicKey": ID,
     "AWS::CloudFront::KeyGroup": ID,
@@ -84,6 +85,15 @@ def _output_kind(service: str, output: str) -> str:
     resources = config["resources"]["Resources"]
     if isinstance(value, str) and value.startswith("${param:"):
         return VALUE
+    if "Fn::If" in value and all("Ref" in branch for branch in value["Fn::If"][1:]):
+        # auth's AlarmTopicArn: the topic it creates, or the one a template parameter names (an ARN by its name)
+        parameters = config["resources"].get("Parameters") or {}
+        kinds = {
+            ARN if ref in parameters and ref.endswith("Arn") else REF_KIND[resources[ref]["Type"]]
+            for ref in (branch["Ref"] for branch in value["Fn::If"][1:])
+        }
+        assert len(kinds) == 1, f"{service}.{output}: its branches are different kinds of value: {kinds}"
+        return kinds.pop()
     if "Fn::If" in value:  # each branch an https:// address (delivery's CdnBaseUrl: custom domain or CloudFront's)
         branches = value["Fn::If"][1:]
         assert all(str(branch.get("Fn::Sub", "")).startswith("https://") for branch in branches), output
@@ -135,6 +145,8 @@ def _whole_value_kind(keys: list[str], parent: Any) -> str | None:
         )
     if last == "Value" and isinstance(parent, dict) and parent.get("Name") == "QueueName":
         return NAME  # a CloudWatch SQS metric dimension
+    if keys[-2:] == ["alarms", "topic"]:
+        return ARN  # the topic's ARN, every alarm's action (scripts/osls-plugin-alarms.js)
     return None
 
 

@@ -694,7 +694,7 @@ def test_prod_puts_one_web_acl_with_per_ip_rate_rules_on_every_api_stage(templat
     assert email["AggregateKeyType"] == "IP"
     assert email["Limit"] * 10 <= every_route["Statement"]["RateBasedStatement"]["Limit"]
     pattern = re.compile(email["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"])
-    for path in ("/prod/auth/signup", "/auth/resend-code", "/prod/auth/forgot-password"):
+    for path in ("/prod/auth/signup", "/auth/resend-code", "/prod/auth/forgot-password", "/prod/auth/signup/"):
         assert pattern.search(path), path
     for path in ("/prod/auth/signin", "/prod/auth/confirm-forgot-password", "/prod/upload", "/images/x"):
         assert not pattern.search(path), path

@@ -27,6 +27,10 @@ NOT_EMULATED = {
     "AWS::SNS::Subscription",
     "AWS::Lambda::EventInvokeConfig",  # retries and on-failure destinations: the local schedules log a failed run
     "AWS::Events::Archive",
+    "AWS::WAFv2::WebACL",  # the per-IP rate rules of a real stage: the local stage has no WAF (wafEnabled)
+    "AWS::WAFv2::WebACLAssociation",
+    "AWS::WAFv2::LoggingConfiguration",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment",
 }
 LOCAL_ROLE_NAME = "imgplat-local-execution"
 # Characters after the type letter of a CloudFront id (E2QWRUHAPOMQZL, K2JCJMDEHXQW5F).

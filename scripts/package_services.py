@@ -54,6 +54,8 @@ def param_outputs() -> dict[str, str]:
 RESOURCE_PLACEHOLDERS = {
     "UserPoolArn": "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_placeholder",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:000000000000:placeholder-alarms",
+    "WebAclArn": "arn:aws:wafv2:us-east-1:000000000000:regional/webacl/placeholder/"
+    "00000000-0000-0000-0000-000000000000",
     "KmsKeyArn": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000",
     "OriginalsBucketName": "placeholder-originals",
     "RenditionsBucketName": "placeholder-renditions",

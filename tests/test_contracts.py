@@ -94,10 +94,15 @@ def _output_kind(service: str, output: str) -> str:
         }
         assert len(kinds) == 1, f"{service}.{output}: its branches are different kinds of value: {kinds}"
         return kinds.pop()
-    if "Fn::If" in value:  # each branch an https:// address (delivery's CdnBaseUrl: custom domain or CloudFront's)
+    if "Fn::If" in value:
         branches = value["Fn::If"][1:]
-        assert all(str(branch.get("Fn::Sub", "")).startswith("https://") for branch in branches), output
-        return URL
+        # An optional resource's output: the resource, or "none" where the stage makes none (auth's WebAclArn)
+        made = [branch for branch in branches if branch != "none"]
+        if len(made) == 1:
+            value = made[0]
+        else:  # each branch an https:// address (delivery's CdnBaseUrl: custom domain or CloudFront's)
+            assert all(str(branch.get("Fn::Sub", "")).startswith("https://") for branch in branches), output
+            return URL
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         assert logical_id in resources, f"{service}.{output} points at {logical_id}, which is not declared"

@@ -27,7 +27,7 @@ from local.serverless_files import (
     service_names,
     shared_fragments,
 )
-from local.stack import printed_config
+from local.stack import Resource, Stack, printed_config
 
 # The framework's own deployment bucket holds only the packaged zips; it is AES256 with a TLS-only policy by default.
 FRAMEWORK_BUCKET = "ServerlessDeploymentBucket"
@@ -776,3 +776,130 @@ def test_functions_use_the_platform_key_only_through_the_service_that_holds_the_
                     assert "kms:Encrypt" not in actions, (service, logical_id)
                     via = json.dumps(statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService"))
                     assert any(f"{held}." in via for held in ("s3", "sqs", "dynamodb")), (service, logical_id)
+
+
+# --- the edge: WAF web ACL, Cognito's e-mail and threat protection, per stage ------------------------------------
+
+PLACEHOLDER_SES_IDENTITY = "arn:aws:ses:us-east-1:000000000000:identity/example.com"
+
+
+def _as_deployed(config: dict[str, Any]) -> Stack:
+    """A printed serverless.yml with its CloudFormation conditions decided by its parameters' defaults (the params
+    the stage was printed with), as CloudFormation decides them at deploy time. A Ref to a resource reads as its
+    logical id."""
+    resources = config["resources"]["Resources"]
+    stand_ins = {logical_id: Resource(logical_id, r["Type"], logical_id) for logical_id, r in resources.items()}
+    return Stack(service=config["service"], config=config, region="us-east-1", resources=stand_ins)
+
+
+def _deployed(stack: Stack, logical_id: str) -> dict[str, Any] | None:
+    """A resource's properties as deployed, or None when its condition leaves it out."""
+    definition = stack.config["resources"]["Resources"][logical_id]
+    if not stack.condition_holds(definition):
+        return None
+    resolved: dict[str, Any] = stack.resolve(definition["Properties"])
+    return resolved
+
+
+WAF_RESOURCES = ("WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging")
+
+
+def test_a_dev_stage_has_no_web_acl_cognitos_own_mail_and_no_threat_protection():
+    auth = _as_deployed(printed_config("auth", "dev", {}))
+    assert all(_deployed(auth, logical_id) is None for logical_id in WAF_RESOURCES)
+    assert auth.resolve(auth.config["resources"]["Outputs"]["WebAclArn"]["Value"]) == "none"
+    pool = _deployed(auth, "UserPool")
+    assert pool is not None
+    assert pool["EmailConfiguration"] == {"EmailSendingAccount": "COGNITO_DEFAULT"}
+    assert "UserPoolAddOns" not in pool and pool["UserPoolTier"] == "ESSENTIALS"
+    assert _deployed(auth, "UserPoolRiskConfiguration") is None
+    # upload and retrieval get auth's "none" from compose, or nothing when deployed alone: no association
+    for service in ("upload", "retrieval"):
+        wired = {k: v for k, v in _wired_placeholders(service).items() if k != "webAclArn"}
+        for params in (wired, {**wired, "webAclArn": "none"}):
+            assert _deployed(_as_deployed(printed_config(service, "dev", params)), "WebAclAssociation") is None
+
+
+def test_prod_puts_one_web_acl_with_per_ip_rate_rules_on_every_api_stage(templates):
+    auth = _as_deployed(printed_config("auth", "prod", {}))
+    web_acl = _deployed(auth, "WebAcl")
+    assert web_acl is not None and web_acl["Scope"] == "REGIONAL" and web_acl["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in web_acl["Rules"]}
+    params = serverless_config("auth")["params"]["default"]
+    # Every route, per client IP and 5 minutes, answered 429 in the platform's error shape
+    every_route = rules["requests-per-ip"]
+    assert every_route["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 300,
+        "Limit": params["wafRequestsPerIpPer5Minutes"],
+    }
+    assert every_route["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+    body_key = every_route["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
+    assert json.loads(web_acl["CustomResponseBodies"][body_key]["Content"])["error"]["code"] == "rate_limited"
+    # Far fewer for the routes that make Cognito send an e-mail, with or without the stage in the path
+    email = rules["email-routes-per-ip"]["Statement"]["RateBasedStatement"]
+    assert email["AggregateKeyType"] == "IP"
+    assert email["Limit"] * 10 <= every_route["Statement"]["RateBasedStatement"]["Limit"]
+    pattern = re.compile(email["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"])
+    for path in ("/prod/auth/signup", "/auth/resend-code", "/prod/auth/forgot-password", "/prod/auth/signup/"):
+        assert pattern.search(path), path
+    for path in ("/prod/auth/signin", "/prod/auth/confirm-forgot-password", "/prod/upload", "/images/x"):
+        assert not pattern.search(path), path
+    assert "AWSManagedRulesKnownBadInputsRuleSet" in json.dumps(rules["known-bad-inputs"])
+    # Metrics for the ACL and each rule; blocked requests logged without the Authorization header
+    for visibility in [web_acl["VisibilityConfig"], *(rule["VisibilityConfig"] for rule in web_acl["Rules"])]:
+        assert visibility["CloudWatchMetricsEnabled"] is True
+    logging = auth.config["resources"]["Resources"]["WafLogging"]["Properties"]
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+    assert _deployed(auth, "WafLogGroup")["LogGroupName"].startswith("aws-waf-logs-")  # type: ignore[index]
+    # On auth's own stage (the stage resource: the association waits for it), and exported for the other two
+    association = auth.config["resources"]["Resources"]["WebAclAssociation"]
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    assert "${ApiGatewayStage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert auth.config["resources"]["Outputs"]["WebAclArn"]["Value"]["Fn::If"][1] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    for service in ("upload", "retrieval"):
+        assert compose()["services"][service]["params"]["webAclArn"] == "${auth.WebAclArn}"
+        stack = _as_deployed(printed_config(service, "prod", _wired_placeholders(service)))
+        definition = stack.config["resources"]["Resources"]["WebAclAssociation"]
+        assert stack.condition_holds(definition)
+        association = definition["Properties"]
+        assert stack.resolve(association["WebACLArn"]) == _placeholder_outputs()["WebAclArn"]
+        assert "${ApiGatewayStage}" in association["ResourceArn"]["Fn::Sub"]
+    # Every API's packaged template has the stage the association names
+    for service in API_SERVICES:
+        assert templates[service]["Resources"]["ApiGatewayStage"]["Type"] == "AWS::ApiGateway::Stage"
+        assert "WebAclAssociation" in templates[service]["Resources"], service
+
+
+def test_a_stage_sets_its_own_per_ip_limit():
+    auth = _as_deployed(printed_config("auth", "dev", {"wafEnabled": "true", "wafRequestsPerIpPer5Minutes": "300"}))
+    web_acl = _deployed(auth, "WebAcl")
+    assert web_acl is not None
+    (rule,) = [rule for rule in web_acl["Rules"] if rule["Name"] == "requests-per-ip"]
+    assert int(rule["Statement"]["RateBasedStatement"]["Limit"]) == 300
+
+
+def test_a_real_stage_sends_cognitos_mail_through_ses_and_enforces_threat_protection():
+    ses = {"sesSourceArn": PLACEHOLDER_SES_IDENTITY, "sesFromAddress": "Image platform <no-reply@example.com>"}
+    auth = _as_deployed(printed_config("auth", "prod", ses))
+    pool = _deployed(auth, "UserPool")
+    assert pool is not None
+    assert pool["EmailConfiguration"] == {
+        "EmailSendingAccount": "DEVELOPER",
+        "SourceArn": PLACEHOLDER_SES_IDENTITY,
+        "From": ses["sesFromAddress"],
+    }
+    # Threat protection needs the Plus plan; enforced, it refuses leaked passwords and blocks no one on a risk score
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"} and pool["UserPoolTier"] == "PLUS"
+    risk = _deployed(auth, "UserPoolRiskConfiguration")
+    assert risk is not None and risk["ClientId"] == "ALL"
+    assert risk["CompromisedCredentialsRiskConfiguration"]["Actions"] == {"EventAction": "BLOCK"}
+    leaked_password_checks = risk["CompromisedCredentialsRiskConfiguration"]["EventFilter"]
+    assert set(leaked_password_checks) == {"SIGN_IN", "SIGN_UP", "PASSWORD_CHANGE"}
+    takeover = risk["AccountTakeoverRiskConfiguration"]["Actions"].values()
+    assert all(action["EventAction"] != "BLOCK" for action in takeover)
+    # Audit only: risk scores and metrics, the Plus plan, no risk configuration acting on them
+    audit = _as_deployed(printed_config("auth", "dev", {"threatProtection": "AUDIT"}))
+    pool = _deployed(audit, "UserPool")
+    assert pool is not None and pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "AUDIT"}
+    assert _deployed(audit, "UserPoolRiskConfiguration") is None

@@ -49,7 +49,8 @@ def user_pool(serverless_config, monkeypatch) -> Iterator[UserPool]:
     resources = config["resources"]["Resources"]
     # CloudFormation's property names are the API's, but for the pool's name, the client's pool reference and the
     # pool's EnabledMfas (SetUserPoolMfaConfig's). The conditions (Fn::If) are evaluated as CloudFormation would.
-    pool_properties = Stack("auth", config, "us-east-1").resolve(resources["UserPool"]["Properties"])
+    stack = Stack("auth", config, "us-east-1")
+    pool_properties = stack.resolve(resources["UserPool"]["Properties"])
     pool_properties["PoolName"] = pool_properties.pop("UserPoolName")
     enabled_mfas = pool_properties.pop("EnabledMfas", [])
     client_properties = dict(resources["UserPoolClient"]["Properties"])
@@ -67,7 +68,7 @@ def user_pool(serverless_config, monkeypatch) -> Iterator[UserPool]:
         client = cognito.create_user_pool_client(UserPoolId=pool_id, **client_properties)["UserPoolClient"]
         ids = {"USER_POOL_ID": pool_id, "USER_POOL_CLIENT_ID": client["ClientId"]}
         for name, value in (config["functions"]["api"]["environment"] | ids).items():
-            monkeypatch.setenv(name, str(value))
+            monkeypatch.setenv(name, str(stack.resolve(value)))
         _clear_cached_settings_and_clients()
         yield UserPool(pool_id=pool_id, client_id=client["ClientId"], cognito=cognito)
     _clear_cached_settings_and_clients()

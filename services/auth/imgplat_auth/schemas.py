@@ -14,6 +14,16 @@ Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
 Session = Annotated[SecretStr, Field(min_length=20, max_length=2048)]  # Cognito's own limits
 
 
+def _digits_only(code: SecretStr) -> SecretStr:
+    if not code.get_secret_value().isascii() or not code.get_secret_value().isdigit():
+        raise ValueError("an authenticator app's code is 6 digits")
+    return code
+
+
+# What an authenticator app shows: 6 digits (Cognito refuses anything else before checking it).
+TotpCode = Annotated[SecretStr, Field(min_length=6, max_length=6), AfterValidator(_digits_only)]
+
+
 class _Body(BaseModel):
     # Unknown fields are refused: a typo ("pasword") gets a clear 400 instead of a confusing Cognito error.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,7 +71,7 @@ class MfaRequest(_AccessTokenBody):
 class MfaConfirmation(_AccessTokenBody):
     """POST /auth/mfa/verify: the code the authenticator app shows for the new secret (and the access token)."""
 
-    code: Code
+    code: TotpCode
 
 
 class MfaSignIn(_Body):
@@ -69,7 +79,7 @@ class MfaSignIn(_Body):
 
     email: Email
     session: Session
-    code: Code
+    code: TotpCode
 
 
 class PasswordReset(_Body):

@@ -117,3 +117,14 @@ def test_totp_routes_of_a_deployment_without_mfa_are_404(user_pool, call_api, mo
 def test_mfa_bodies_refuse_unknown_fields(user_pool, call_api):
     answer = call_api("/auth/signin/mfa", {"email": EMAIL, "session": "s" * 20, "code": "123456", "extra": 1})
     assert answer.status == 400
+
+
+@pytest.mark.parametrize("code", ["00", "1234567", "12345a", "١٢٣٤٥٦"])
+def test_a_code_that_is_not_6_digits_is_a_clear_400_before_cognito_is_asked(user_pool, call_api, code):
+    access_token = _signed_in(call_api)["access_token"]
+    for path, body in (
+        ("/auth/mfa/verify", {"access_token": access_token, "code": code}),
+        ("/auth/signin/mfa", {"email": EMAIL, "session": "s" * 20, "code": code}),
+    ):
+        answer = call_api(path, body)
+        assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_request"), (path, answer.body)

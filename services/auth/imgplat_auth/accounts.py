@@ -12,15 +12,7 @@ from http import HTTPStatus
 from typing import NoReturn
 from urllib.parse import quote, urlencode
 
-from imgplat_common.errors import (
-    ApiError,
-    BadRequest,
-    Conflict,
-    Forbidden,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-)
+from imgplat_common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from imgplat_common.observability import MetricUnit, logger, metrics
 
 from imgplat_auth.identity import IdentityProvider, IdentityRefusal, MfaChallenge, Reason
@@ -250,7 +242,8 @@ def _require_mfa_offered(mfa_offered: bool) -> None:
 
 
 def otpauth_uri(secret: str, account: str) -> str:
-    """The otpauth:// URI authenticator apps read from a QR code: 6 digits every 30 s, SHA-1 (what Cognito uses)."""
+    """The otpauth:// URI authenticator apps read from a QR code; the format's defaults (6 digits every 30 s, SHA-1)
+    are what Cognito uses, so the URI leaves them out."""
     label = quote(f"{TOTP_ISSUER}:{account}")
     return f"otpauth://totp/{label}?" + urlencode({"secret": secret, "issuer": TOTP_ISSUER}, quote_via=quote)
 

@@ -1,4 +1,4 @@
-"""Cognito calls the platform makes that moto 5.2.5 does not implement, answered as Cognito would.
+"""Cognito calls the platform makes that moto 5.2.x lacks or answers unlike Cognito, answered as Cognito would.
 
 Only the emulator is patched; the handlers call the real API names. Used by the local platform and in-process tests.
 """
@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from unittest import mock
 
+from moto.cognitoidp.exceptions import NotAuthorizedError, UserNotFoundError
+from moto.cognitoidp.models import CognitoIdpBackend
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.responses import ActionResult
+
+MOTOS_RESPOND_TO_AUTH_CHALLENGE = CognitoIdpBackend.respond_to_auth_challenge
 
 
 def _resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
@@ -23,7 +28,34 @@ def _resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
     )
 
 
+def _respond_to_auth_challenge(
+    self: CognitoIdpBackend, session: str, client_id: str, challenge_name: str, challenge_responses: dict[str, str]
+) -> dict[str, Any]:
+    """RespondToAuthChallenge for a TOTP code: a session that is unknown, already used or another user's is refused
+    with NotAuthorizedException, as Cognito does (moto answers ResourceNotFound, or signs in whoever is named)."""
+    if challenge_name == "SOFTWARE_TOKEN_MFA":
+        signing_in, pool = self.sessions.get(session, (None, None))
+        if pool is None or not _same_user(self, pool.id, signing_in, challenge_responses.get("USERNAME")):
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
+    return MOTOS_RESPOND_TO_AUTH_CHALLENGE(self, session, client_id, challenge_name, challenge_responses)
+
+
+def _same_user(backend: CognitoIdpBackend, pool_id: str, username: str | None, other: str | None) -> bool:
+    if username is None or other is None:
+        return False
+    try:
+        return backend.admin_get_user(pool_id, username) is backend.admin_get_user(pool_id, other)
+    except UserNotFoundError:
+        return False
+
+
 @contextmanager
 def cognito_gaps_filled() -> Iterator[None]:
-    with mock.patch.object(CognitoIdpResponse, "resend_confirmation_code", _resend_confirmation_code, create=True):
+    """moto with the gaps above filled, and TOTP codes checked as Cognito checks them (moto's default accepts any
+    code). moto gives every user one fixed secret, the one AssociateSoftwareToken returns: codes from it pass."""
+    with (
+        mock.patch.object(CognitoIdpResponse, "resend_confirmation_code", _resend_confirmation_code, create=True),
+        mock.patch.object(CognitoIdpBackend, "respond_to_auth_challenge", _respond_to_auth_challenge),
+        mock.patch("moto.cognitoidp.models.get_cognito_idp_user_pool_enable_totp", return_value=True),
+    ):
         yield

@@ -220,10 +220,18 @@ class Provisioner:
             "AccountRecoverySetting",
             "UserPoolTags",
         }
-        pool = self.client("cognito-idp").create_user_pool(
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(
             PoolName=properties.get("UserPoolName") or f"{stack.name}-{logical_id}",
             **{key: value for key, value in properties.items() if key in allowed},
         )["UserPool"]
+        # EnabledMfas is CloudFormation's; the API sets it, with the MfaConfiguration it needs, in a second call.
+        if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
+            cognito.set_user_pool_mfa_config(
+                UserPoolId=pool["Id"],
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=properties.get("MfaConfiguration", "OPTIONAL"),
+            )
         attributes = {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{stack.region}.amazonaws.com/{pool['Id']}"}
         attributes["ProviderURL"] = f"https://{attributes['ProviderName']}"
         return Resource(logical_id, "AWS::Cognito::UserPool", pool["Id"], attributes)

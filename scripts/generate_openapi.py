@@ -36,7 +36,13 @@ for _service in api_handler_modules():
     if str(service_dir(_service)) not in sys.path:
         sys.path.insert(0, str(service_dir(_service)))
 
-from imgplat_auth.responses import Message, Refreshed, SignedIn  # noqa: E402 - after the services are importable
+from imgplat_auth.responses import (  # noqa: E402 - after the services are importable
+    Message,
+    MfaRequired,
+    Refreshed,
+    SignedIn,
+    TotpSetup,
+)
 from imgplat_retrieval.responses import ImagePage, ImageView, RenditionLink  # noqa: E402
 from imgplat_upload.responses import UploadTicket  # noqa: E402
 
@@ -68,6 +74,11 @@ INVALID = (
 SIGNED_OUT = (401, ("No valid ID token (code unauthorized).", ErrorBody))
 TOO_MANY = (429, ("Too many attempts; wait and try again.", ErrorBody))
 UNAVAILABLE = (503, ("A dependency could not do its part right now; try again later.", ErrorBody))
+TOTP_ACCESS_TOKEN = (
+    401,
+    ("No access token (unauthorized), or one not valid or signed out (invalid_token).", ErrorBody),
+)
+MFA_NOT_OFFERED = (404, ("This deployment does not offer MFA (mfa_not_offered: its mfa param is off).", ErrorBody))
 ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/auth/signup"): {
         202: ("Accepted, whether or not the address is registered.", Message),
@@ -84,9 +95,31 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     },
     ("post", "/auth/signin"): {
         200: ("Signed in.", SignedIn),
+        202: (
+            "The password is right and the account has TOTP on: send the app's code to /auth/signin/mfa.",
+            MfaRequired,
+        ),
         **dict([INVALID, TOO_MANY]),
         401: ("Incorrect email or password (invalid_credentials).", ErrorBody),
         403: ("The account is not verified yet, or needs a password reset.", ErrorBody),
+    },
+    ("post", "/auth/signin/mfa"): {
+        200: ("Signed in.", SignedIn),
+        **dict([INVALID, TOO_MANY]),
+        401: ("A wrong or used code (invalid_mfa_code), or a session expired or used (session_expired).", ErrorBody),
+    },
+    ("post", "/auth/mfa/setup"): {
+        200: ("A new TOTP secret; sign-in asks for codes once /auth/mfa/verify confirmed one.", TotpSetup),
+        **dict([INVALID, TOO_MANY, TOTP_ACCESS_TOKEN, MFA_NOT_OFFERED]),
+    },
+    ("post", "/auth/mfa/verify"): {
+        200: ("The code matched: every sign-in now asks for the app's code.", Message),
+        **dict([INVALID, TOO_MANY, TOTP_ACCESS_TOKEN, MFA_NOT_OFFERED]),
+        409: ("No secret is being set up (mfa_not_set_up): start with /auth/mfa/setup.", ErrorBody),
+    },
+    ("post", "/auth/mfa/disable"): {
+        200: ("Sign-in asks for the password only again.", Message),
+        **dict([INVALID, TOO_MANY, TOTP_ACCESS_TOKEN, MFA_NOT_OFFERED]),
     },
     ("post", "/auth/refresh"): {
         200: ("New ID and access tokens.", Refreshed),

@@ -128,11 +128,27 @@ onSubmit("verify-form", async (values) => {
   showForm("sign-in-form", "E-mail verified. Sign in now.", "success");
 });
 
-onSubmit("sign-in-form", async (values) => {
-  const tokens = await call("POST", "/auth/signin", values, false);
-  session.save({ ...tokens, email: values.email, expires_at: Date.now() + tokens.expires_in * 1000 });
+function startSession(tokens, email) {
+  session.save({ ...tokens, email, expires_at: Date.now() + tokens.expires_in * 1000 });
   $("#sign-in-form").password.value = "";
   signedIn();
+}
+
+onSubmit("sign-in-form", async (values) => {
+  const answer = await call("POST", "/auth/signin", values, false);
+  if (answer.challenge === "SOFTWARE_TOKEN_MFA") {  // 202: the account has two-factor sign-in on
+    const form = $("#mfa-form");
+    form.email.value = values.email;
+    form.session.value = answer.session;
+    form.code.value = "";
+    showForm("mfa-form", "Enter the code your authenticator app shows.", "info");
+    return;
+  }
+  startSession(answer, values.email);
+});
+
+onSubmit("mfa-form", async (values) => {
+  startSession(await call("POST", "/auth/signin/mfa", values, false), values.email);
 });
 
 $("#sign-out").addEventListener("click", () => {

@@ -22,6 +22,7 @@ import requests
 import yaml
 from PIL import Image
 
+from local.authenticator import authenticator_code
 from local.launcher import RunningPlatform, free_port
 from local.serverless_files import ROOT
 
@@ -184,6 +185,38 @@ def test_one_account_form_at_a_time_each_with_its_own_message(local_platform, br
         assert color_of(page.locator("#sign-in-form .message")) != RED
         assert not tab.errors, tab.errors
         tab.close()
+
+
+def test_an_account_with_totp_signs_in_with_the_apps_code_after_the_password(local_platform, browser):
+    # Given an account that turned on two-factor sign-in (through the API, as the CLI does)
+    api, email = local_platform.api_url, "totp-user@example.com"
+    registered_user(local_platform, email)
+    tokens = requests.post(f"{api}/auth/signin", json={"email": email, "password": PASSWORD}, timeout=30).json()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    secret = requests.post(f"{api}/auth/mfa/setup", headers=bearer, timeout=30).json()["secret_code"]
+    confirm = {"access_token": tokens["access_token"], "code": authenticator_code(secret)}
+    requests.post(f"{api}/auth/mfa/verify", json=confirm, timeout=30).raise_for_status()
+
+    # When it signs in with its password, Then the page asks for the app's code (and shows no gallery yet)
+    tab = Tab(browser, DESKTOP)
+    page = tab.page
+    page.goto(api + "/")
+    page.fill("#sign-in-form input[name=email]", email)
+    page.fill("#sign-in-form input[name=password]", PASSWORD)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#mfa-form:not([hidden])")
+    assert tab.visible_forms() == ["mfa-form"] and page.is_hidden("#workspace")
+    tab.shoot("account-mfa")
+
+    # When it enters a wrong code, Then the error shows under the form; the right one opens the gallery
+    page.fill("#mfa-form input[name=code]", authenticator_code(secret, time.time() - 3000))
+    page.click("#mfa-form button[type=submit]")
+    page.locator("#mfa-form .message.error").wait_for()
+    page.fill("#mfa-form input[name=code]", authenticator_code(secret))
+    page.click("#mfa-form button[type=submit]")
+    page.wait_for_selector("#workspace:not([hidden])")
+    assert not tab.errors, tab.errors
+    tab.close()
 
 
 def test_after_sign_out_another_user_sees_their_gallery_from_the_start(local_platform, browser):

@@ -127,9 +127,12 @@ class ImgplatClient:
         body = {"email": email, "code": code, "new_password": new_password}
         return dict(self._json(self._send("POST", "/auth/confirm-forgot-password", json=body)))
 
-    def sign_in(self, email: str, password: str) -> Session:
-        """Sign in and cache the tokens for this platform."""
+    def sign_in(self, email: str, password: str, mfa_code: Callable[[], str]) -> Session:
+        """Sign in and cache the tokens for this platform; `mfa_code` is asked only for an account with TOTP on."""
         tokens = self._json(self._send("POST", "/auth/signin", json={"email": email, "password": password}))
+        if tokens.get("challenge") == "SOFTWARE_TOKEN_MFA":
+            second_step = {"email": email, "session": tokens["session"], "code": mfa_code()}
+            tokens = self._json(self._send("POST", "/auth/signin/mfa", json=second_step))
         session = Session(
             email=email,
             id_token=tokens["id_token"],
@@ -147,6 +150,20 @@ class ImgplatClient:
             self._json(self._send("POST", "/auth/signout", json={"access_token": session.access_token}))
         finally:
             self.cache.clear(self.api_url)
+
+    # --- two-factor sign-in (TOTP) -------------------------------------------------------------------------------
+    def _with_access_token(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        session = self.session()
+        return dict(self._json(self._send("POST", path, json={"access_token": session.access_token, **(body or {})})))
+
+    def start_totp_setup(self) -> dict[str, Any]:
+        return self._with_access_token("/auth/mfa/setup")
+
+    def confirm_totp(self, code: str) -> dict[str, Any]:
+        return self._with_access_token("/auth/mfa/verify", {"code": code})
+
+    def disable_totp(self) -> dict[str, Any]:
+        return self._with_access_token("/auth/mfa/disable")
 
     # --- images -------------------------------------------------------------------------------------------------
     def create_upload(self, content_type: str, filename: str, size: int) -> dict[str, Any]:

@@ -110,10 +110,18 @@ def resend_code(ctx: typer.Context, email: EmailOption, json_output: JsonOption 
 
 @app.command()
 @reports_errors
-def login(ctx: typer.Context, email: EmailOption, password: PasswordOption, json_output: JsonOption = False) -> None:
+def login(
+    ctx: typer.Context,
+    email: EmailOption,
+    password: PasswordOption,
+    code: Annotated[
+        str | None, typer.Option(help="With two-factor sign-in on: the app's code (prompted when not given).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
     """Sign in; the tokens are cached (0600) in your config dir and refreshed when they expire."""
     options = options_of(ctx, json_output)
-    session = options.client.sign_in(email, password)
+    session = options.client.sign_in(email, password, lambda: code or typer.prompt("Code from your authenticator app"))
     summary = {"email": session.email, "api_url": options.client.api_url, "expires_at": session.expires_at}
     options.emit(summary, lambda: out.print(f"Signed in as {email} on {options.client.api_url}."))
 
@@ -183,6 +191,47 @@ def _status_of(client: ImgplatClient) -> dict[str, Any]:
         return summary | {"email": cached.email, "problem": error.message}
     valid_until = image_commands.timestamp(session.expires_at)
     return summary | {"signed_in": True, "email": session.email, "tokens_valid_until": valid_until}
+
+
+mfa_app = typer.Typer(help="Two-factor sign-in with an authenticator app (TOTP).", no_args_is_help=True)
+app.add_typer(mfa_app, name="mfa")
+
+
+@mfa_app.command(name="setup")
+@reports_errors
+def mfa_setup(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """A new secret for your authenticator app; nothing changes until `imgplat mfa verify`."""
+    options = options_of(ctx, json_output)
+    answer = options.client.start_totp_setup()
+    options.emit(
+        answer,
+        lambda: out.print(
+            f"Secret: {answer['secret_code']}\nURI (for a QR code): {answer['otpauth_uri']}\n"
+            "Next: imgplat mfa verify --code <the code your app shows>"
+        ),
+    )
+
+
+@mfa_app.command(name="verify")
+@reports_errors
+def mfa_verify(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Option(prompt=True, help="The code your app shows now.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Turn two-factor sign-in on with the code your app shows for the new secret."""
+    options = options_of(ctx, json_output)
+    answer = options.client.confirm_totp(code)
+    options.emit(answer, lambda: out.print(answer["message"]))
+
+
+@mfa_app.command(name="disable")
+@reports_errors
+def mfa_disable(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Turn two-factor sign-in off: sign-in asks for the password only."""
+    options = options_of(ctx, json_output)
+    answer = options.client.disable_totp()
+    options.emit(answer, lambda: out.print(answer["message"]))
 
 
 app.command()(image_commands.upload)

@@ -10,13 +10,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from http import HTTPStatus
 from typing import NoReturn
+from urllib.parse import quote, urlencode
 
-from imgplat_common.errors import ApiError, BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
+from imgplat_common.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from imgplat_common.observability import MetricUnit, logger, metrics
 
-from imgplat_auth.identity import IdentityProvider, IdentityRefusal, Reason
+from imgplat_auth.identity import IdentityProvider, IdentityRefusal, MfaChallenge, Reason
 from imgplat_auth.password_policy import PasswordPolicy
-from imgplat_auth.responses import Message, Refreshed, SignedIn
+from imgplat_auth.responses import Message, MfaRequired, Refreshed, SignedIn, TotpSetup
 
 SIGN_UP_ACCEPTED = Message(message="If this address can be registered, a verification code has been sent.")
 CODE_SENT = Message(message="If this address has an account waiting for verification, a new code has been sent.")
@@ -28,6 +29,11 @@ SIGNED_OUT = Message(
     message="Signed out: the refresh token and every access token of this account are revoked; an ID token already"
     " issued keeps working until it expires (its expires_in)."
 )
+
+TOTP_ENABLED = Message(message="Two-factor sign-in is on: every sign-in now asks for your authenticator app's code.")
+TOTP_DISABLED = Message(message="Two-factor sign-in is off: sign-in asks for the password only.")
+# The name authenticator apps show above the account's address.
+TOTP_ISSUER = "Image Platform"
 
 
 class ServiceUnavailable(ApiError):
@@ -46,6 +52,16 @@ def _invalid_code(_: str) -> ApiError:
 
 def _invalid_credentials(_: str) -> ApiError:
     return Unauthorized("Incorrect email or password.", code="invalid_credentials")
+
+
+def _session_expired(_: str) -> ApiError:
+    message = "The sign-in session has expired or was already used. Sign in again with your password."
+    return Unauthorized(message, code="session_expired")
+
+
+def _new_secret_code_mismatch(_: str) -> ApiError:
+    message = "The code does not match the new secret. Send the code your app shows now (check the device's clock)."
+    return BadRequest(message, code="invalid_code")
 
 
 def _too_many_requests(_: str) -> ApiError:
@@ -94,6 +110,28 @@ REFRESH_ANSWERS: Mapping[Reason, Answer] = {
 SIGN_OUT_ANSWERS: Mapping[Reason, Answer] = {
     Reason.NOT_AUTHORIZED: lambda _: Unauthorized(
         "The access token is not valid, has expired or was already signed out.", code="invalid_token"
+    ),
+}
+# The sign-in's second step. Cognito says "not authorized" for a session that expired, was used or is another user's.
+MFA_SIGN_IN_ANSWERS: Mapping[Reason, Answer] = {
+    Reason.CODE_MISMATCH: lambda _: Unauthorized(
+        "The code is not right. Send the code your authenticator app shows now (check the device's clock).",
+        code="invalid_mfa_code",
+    ),
+    # A code that was right once and already used.
+    Reason.EXPIRED_CODE: lambda _: Unauthorized(
+        "This code was already used. Wait for the next one and send it.", code="invalid_mfa_code"
+    ),
+    Reason.NOT_AUTHORIZED: _session_expired,
+    Reason.USER_NOT_FOUND: _session_expired,
+}
+# Setting up, confirming or turning off TOTP: the access token is the only credential.
+TOTP_SETUP_ANSWERS: Mapping[Reason, Answer] = {
+    **SIGN_OUT_ANSWERS,
+    Reason.CODE_MISMATCH: _new_secret_code_mismatch,
+    Reason.TOTP_NOT_ENABLED: _new_secret_code_mismatch,
+    Reason.TOTP_NOT_SET_UP: lambda _: Conflict(
+        "No authenticator app is being set up. Start with POST /auth/mfa/setup.", code="mfa_not_set_up"
     ),
 }
 CONFIRM_FORGOT_PASSWORD_ANSWERS: Mapping[Reason, Answer] = {
@@ -173,15 +211,69 @@ def resend_code(provider: IdentityProvider, email: str) -> Message:
     return CODE_SENT
 
 
-def sign_in(provider: IdentityProvider, email: str, password: str) -> SignedIn:
-    """The tokens of a verified account whose password is right."""
+def sign_in(provider: IdentityProvider, email: str, password: str) -> SignedIn | MfaRequired:
+    """The tokens of a verified account whose password is right; a session for the code if it turned on TOTP."""
     try:
         tokens = provider.sign_in(email, password)
     except IdentityRefusal as refusal:
         metrics.add_metric(name="SignInsRefused", unit=MetricUnit.Count, value=1)
         _raise_answer(refusal, SIGN_IN_ANSWERS)
+    if isinstance(tokens, MfaChallenge):
+        metrics.add_metric(name="SignInsChallenged", unit=MetricUnit.Count, value=1)
+        return MfaRequired.of(tokens)
     metrics.add_metric(name="SignInsSucceeded", unit=MetricUnit.Count, value=1)
     return SignedIn.of(tokens)
+
+
+def answer_mfa_challenge(provider: IdentityProvider, email: str, session: str, code: str) -> SignedIn:
+    """The tokens of a sign-in that asked for a TOTP code, for the app's current code."""
+    try:
+        tokens = provider.answer_mfa_challenge(email, session, code)
+    except IdentityRefusal as refusal:
+        metrics.add_metric(name="SignInsRefused", unit=MetricUnit.Count, value=1)
+        _raise_answer(refusal, MFA_SIGN_IN_ANSWERS)
+    metrics.add_metric(name="SignInsSucceeded", unit=MetricUnit.Count, value=1)
+    return SignedIn.of(tokens)
+
+
+def _require_mfa_offered(mfa_offered: bool) -> None:
+    if not mfa_offered:
+        raise NotFound("This deployment does not offer two-factor sign-in.", code="mfa_not_offered")
+
+
+def otpauth_uri(secret: str, account: str) -> str:
+    """The otpauth:// URI authenticator apps read from a QR code; the format's defaults (6 digits every 30 s, SHA-1)
+    are what Cognito uses, so the URI leaves them out."""
+    label = quote(f"{TOTP_ISSUER}:{account}")
+    return f"otpauth://totp/{label}?" + urlencode({"secret": secret, "issuer": TOTP_ISSUER}, quote_via=quote)
+
+
+def start_totp_setup(provider: IdentityProvider, mfa_offered: bool, access_token: str) -> TotpSetup:
+    """A new TOTP secret for the signed-in user; sign-in asks for codes only after confirm_totp."""
+    _require_mfa_offered(mfa_offered)
+    with _answering(TOTP_SETUP_ANSWERS):
+        account = provider.email_of(access_token)
+        secret = provider.start_totp_setup(access_token)
+    return TotpSetup(secret_code=secret, otpauth_uri=otpauth_uri(secret, account))
+
+
+def confirm_totp(provider: IdentityProvider, mfa_offered: bool, access_token: str, code: str) -> Message:
+    """Check the app's code against the new secret, then have every sign-in of this user ask for a code."""
+    _require_mfa_offered(mfa_offered)
+    with _answering(TOTP_SETUP_ANSWERS):
+        provider.confirm_totp(access_token, code)
+        provider.set_totp_required_at_sign_in(access_token, required=True)
+    metrics.add_metric(name="TotpEnabled", unit=MetricUnit.Count, value=1)
+    return TOTP_ENABLED
+
+
+def disable_totp(provider: IdentityProvider, mfa_offered: bool, access_token: str) -> Message:
+    """Sign-in asks for the password only again."""
+    _require_mfa_offered(mfa_offered)
+    with _answering(TOTP_SETUP_ANSWERS):
+        provider.set_totp_required_at_sign_in(access_token, required=False)
+    metrics.add_metric(name="TotpDisabled", unit=MetricUnit.Count, value=1)
+    return TOTP_DISABLED
 
 
 def refresh(provider: IdentityProvider, refresh_token: str) -> Refreshed:

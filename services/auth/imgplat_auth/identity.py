@@ -26,7 +26,10 @@ class Reason(StrEnum):
     LIMIT_EXCEEDED = "LimitExceededException"
     TOO_MANY_FAILED_ATTEMPTS = "TooManyFailedAttemptsException"
     CODE_DELIVERY_FAILURE = "CodeDeliveryFailureException"
-    # Not a Cognito error: sign-in asked for a further step (new password, MFA) that this API does not offer.
+    # VerifySoftwareToken's refusals: a code that does not match the new secret, or no secret set up yet.
+    TOTP_NOT_ENABLED = "EnableSoftwareTokenMFAException"
+    TOTP_NOT_SET_UP = "SoftwareTokenMFANotFoundException"
+    # Not a Cognito error: sign-in asked for a further step (new password, SMS) that this API does not offer.
     CHALLENGE_REQUIRED = "ChallengeRequired"
 
 
@@ -57,6 +60,17 @@ class TokenSet:
         return f"TokenSet(expires_in={self.expires_in}, token_type={self.token_type!r})"
 
 
+@dataclass(frozen=True)
+class MfaChallenge:
+    """Sign-in needs a code from the user's authenticator app; `session` ties the answer to this sign-in."""
+
+    session: str
+
+    def __repr__(self) -> str:
+        # The session stands in for a correct password until it expires: kept out of logs like a token.
+        return "MfaChallenge(session=***)"
+
+
 class IdentityProvider(Protocol):
     """The user pool operations the /auth API uses: public Cognito APIs only, no admin ones."""
 
@@ -66,7 +80,9 @@ class IdentityProvider(Protocol):
 
     def resend_confirmation_code(self, email: str) -> None: ...
 
-    def sign_in(self, email: str, password: str) -> TokenSet: ...
+    def sign_in(self, email: str, password: str) -> TokenSet | MfaChallenge: ...
+
+    def answer_mfa_challenge(self, email: str, session: str, code: str) -> TokenSet: ...
 
     def refresh(self, refresh_token: str) -> TokenSet: ...
 
@@ -75,3 +91,11 @@ class IdentityProvider(Protocol):
     def forgot_password(self, email: str) -> None: ...
 
     def confirm_forgot_password(self, email: str, code: str, new_password: str) -> None: ...
+
+    def email_of(self, access_token: str) -> str: ...
+
+    def start_totp_setup(self, access_token: str) -> str: ...
+
+    def confirm_totp(self, access_token: str, code: str) -> None: ...
+
+    def set_totp_required_at_sign_in(self, access_token: str, required: bool) -> None: ...

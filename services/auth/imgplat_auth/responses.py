@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from imgplat_auth.identity import TokenSet
+from imgplat_auth.identity import MfaChallenge, TokenSet
 
 # The platform's APIs take the ID token (their Cognito authorizer has no scopes, so an access token is refused).
 SEND_ID_TOKEN_AS = "Authorization: Bearer <id_token>"  # noqa: S105 (how to send it, not a token)
@@ -48,3 +48,27 @@ class SignedIn(_Tokens):
 
     refresh_token: str | None = Field(repr=False, description="For /auth/refresh; a sign-in always has one.")
     send_as: str = SEND_ID_TOKEN_AS
+
+
+class MfaRequired(BaseModel):
+    """POST /auth/signin of a user who turned on TOTP: no tokens yet, the app's code comes next."""
+
+    model_config = ANSWER_CONFIG
+
+    challenge: Literal["SOFTWARE_TOKEN_MFA"] = "SOFTWARE_TOKEN_MFA"
+    session: str = Field(repr=False, description="Send back with the code to POST /auth/signin/mfa; minutes-lived.")
+    message: str = "Send the code your authenticator app shows, with this session, to POST /auth/signin/mfa."
+
+    @classmethod
+    def of(cls, challenge: MfaChallenge) -> Self:
+        return cls(session=challenge.session)
+
+
+class TotpSetup(BaseModel):
+    """POST /auth/mfa/setup: a new secret for an authenticator app; sign-in asks for codes once it is verified."""
+
+    model_config = ANSWER_CONFIG
+
+    secret_code: str = Field(repr=False, description="The TOTP secret (base32), for typing into an app by hand.")
+    otpauth_uri: str = Field(repr=False, description="The same secret as an otpauth:// URI, for a QR code.")
+    message: str = "Add this secret to your authenticator app, then send its current code to POST /auth/mfa/verify."

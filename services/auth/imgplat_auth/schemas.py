@@ -11,6 +11,17 @@ Email = Annotated[EmailStr, AfterValidator(str.lower)]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]  # Cognito's own limits
 Code = Annotated[SecretStr, Field(min_length=1, max_length=64)]
 Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+Session = Annotated[SecretStr, Field(min_length=20, max_length=2048)]  # Cognito's own limits
+
+
+def _digits_only(code: SecretStr) -> SecretStr:
+    if not code.get_secret_value().isascii() or not code.get_secret_value().isdigit():
+        raise ValueError("an authenticator app's code is 6 digits")
+    return code
+
+
+# What an authenticator app shows: 6 digits (Cognito refuses anything else before checking it).
+TotpCode = Annotated[SecretStr, Field(min_length=6, max_length=6), AfterValidator(_digits_only)]
 
 
 class _Body(BaseModel):
@@ -44,10 +55,31 @@ class RefreshRequest(_Body):
     refresh_token: Token
 
 
-class SignOutRequest(_Body):
+class _AccessTokenBody(_Body):
+    # The access token in the body, or as 'Authorization: Bearer <access_token>' (handlers/api.py reads both).
+    access_token: Token | None = None
+
+
+class SignOutRequest(_AccessTokenBody):
     """POST /auth/signout: the access token in the body, or as 'Authorization: Bearer <access_token>'."""
 
-    access_token: Token | None = None
+
+class MfaRequest(_AccessTokenBody):
+    """POST /auth/mfa/setup and /auth/mfa/disable: the access token in the body, or as 'Authorization: Bearer'."""
+
+
+class MfaConfirmation(_AccessTokenBody):
+    """POST /auth/mfa/verify: the code the authenticator app shows for the new secret (and the access token)."""
+
+    code: TotpCode
+
+
+class MfaSignIn(_Body):
+    """POST /auth/signin/mfa: the session of the sign-in that asked for a code, and the app's current code."""
+
+    email: Email
+    session: Session
+    code: TotpCode
 
 
 class PasswordReset(_Body):

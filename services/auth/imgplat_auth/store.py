@@ -16,10 +16,11 @@ from botocore.exceptions import ClientError
 from imgplat_common.aws_errors import error_code, error_message
 from imgplat_common.settings import load_settings
 
-from imgplat_auth.identity import IdentityRefusal, Reason, TokenSet
+from imgplat_auth.identity import IdentityRefusal, MfaChallenge, Reason, TokenSet
 from imgplat_auth.settings import AuthSettings
 
 KNOWN_REASONS = {reason.value: reason for reason in Reason}
+TOTP_CHALLENGE = "SOFTWARE_TOKEN_MFA"
 
 
 @contextmanager
@@ -56,13 +57,28 @@ class CognitoIdentityProvider:
         with _refusals_translated():
             self._client.resend_confirmation_code(ClientId=self._client_id, Username=email)
 
-    def sign_in(self, email: str, password: str) -> TokenSet:
-        """Tokens for a correct email and password (USER_PASSWORD_AUTH)."""
-        return self._authenticate("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+    def sign_in(self, email: str, password: str) -> TokenSet | MfaChallenge:
+        """Tokens for a correct email and password (USER_PASSWORD_AUTH), or the TOTP challenge of a user with TOTP."""
+        answer = self._initiate_auth("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+        if answer.get("ChallengeName") == TOTP_CHALLENGE:
+            return MfaChallenge(session=answer["Session"])
+        return _tokens_of(answer)
+
+    def answer_mfa_challenge(self, email: str, session: str, code: str) -> TokenSet:
+        """Tokens for the current code of the user's authenticator app, within the sign-in's session."""
+        with _refusals_translated():
+            answer = self._client.respond_to_auth_challenge(
+                ClientId=self._client_id,
+                ChallengeName=TOTP_CHALLENGE,
+                Session=session,
+                ChallengeResponses={"USERNAME": email, "SOFTWARE_TOKEN_MFA_CODE": code},
+            )
+        return _tokens_of(answer)
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """New ID and access tokens (REFRESH_TOKEN_AUTH); the refresh token stays the same."""
-        return self._authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
+        answer = self._initiate_auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
+        return _tokens_of(answer)
 
     def sign_out_everywhere(self, access_token: str) -> None:
         """Revoke every token of the access token's user (GlobalSignOut)."""
@@ -81,20 +97,52 @@ class CognitoIdentityProvider:
                 ClientId=self._client_id, Username=email, ConfirmationCode=code, Password=new_password
             )
 
-    def _authenticate(self, flow: str, parameters: dict[str, str]) -> TokenSet:
+    def email_of(self, access_token: str) -> str:
+        """The address of the access token's user (GetUser): the account name an authenticator app shows."""
         with _refusals_translated():
-            answer = self._client.initiate_auth(ClientId=self._client_id, AuthFlow=flow, AuthParameters=parameters)
-        if "AuthenticationResult" not in answer:
-            # A challenge (new password, MFA) instead of tokens: the pool is not set up for them, so an admin made it.
-            raise IdentityRefusal(Reason.CHALLENGE_REQUIRED, str(answer.get("ChallengeName", "")))
-        result = answer["AuthenticationResult"]
-        return TokenSet(
-            id_token=result["IdToken"],
-            access_token=result["AccessToken"],
-            expires_in=int(result["ExpiresIn"]),
-            token_type=result.get("TokenType", "Bearer"),
-            refresh_token=result.get("RefreshToken"),
-        )
+            user = self._client.get_user(AccessToken=access_token)
+        attributes = {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}
+        return str(attributes.get("email") or user["Username"])
+
+    def start_totp_setup(self, access_token: str) -> str:
+        """A new TOTP secret for the access token's user (AssociateSoftwareToken); it counts once confirmed."""
+        with _refusals_translated():
+            return str(self._client.associate_software_token(AccessToken=access_token)["SecretCode"])
+
+    def confirm_totp(self, access_token: str, code: str) -> None:
+        """Prove the authenticator app holds the new secret (VerifySoftwareToken)."""
+        with _refusals_translated():
+            answer = self._client.verify_software_token(AccessToken=access_token, UserCode=code)
+        if answer.get("Status") != "SUCCESS":
+            raise IdentityRefusal(Reason.CODE_MISMATCH, "The code does not match the new secret.")
+
+    def set_totp_required_at_sign_in(self, access_token: str, required: bool) -> None:
+        """Whether sign-in asks for a TOTP code (SetUserMFAPreference; TOTP is the only second factor offered)."""
+        settings = {"Enabled": required, "PreferredMfa": required}
+        with _refusals_translated():
+            self._client.set_user_mfa_preference(AccessToken=access_token, SoftwareTokenMfaSettings=settings)
+
+    def _initiate_auth(self, flow: str, parameters: dict[str, str]) -> dict[str, Any]:
+        with _refusals_translated():
+            answer: dict[str, Any] = self._client.initiate_auth(
+                ClientId=self._client_id, AuthFlow=flow, AuthParameters=parameters
+            )
+        return answer
+
+
+def _tokens_of(answer: dict[str, Any]) -> TokenSet:
+    """The tokens of an InitiateAuth or RespondToAuthChallenge answer."""
+    if "AuthenticationResult" not in answer:
+        # Another challenge (new password, SMS): the pool offers none of them, so an admin made it.
+        raise IdentityRefusal(Reason.CHALLENGE_REQUIRED, str(answer.get("ChallengeName", "")))
+    result = answer["AuthenticationResult"]
+    return TokenSet(
+        id_token=result["IdToken"],
+        access_token=result["AccessToken"],
+        expires_in=int(result["ExpiresIn"]),
+        token_type=result.get("TokenType", "Bearer"),
+        refresh_token=result.get("RefreshToken"),
+    )
 
 
 @cache

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from imgplat_auth.identity import IdentityRefusal, Reason, TokenSet
+from imgplat_auth.identity import IdentityRefusal, MfaChallenge, Reason, TokenSet
 
 from local.serverless_files import load_yaml
 
@@ -21,6 +21,7 @@ class FakeIdentityProvider:
         self.calls: list[str] = []
         self.refusals: dict[str, IdentityRefusal] = {}
         self.tokens = TokenSet(id_token="id.token", access_token="access.token", expires_in=3600, refresh_token="r.t")
+        self.totp_required = False  # the user's choice, as SetUserMFAPreference leaves it
 
     def refuse(self, operation: str, reason: Reason, message: str = "") -> None:
         self.refusals[operation] = IdentityRefusal(reason, message)
@@ -39,8 +40,12 @@ class FakeIdentityProvider:
     def resend_confirmation_code(self, email: str) -> None:
         self._call("resend_confirmation_code")
 
-    def sign_in(self, email: str, password: str) -> TokenSet:
+    def sign_in(self, email: str, password: str) -> TokenSet | MfaChallenge:
         self._call("sign_in")
+        return MfaChallenge(session="session-of-" + email) if self.totp_required else self.tokens
+
+    def answer_mfa_challenge(self, email: str, session: str, code: str) -> TokenSet:
+        self._call("answer_mfa_challenge")
         return self.tokens
 
     def refresh(self, refresh_token: str) -> TokenSet:
@@ -55,6 +60,21 @@ class FakeIdentityProvider:
 
     def confirm_forgot_password(self, email: str, code: str, new_password: str) -> None:
         self._call("confirm_forgot_password")
+
+    def email_of(self, access_token: str) -> str:
+        self._call("email_of")
+        return "someone@example.com"
+
+    def start_totp_setup(self, access_token: str) -> str:
+        self._call("start_totp_setup")
+        return "JBSWY3DPEHPK3PXP"
+
+    def confirm_totp(self, access_token: str, code: str) -> None:
+        self._call("confirm_totp")
+
+    def set_totp_required_at_sign_in(self, access_token: str, required: bool) -> None:
+        self._call("set_totp_required_at_sign_in")
+        self.totp_required = required
 
 
 @pytest.fixture
@@ -79,11 +99,12 @@ def _resolve(value: Any, params: dict[str, Any], stage: str) -> Any:
 
 @pytest.fixture(scope="session")
 def serverless_config() -> Callable[[str], dict[str, Any]]:
-    """services/auth/serverless.yml for a stage, with that stage's params filled in."""
+    """services/auth/serverless.yml for a stage, with that stage's params (and any overrides) filled in."""
     raw = load_yaml(SERVICE_DIR / "serverless.yml")
 
-    def resolved(stage: str = "dev") -> dict[str, Any]:
-        params = raw["params"]["default"] | raw["params"].get(stage, {})
+    def resolved(stage: str = "dev", **param_overrides: Any) -> dict[str, Any]:
+        """`param_overrides` stand for `--param name=value` on the command line."""
+        params = raw["params"]["default"] | raw["params"].get(stage, {}) | param_overrides
         return _resolve(raw, params, stage)
 
     return resolved

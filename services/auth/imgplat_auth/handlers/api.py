@@ -20,7 +20,18 @@ from pydantic import BaseModel
 
 from imgplat_auth import accounts
 from imgplat_auth.password_policy import PasswordPolicy
-from imgplat_auth.schemas import Credentials, EmailOnly, PasswordReset, RefreshRequest, SignOutRequest, Verification
+from imgplat_auth.responses import MfaRequired
+from imgplat_auth.schemas import (
+    Credentials,
+    EmailOnly,
+    MfaConfirmation,
+    MfaRequest,
+    MfaSignIn,
+    PasswordReset,
+    RefreshRequest,
+    SignOutRequest,
+    Verification,
+)
 from imgplat_auth.settings import AuthSettings
 from imgplat_auth.store import identity_provider
 
@@ -37,7 +48,12 @@ def _answer(status: int, body: BaseModel) -> Response[str]:
     return json_response(status, body.model_dump(mode="json"), NO_STORE)
 
 
-def _access_token(body: SignOutRequest | None) -> str:
+def _mfa_offered() -> bool:
+    settings: AuthSettings = load_settings(AuthSettings)
+    return settings.mfa == "optional"
+
+
+def _access_token(body: SignOutRequest | MfaRequest | MfaConfirmation | None) -> str:
     """The access token from the body, else from an 'Authorization: Bearer' header."""
     if body and body.access_token:
         return body.access_token.get_secret_value()
@@ -65,7 +81,15 @@ def resend_code(body: EmailOnly) -> Response[str]:
 
 @app.post("/auth/signin")
 def sign_in(body: Credentials) -> Response[str]:
-    return _answer(200, accounts.sign_in(identity_provider(), body.email, body.password.get_secret_value()))
+    answer = accounts.sign_in(identity_provider(), body.email, body.password.get_secret_value())
+    # 202: the password was right, but tokens come only with the authenticator app's code (/auth/signin/mfa).
+    return _answer(202 if isinstance(answer, MfaRequired) else 200, answer)
+
+
+@app.post("/auth/signin/mfa")
+def sign_in_with_mfa(body: MfaSignIn) -> Response[str]:
+    session, code = body.session.get_secret_value(), body.code.get_secret_value()
+    return _answer(200, accounts.answer_mfa_challenge(identity_provider(), body.email, session, code))
 
 
 @app.post("/auth/refresh")
@@ -76,6 +100,22 @@ def refresh(body: RefreshRequest) -> Response[str]:
 @app.post("/auth/signout")
 def sign_out(body: SignOutRequest | None = None) -> Response[str]:  # no body when the token is in the header
     return _answer(200, accounts.sign_out(identity_provider(), _access_token(body)))
+
+
+@app.post("/auth/mfa/setup")
+def start_totp_setup(body: MfaRequest | None = None) -> Response[str]:  # no body when the token is in the header
+    return _answer(200, accounts.start_totp_setup(identity_provider(), _mfa_offered(), _access_token(body)))
+
+
+@app.post("/auth/mfa/verify")
+def confirm_totp(body: MfaConfirmation) -> Response[str]:
+    code = body.code.get_secret_value()
+    return _answer(200, accounts.confirm_totp(identity_provider(), _mfa_offered(), _access_token(body), code))
+
+
+@app.post("/auth/mfa/disable")
+def disable_totp(body: MfaRequest | None = None) -> Response[str]:  # no body when the token is in the header
+    return _answer(200, accounts.disable_totp(identity_provider(), _mfa_offered(), _access_token(body)))
 
 
 @app.post("/auth/forgot-password")

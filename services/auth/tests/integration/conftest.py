@@ -15,6 +15,8 @@ from imgplat_common.settings import load_settings
 from moto import mock_aws
 
 from local.lambda_runtime import LambdaContext
+from local.moto_gaps import cognito_gaps_filled
+from local.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,28 @@ def user_pool(serverless_config, monkeypatch) -> Iterator[UserPool]:
     """The pool and app client of serverless.yml (params filled in), in moto, wired into the function's env."""
     config = serverless_config("test")
     resources = config["resources"]["Resources"]
-    # CloudFormation's property names are the API's, but for the pool's name and the client's pool reference.
-    pool_properties = dict(resources["UserPool"]["Properties"])
+    # CloudFormation's property names are the API's, but for the pool's name, the client's pool reference and the
+    # pool's EnabledMfas (SetUserPoolMfaConfig's). The conditions (Fn::If) are evaluated as CloudFormation would.
+    stack = Stack("auth", config, "us-east-1")
+    pool_properties = stack.resolve(resources["UserPool"]["Properties"])
     pool_properties["PoolName"] = pool_properties.pop("UserPoolName")
+    enabled_mfas = pool_properties.pop("EnabledMfas", [])
     client_properties = dict(resources["UserPoolClient"]["Properties"])
     del client_properties["UserPoolId"]
-    with mock_aws():
+    # moto as the local platform runs it: the calls it lacks answered, TOTP codes checked (local/moto_gaps.py).
+    with mock_aws(), cognito_gaps_filled():
         cognito = boto3.client("cognito-idp")
         pool_id = cognito.create_user_pool(**pool_properties)["UserPool"]["Id"]
+        if "SOFTWARE_TOKEN_MFA" in enabled_mfas:
+            cognito.set_user_pool_mfa_config(
+                UserPoolId=pool_id,
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=pool_properties["MfaConfiguration"],
+            )
         client = cognito.create_user_pool_client(UserPoolId=pool_id, **client_properties)["UserPoolClient"]
         ids = {"USER_POOL_ID": pool_id, "USER_POOL_CLIENT_ID": client["ClientId"]}
         for name, value in (config["functions"]["api"]["environment"] | ids).items():
-            monkeypatch.setenv(name, str(value))
+            monkeypatch.setenv(name, str(stack.resolve(value)))
         _clear_cached_settings_and_clients()
         yield UserPool(pool_id=pool_id, client_id=client["ClientId"], cognito=cognito)
     _clear_cached_settings_and_clients()

@@ -9,7 +9,7 @@ import pytest
 from imgplat_auth import accounts
 from imgplat_auth.identity import IdentityRefusal, Reason
 from imgplat_auth.password_policy import PasswordPolicy
-from imgplat_auth.responses import SignedIn
+from imgplat_auth.responses import MfaRequired, SignedIn
 from imgplat_common.errors import ApiError
 from imgplat_common.observability import logger
 
@@ -40,6 +40,16 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "confirm-forgot-password": (
         "confirm_forgot_password",
         lambda provider: accounts.confirm_forgot_password(provider, POLICY, EMAIL, "123456", GOOD_PASSWORD),
+    ),
+    "signin/mfa": (
+        "answer_mfa_challenge",
+        lambda provider: accounts.answer_mfa_challenge(provider, EMAIL, "session" * 4, "123456"),
+    ),
+    "mfa/setup": ("start_totp_setup", lambda provider: accounts.start_totp_setup(provider, True, "access.token")),
+    "mfa/verify": ("confirm_totp", lambda provider: accounts.confirm_totp(provider, True, "access.token", "123456")),
+    "mfa/disable": (
+        "set_totp_required_at_sign_in",
+        lambda provider: accounts.disable_totp(provider, True, "access.token"),
     ),
 }
 
@@ -210,6 +220,92 @@ def test_password_reset_to_a_weak_password_is_invalid_password_and_keeps_the_cod
     assert fake_provider.calls == []
 
 
+# --- TOTP (authenticator app) MFA ---
+
+
+def test_totp_setup_answers_the_secret_and_an_otpauth_uri_naming_the_account(fake_provider):
+    setup = accounts.start_totp_setup(fake_provider, True, "access.token")
+    assert setup.secret_code == "JBSWY3DPEHPK3PXP"
+    assert setup.otpauth_uri == (
+        "otpauth://totp/Image%20Platform%3Asomeone%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Image%20Platform"
+    )
+    # Sign-in asks for nothing new until the app proved it holds the secret
+    assert not fake_provider.totp_required
+    assert "JBSWY3DPEHPK3PXP" not in repr(setup)
+
+
+def test_sign_in_of_a_user_with_totp_is_a_challenge_without_tokens_then_the_code_gives_the_tokens(fake_provider):
+    # Given a user who confirmed a code from the app
+    assert accounts.confirm_totp(fake_provider, True, "access.token", "123456") == accounts.TOTP_ENABLED
+    assert fake_provider.calls == ["confirm_totp", "set_totp_required_at_sign_in"]
+    # When it signs in with the right password, Then it gets a session for the code, and no token
+    challenged = accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD)
+    assert isinstance(challenged, MfaRequired)
+    assert (challenged.challenge, challenged.session) == ("SOFTWARE_TOKEN_MFA", "session-of-" + EMAIL)
+    assert "session-of" not in repr(challenged)
+    # When it sends the app's code with that session, Then it gets the tokens
+    signed_in = accounts.answer_mfa_challenge(fake_provider, EMAIL, challenged.session, "654321")
+    assert isinstance(signed_in, SignedIn) and signed_in.id_token == "id.token"
+
+
+def test_a_wrong_totp_code_is_not_set_as_a_sign_in_requirement(fake_provider):
+    fake_provider.refuse("confirm_totp", Reason.TOTP_NOT_ENABLED, "Code mismatch")
+    error = _refused_with(lambda: accounts.confirm_totp(fake_provider, True, "access.token", "000000"))
+    assert (error.status, error.code) == (400, "invalid_code")
+    assert "set_totp_required_at_sign_in" not in fake_provider.calls
+
+
+def test_verifying_before_setting_up_says_where_to_start(fake_provider):
+    fake_provider.refuse("confirm_totp", Reason.TOTP_NOT_SET_UP)
+    error = _refused_with(lambda: accounts.confirm_totp(fake_provider, True, "access.token", "123456"))
+    assert (error.status, error.code) == (409, "mfa_not_set_up")
+    assert "/auth/mfa/setup" in error.message
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        (Reason.CODE_MISMATCH, "invalid_mfa_code"),
+        (Reason.EXPIRED_CODE, "invalid_mfa_code"),
+        (Reason.NOT_AUTHORIZED, "session_expired"),
+        (Reason.USER_NOT_FOUND, "session_expired"),
+    ],
+)
+def test_a_wrong_code_or_a_dead_session_at_sign_in_is_401_with_what_to_do(fake_provider, reason, code):
+    fake_provider.refuse("answer_mfa_challenge", reason)
+    error = _refused_with(lambda: accounts.answer_mfa_challenge(fake_provider, EMAIL, "s" * 20, "123456"))
+    assert (error.status, error.code) == (401, code)
+
+
+@pytest.mark.parametrize("endpoint", ["mfa/setup", "mfa/verify", "mfa/disable"])
+def test_totp_routes_with_an_invalid_access_token_are_401(fake_provider, endpoint):
+    operation, call = ENDPOINTS[endpoint]
+    fake_provider.refuse("email_of", Reason.NOT_AUTHORIZED)
+    fake_provider.refuse(operation, Reason.NOT_AUTHORIZED)
+    error = _refused_with(lambda: call(fake_provider))
+    assert (error.status, error.code) == (401, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda provider: accounts.start_totp_setup(provider, False, "access.token"),
+        lambda provider: accounts.confirm_totp(provider, False, "access.token", "123456"),
+        lambda provider: accounts.disable_totp(provider, False, "access.token"),
+    ],
+)
+def test_totp_routes_of_a_deployment_without_mfa_are_404_before_cognito_is_asked(fake_provider, call):
+    error = _refused_with(lambda: call(fake_provider))
+    assert (error.status, error.code) == (404, "mfa_not_offered")
+    assert fake_provider.calls == []
+
+
+def test_disabling_totp_makes_sign_in_ask_for_the_password_only(fake_provider):
+    accounts.confirm_totp(fake_provider, True, "access.token", "123456")
+    assert accounts.disable_totp(fake_provider, True, "access.token") == accounts.TOTP_DISABLED
+    assert isinstance(accounts.sign_in(fake_provider, EMAIL, GOOD_PASSWORD), SignedIn)
+
+
 # --- answers shared by every endpoint ---
 
 
@@ -240,6 +336,8 @@ def test_every_cognito_reason_has_an_answer_somewhere():
         accounts.REFRESH_ANSWERS,
         accounts.SIGN_OUT_ANSWERS,
         accounts.CONFIRM_FORGOT_PASSWORD_ANSWERS,
+        accounts.MFA_SIGN_IN_ANSWERS,
+        accounts.TOTP_SETUP_ANSWERS,
     ):
         answered |= set(table)
     ignored = accounts.SIGN_UP_IGNORES | accounts.RESEND_CODE_IGNORES | accounts.FORGOT_PASSWORD_IGNORES

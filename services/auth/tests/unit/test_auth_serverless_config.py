@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from imgplat_auth.settings import AuthSettings
 
+from local.stack import Stack
+
 ROUTES = {
     "auth/signup",
     "auth/verify",
@@ -14,6 +16,10 @@ ROUTES = {
     "auth/signout",
     "auth/forgot-password",
     "auth/confirm-forgot-password",
+    "auth/signin/mfa",
+    "auth/mfa/setup",
+    "auth/mfa/verify",
+    "auth/mfa/disable",
 }
 
 
@@ -59,6 +65,24 @@ def test_app_client_is_public_hides_user_existence_and_revokes_tokens(serverless
     }
     # Short ID and access tokens bound how long an ID token outlives a sign-out (README: the sign-out row)
     assert validity == {"IdToken": (15, "minutes"), "AccessToken": (15, "minutes"), "RefreshToken": (30, "days")}
+
+
+def _pool_mfa(config: dict) -> tuple[str, list[str] | None]:
+    """The pool's MfaConfiguration and EnabledMfas as CloudFormation evaluates its conditions."""
+    properties = Stack("auth", config, "us-east-1").resolve(config["resources"]["Resources"]["UserPool"]["Properties"])
+    return properties["MfaConfiguration"], properties.get("EnabledMfas")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_stage_lets_each_user_turn_on_totp_and_offers_no_sms(serverless_config, stage):
+    assert _pool_mfa(serverless_config(stage)) == ("OPTIONAL", ["SOFTWARE_TOKEN_MFA"])
+
+
+def test_mfa_param_off_turns_mfa_off_for_the_pool_and_the_function(serverless_config):
+    off = serverless_config("dev", mfa="off")
+    assert _pool_mfa(off) == ("OFF", None)
+    assert Stack("auth", off, "us-east-1").resolve(off["functions"]["api"]["environment"]["MFA"]) == "off"
+    assert AuthSettings.model_fields["mfa"].is_required()  # one source: the param
 
 
 def test_outputs_are_the_ones_other_services_consume(serverless_config):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -107,7 +107,9 @@ class VerifyingS3Front:
 
     def verify(self, environ: dict[str, Any]) -> None:
         """Raises S3Error unless the request is signed as S3 requires."""
-        raw_path, _, raw_query = str(environ.get("RAW_URI") or environ.get("PATH_INFO", "/")).partition("?")
+        # The path as sent (still percent-encoded) is what was signed; werkzeug keeps it in RAW_URI.
+        raw_uri = environ.get("RAW_URI") or f"{quote(environ.get('PATH_INFO', '/'))}?{environ.get('QUERY_STRING', '')}"
+        raw_path, _, raw_query = str(raw_uri).partition("?")
         request = S3Request(
             method=environ["REQUEST_METHOD"],
             raw_path=raw_path,

@@ -130,11 +130,11 @@ class VerifyingS3Front:
                 400,
             )
         elif request.method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
-            self.verify_post(environ, request)
+            self.verify_post(environ, request, now)
         else:
             raise access_denied()
 
-    def verify_post(self, environ: dict[str, Any], request: S3Request) -> None:
+    def verify_post(self, environ: dict[str, Any], request: S3Request, now: datetime) -> None:
         """A browser POST to /<bucket>: the form's fields and its file, checked against the signed policy."""
         form_environ = {**environ, "wsgi.input": io.BytesIO(request.body)}
         _, form, files = parse_form_data(form_environ)
@@ -145,7 +145,7 @@ class VerifyingS3Front:
         bucket = unquote(request.raw_path).strip("/").split("/")[0]
         file_size = len(upload.stream.read())
         verify_post_form(
-            bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=self._clock()
+            bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=now
         )
 
     @staticmethod

@@ -149,9 +149,9 @@ def test_a_put_without_the_encryption_headers_is_refused(local_platform, alice):
     assert stored_original(local_platform, ticket) is None
 
 
-def test_a_put_with_an_unsigned_tagging_header_is_refused(local_platform, alice):
+def test_a_put_that_adds_an_unsigned_public_read_acl_is_refused(local_platform, alice):
     ticket = new_ticket(local_platform, alice)
-    answer = refused_put(ticket, **{"x-amz-tagging": "owner=someone-else"})
+    answer = refused_put(ticket, **{"x-amz-acl": "public-read"})
     assert s3_error_code(answer, 403) == "AccessDenied"
     assert stored_original(local_platform, ticket) is None
 

@@ -116,6 +116,17 @@ def test_a_zeroed_signature_does_not_match():
     assert refusal(verify_url, arriving(url.replace(signature, "0" * 64), PUT_HEADERS)).code == "SignatureDoesNotMatch"
 
 
+def test_whatever_the_url_signs_is_bound_content_length_and_tagging_too():
+    with signing_at(NOW):
+        url = s3_signer(ENDPOINT).generate_presigned_url(
+            "put_object", Params={"Bucket": BUCKET, "Key": KEY, "ContentLength": 3, "Tagging": "image=1"}
+        )
+    signed = {"content-length": "3", "x-amz-tagging": "image=1"}
+    verify_url(arriving(url, signed))
+    for changed in ({"content-length": "64000000"}, {"x-amz-tagging": "image=2"}):
+        assert refusal(verify_url, arriving(url, {**signed, **changed})).code == "SignatureDoesNotMatch"
+
+
 def test_an_unsigned_amz_header_is_refused():
     error = refusal(verify_url, arriving(presigned_put_url(), {**PUT_HEADERS, "x-amz-tagging": "owner=b"}))
     assert (error.code, error.message) == (

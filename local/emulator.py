@@ -11,14 +11,15 @@ from typing import Any
 from urllib.request import Request, urlopen
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local.api import TokenVerifier
 from local.platform import MOTO_SETTINGS
+from local.s3_front import VerifyingMotoServer
 
 REGION = "us-east-1"
-# The credentials every local client signs with; moto accepts any.
+# The credentials every local client signs with: the only key the local S3 accepts (moto itself accepts any).
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+KNOWN_KEYS = {LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]: LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -37,9 +38,10 @@ def http_json(url: str, body: Any = None) -> Any:
         return json.loads(answer.read() or b"null")
 
 
-def start_emulator(host: str, port: int) -> tuple[ThreadedMotoServer, str]:
-    """moto listening on host:port, executing state machines and running no Lambda code itself; returns the server
-    and its endpoint. This process's environment then points every AWS client at it."""
+def start_emulator(host: str, port: int) -> tuple[VerifyingMotoServer, str]:
+    """moto listening on host:port, executing state machines and running no Lambda code itself, its S3 behind the
+    verifying front (local/s3_front.py); returns the server and its endpoint. This process's environment then points
+    every AWS client at it."""
     os.environ.update(
         {
             "MOTO_PORT": str(port),  # Step Functions calls Lambda through this port
@@ -49,7 +51,7 @@ def start_emulator(host: str, port: int) -> tuple[ThreadedMotoServer, str]:
         }
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator call would drown the platform's log
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = VerifyingMotoServer(host, port, KNOWN_KEYS, REGION)
     server.start()
     endpoint = f"http://{host}:{port}"
     http_json(f"{endpoint}/moto-api/config", MOTO_SETTINGS)

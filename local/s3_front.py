@@ -1,0 +1,176 @@
+"""The local S3 enforces what S3 enforces: a verifying front (WSGI) in front of moto, which checks none of it.
+
+Every request moto would answer as S3 is checked first (local/s3_auth.py): a pre-signed URL's signature, validity
+window and signed headers; an SDK request's Authorization header and payload hash; a browser POST's policy and each
+of its conditions. A request without any signature is refused (the buckets are private). Refusals are S3's own XML
+error documents; what passes reaches moto unchanged. CORS preflights and every other service pass straight through.
+Not emulated: bucket policies, IAM permissions, KMS key use and ACLs (every known key may do anything).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, unquote
+from xml.sax.saxutils import escape
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.formparser import parse_form_data
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from local.s3_auth import (
+    S3Error,
+    S3Request,
+    access_denied,
+    verify_header_signed,
+    verify_post_form,
+    verify_presigned,
+)
+
+Clock = Callable[[], datetime]
+StartResponse = Callable[..., Any]
+PRESIGNED_MARKERS = {"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential"}
+SIGV2_MARKERS = {"AWSAccessKeyId", "Signature"}
+# WSGI keeps these two headers outside the HTTP_* keys.
+UNPREFIXED_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The whole body, put back so moto reads it again (S3 bodies are bounded; buffering keeps this simple)."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    body: bytes = (
+        stream.read(int(length)) if length else (stream.read() if environ.get("wsgi.input_terminated") else b"")
+    )
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {
+        name.removeprefix("HTTP_").replace("_", "-").lower(): str(value)
+        for name, value in environ.items()
+        if name.startswith("HTTP_")
+    }
+    headers.update({header: str(environ[key]) for key, header in UNPREFIXED_HEADERS.items() if environ.get(key)})
+    return headers
+
+
+def query_pairs(raw_query: str) -> list[tuple[str, str]]:
+    """Decoded (name, value) pairs in the order sent; '+' stays a plus, as in SigV4's encoding."""
+    return [
+        (unquote(name), unquote(value))
+        for name, _, value in (pair.partition("=") for pair in raw_query.split("&") if pair)
+    ]
+
+
+def error_document(error: S3Error, request_id: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+    ).encode()
+
+
+class VerifyingS3Front:
+    """A WSGI application: moto's, with S3's authentication in front of its S3 (see the module docstring)."""
+
+    def __init__(
+        self,
+        moto: DomainDispatcherApplication,
+        credentials: Mapping[str, str],
+        region: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._moto = moto
+        self._credentials = dict(credentials)
+        self._region = region
+        self._clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        backend = self._moto.get_application(environ)
+        if getattr(backend, "service", None) == "s3" and environ["REQUEST_METHOD"] != "OPTIONS":
+            try:
+                self.verify(environ)
+            except S3Error as error:
+                return self.refuse(error, environ, start_response)
+        return backend(environ, start_response)
+
+    def verify(self, environ: dict[str, Any]) -> None:
+        """Raises S3Error unless the request is signed as S3 requires."""
+        # The path as sent (still percent-encoded) is what was signed; werkzeug keeps it in RAW_URI.
+        raw_uri = environ.get("RAW_URI") or f"{quote(environ.get('PATH_INFO', '/'))}?{environ.get('QUERY_STRING', '')}"
+        raw_path, _, raw_query = str(raw_uri).partition("?")
+        request = S3Request(
+            method=environ["REQUEST_METHOD"],
+            raw_path=raw_path,
+            query=query_pairs(raw_query),
+            headers=request_headers(environ),
+            body=read_body(environ),
+        )
+        parameter_names = {name for name, _ in request.query}
+        now = self._clock()
+        if "authorization" in request.headers:
+            verify_header_signed(request, self._credentials, self._region, now)
+        elif parameter_names & PRESIGNED_MARKERS:
+            verify_presigned(request, self._credentials, self._region, now)
+        elif parameter_names & SIGV2_MARKERS:
+            raise S3Error(
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                400,
+            )
+        elif request.method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
+            self.verify_post(environ, request, now)
+        else:
+            raise access_denied()
+
+    def verify_post(self, environ: dict[str, Any], request: S3Request, now: datetime) -> None:
+        """A browser POST to /<bucket>: the form's fields and its file, checked against the signed policy."""
+        form_environ = {**environ, "wsgi.input": io.BytesIO(request.body)}
+        _, form, files = parse_form_data(form_environ)
+        upload = files.get("file")
+        if upload is None or len(files) != 1:
+            raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.", 400)
+        fields = {name.lower(): value for name, value in form.items()}
+        bucket = unquote(request.raw_path).strip("/").split("/")[0]
+        file_size = len(upload.stream.read())
+        verify_post_form(
+            bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=now
+        )
+
+    @staticmethod
+    def refuse(error: S3Error, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request_id = uuid.uuid4().hex[:16].upper()
+        body = b"" if environ["REQUEST_METHOD"] == "HEAD" else error_document(error, request_id)
+        start_response(
+            f"{error.status} {HTTPStatus(error.status).phrase}",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), ("x-amz-request-id", request_id)],
+        )
+        return [body]
+
+
+class VerifyingMotoServer:
+    """moto in server mode on host:port, in a thread, with the verifying S3 front (ThreadedMotoServer's shape)."""
+
+    def __init__(self, host: str, port: int, credentials: Mapping[str, str], region: str) -> None:
+        app = VerifyingS3Front(DomainDispatcherApplication(create_backend_app), credentials, region)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -226,21 +226,18 @@ class ProcessingStore:
         assignments += _set_fields(fields or {}, names, values)
 
         what = f"{target.value} {owner}/{image_id} by {run_id}"
+        table = self._dynamodb().Table(table_name)
         try:
             with _translated_errors(what):
-                written = (
-                    self._dynamodb()
-                    .Table(table_name)
-                    .update_item(
-                        Key={"owner": owner, "image_id": image_id},
-                        UpdateExpression="SET " + ", ".join(assignments),
-                        ConditionExpression=" OR ".join(allowed),
-                        ExpressionAttributeNames=names,
-                        ExpressionAttributeValues=values,
-                        ReturnValues="ALL_NEW",
-                        # A refusal then carries the record as it is: none at all means the image was deleted.
-                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    )
+                written = table.update_item(
+                    Key={"owner": owner, "image_id": image_id},
+                    UpdateExpression="SET " + ", ".join(assignments),
+                    ConditionExpression=" OR ".join(allowed),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    # A refusal then carries the record as it is: none at all means the image was deleted.
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ConditionFailed as refused:
             cause = refused.__cause__

@@ -7,7 +7,13 @@ import re
 
 import image_factory as factory
 from imgplat_cli.file_types import FTYP_BRANDS, PREFIX_SIGNATURES
-from imgplat_processing.images.validate import DISPLAY_NAMES, MIME_TYPES, ValidationLimits, mime_type_of
+from imgplat_processing.images.validate import (
+    DISPLAY_NAMES,
+    MIME_TYPES,
+    ValidationLimits,
+    fits_declared_type,
+    mime_type_of,
+)
 from imgplat_upload.settings import UploadSettings
 
 from local.serverless_files import ROOT
@@ -24,6 +30,19 @@ def test_upload_accepts_exactly_the_types_processing_reads():
     }
 
     assert read == ACCEPTED_TYPES
+
+
+def test_each_type_upload_accepts_fits_exactly_its_own_format_when_processing_compares_them():
+    # What processing reads from the bytes must match what the record declares: one format per accepted type, and
+    # both HEIF names (a phone's HEIC and a generic HEIF) fit the one HEIF family the validator reads.
+    fitting = {
+        declared: {name for name in PROCESSED_FORMATS if fits_declared_type(declared, name)}
+        for declared in ACCEPTED_TYPES
+    }
+
+    assert all(len(formats) == 1 for formats in fitting.values()), fitting
+    assert fitting["image/heic"] == fitting["image/heif"] == {"HEIF"}
+    assert {declared for declared, formats in fitting.items() if formats == {"JPEG"}} == {"image/jpeg"}
 
 
 def test_every_type_the_cli_sends_is_accepted_by_upload():

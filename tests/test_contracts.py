@@ -333,7 +333,7 @@ class _Signer:
 
         return PresignedPost(url="https://originals.example", fields={"key": key, **fields})
 
-    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
+    def presign_put(self, key: str, headers: Any, expires_in: int) -> str:
         return f"https://originals.example/{key}"
 
 
@@ -437,6 +437,11 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
     from imgplat_upload.uploads import UploadRequest
 
     ticket, pending = _upload(UploadRequest(content_type="image/png", size=5000), DynamoImageRecords(TABLE))
+    s3 = boto3.client("s3", region_name="us-east-1")  # the original as it arrived (Claim re-tags it)
+    s3.create_bucket(Bucket=ORIGINALS_BUCKET)
+    s3.put_object(
+        Bucket=ORIGINALS_BUCKET, Key=pending.original_key, Body=b"\x89PNG" + bytes(4996), Tagging="status=unclaimed"
+    )
     _, (payload,) = _orchestrate(_sqs_batch(_s3_notification(ORIGINALS_BUCKET, pending.original_key, 5000)), "")
     state = WorkflowState.model_validate_json(payload)
     settings = ProcessingSettings(

@@ -903,3 +903,52 @@ def test_a_real_stage_sends_cognitos_mail_through_ses_and_enforces_threat_protec
     pool = _deployed(audit, "UserPool")
     assert pool is not None and pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "AUDIT"}
     assert _deployed(audit, "UserPoolRiskConfiguration") is None
+def _grants(templates: dict[str, dict[str, Any]], action: str) -> dict[tuple[str, str], list[str]]:
+    """(service, role) -> the resources (as JSON text) of every statement that allows `action`."""
+    grants: dict[tuple[str, str], list[str]] = {}
+    for service, logical_id, properties in _resources(templates, "AWS::IAM::Role"):
+        for policy in properties.get("Policies") or []:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                if statement["Effect"] == "Allow" and action in actions:
+                    grants.setdefault((service, logical_id), []).append(json.dumps(statement["Resource"]))
+    return grants
+
+
+def test_originals_that_no_record_ever_owned_expire_after_the_processing_windows(templates):
+    from imgplat_common.original_tags import STATUS_TAG, UNCLAIMED_ORIGINAL_TAGS
+    from imgplat_processing.settings import ReconcilerSettings
+
+    bucket = templates["upload"]["Resources"]["OriginalsBucket"]["Properties"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "Id" in rule}  # not the Fn::If
+    rule = rules["expire-unclaimed-originals"]
+
+    # Every upload arrives tagged unclaimed (the tag upload signs, the one the rule matches), only under originals/
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "originals/"
+    assert rule["TagFilters"] == [{"Key": STATUS_TAG, "Value": UNCLAIMED_ORIGINAL_TAGS[STATUS_TAG]}]
+    # and it expires long after Claim (or the reconciler, for a run that never started) would have re-tagged it
+    days = int(rule["ExpirationInDays"])
+    assert days == int(param_default("upload", "unclaimedRetentionDays"))
+    reconciler = ReconcilerSettings.model_fields
+    longest_wait_seconds = reconciler["upload_window_seconds"].default + reconciler["stuck_after_seconds"].default
+    assert days * 86_400 >= 10 * longest_wait_seconds
+
+
+def test_only_claim_and_delete_image_may_remove_originals_and_uploads_may_tag_them(templates):
+    deleters = {role: resources for role, resources in _grants(templates, "s3:DeleteObject").items()}
+    originals_deleters = {
+        role for role, resources in deleters.items() if any("originals/" in resource for resource in resources)
+    }
+    assert originals_deleters == {
+        ("processing", "ClaimIamRoleLambdaExecution"),
+        ("retrieval", "DeleteImageIamRoleLambdaExecution"),
+    }
+    assert all(
+        resource.endswith('/originals/*"}') for resource in deleters[("processing", "ClaimIamRoleLambdaExecution")]
+    )
+    taggers = _grants(templates, "s3:PutObjectTagging")
+    # upload signs the unclaimed tag into every upload (S3 checks s3:PutObjectTagging on the signing role)
+    assert any(
+        "originals/*" in resource for resource in taggers[("upload", "CreateUnderscoreuploadIamRoleLambdaExecution")]
+    )
+    assert ("processing", "ClaimIamRoleLambdaExecution") in taggers

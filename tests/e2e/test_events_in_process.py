@@ -54,7 +54,8 @@ def sign_in(platform: LocalPlatform, email: str) -> str:
 
 
 def upload(platform: LocalPlatform, token: str, body: bytes) -> str:
-    status, answer = call(platform, "POST", "/upload", {"filename": "a.jpg", "content_type": "image/jpeg"}, token)
+    declared = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(body)}
+    status, answer = call(platform, "POST", "/upload", declared, token)
     assert status == 201
     assert requests.put(answer["put"]["url"], data=body, headers=answer["put"]["headers"], timeout=30).ok
     return str(answer["image_id"])

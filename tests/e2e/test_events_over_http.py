@@ -67,9 +67,10 @@ def test_a_subscriber_of_the_local_bus_hears_an_image_become_ready_and_be_delete
     requests.post(f"{api}/auth/verify", json={"email": email, "code": "123456"}, timeout=30).raise_for_status()
     signin = requests.post(f"{api}/auth/signin", json={"email": email, "password": PASSWORD}, timeout=30)
     headers = {"Authorization": f"Bearer {signin.json()['id_token']}"}
-    created = requests.post(f"{api}/upload", json={"content_type": "image/jpeg"}, headers=headers, timeout=30).json()
     photo = io.BytesIO()
     Image.new("RGB", (1200, 800), (20, 40, 70)).save(photo, "JPEG")
+    declared = {"content_type": "image/jpeg", "size": len(photo.getvalue())}  # the PUT is signed for this size
+    created = requests.post(f"{api}/upload", json=declared, headers=headers, timeout=30).json()
     put = created["put"]
     assert requests.put(put["url"], data=photo.getvalue(), headers=put["headers"], timeout=60).status_code == 200
 

@@ -101,11 +101,15 @@ def test_an_upload_with_the_presigned_post_form_is_served_as_a_clean_watermarked
 
 def test_an_upload_with_the_presigned_put_also_works(local_platform):
     token = sign_in(local_platform, "put-client@example.com")
+    photo = phone_photo()
     created = requests.post(
-        f"{local_platform.api_url}/upload", json={"content_type": "image/jpeg"}, headers=bearer(token), timeout=30
+        f"{local_platform.api_url}/upload",
+        json={"content_type": "image/jpeg", "size": len(photo)},  # a PUT is signed for an exact size
+        headers=bearer(token),
+        timeout=30,
     ).json()
     put = created["put"]
-    assert requests.put(put["url"], data=phone_photo(), headers=put["headers"], timeout=60).status_code == 200
+    assert requests.put(put["url"], data=photo, headers=put["headers"], timeout=60).status_code == 200
     assert wait_for_terminal_status(local_platform, created["image_id"], token)["status"] == "READY"
 
 
@@ -131,14 +135,14 @@ def test_a_rotated_heic_or_avif_phone_photo_is_served_upright_in_its_colours(
     local_platform, image_format, content_type
 ):
     token = sign_in(local_platform, f"{image_format.lower()}-phone@example.com")
+    photo = rotated_phone_photo(image_format)
     created = requests.post(
         f"{local_platform.api_url}/upload",
-        json={"filename": "IMG_0001", "content_type": content_type},
+        json={"filename": "IMG_0001", "content_type": content_type, "size": len(photo)},
         headers=bearer(token),
         timeout=30,
     ).json()
     put = created["put"]
-    photo = rotated_phone_photo(image_format)
     assert requests.put(put["url"], data=photo, headers=put["headers"], timeout=60).status_code == 200
 
     record = wait_for_terminal_status(local_platform, created["image_id"], token)
@@ -159,16 +163,15 @@ def test_a_rotated_heic_or_avif_phone_photo_is_served_upright_in_its_colours(
 
 def test_a_non_image_ends_rejected_with_a_readable_reason(local_platform):
     token = sign_in(local_platform, "grace@example.com")
+    page = b"<html><script>alert(1)</script></html>"
     created = requests.post(
         f"{local_platform.api_url}/upload",
-        json={"filename": "notes.jpg", "content_type": "image/jpeg"},
+        json={"filename": "notes.jpg", "content_type": "image/jpeg", "size": len(page)},
         headers=bearer(token),
         timeout=30,
     ).json()
     put = created["put"]
-    assert requests.put(
-        put["url"], data=b"<html><script>alert(1)</script></html>", headers=put["headers"], timeout=30
-    ).ok
+    assert requests.put(put["url"], data=page, headers=put["headers"], timeout=30).ok
     record = wait_for_terminal_status(local_platform, created["image_id"], token)
     assert record["status"] == "REJECTED" and record["reason"]
 

@@ -68,10 +68,12 @@ def wait_until_terminal(platform: LocalPlatform, image_id: str, token: str, time
 def test_upload_is_processed_and_served_as_a_watermarked_medium_jpeg(platform):
     token = sign_in(platform, EMAIL)
 
-    status, upload = call(platform, "POST", "/upload", {"filename": "holiday.jpg", "content_type": "image/jpeg"}, token)
+    photo = photo_bytes()
+    declared = {"filename": "holiday.jpg", "content_type": "image/jpeg", "size": len(photo)}
+    status, upload = call(platform, "POST", "/upload", declared, token)
     assert status == 201
     put = upload["put"]
-    response = requests.put(put["url"], data=photo_bytes(), headers=put["headers"], timeout=30)
+    response = requests.put(put["url"], data=photo, headers=put["headers"], timeout=30)
     assert response.status_code == 200
 
     record = wait_until_terminal(platform, upload["image_id"], token)
@@ -101,10 +103,12 @@ def test_upload_is_processed_and_served_as_a_watermarked_medium_jpeg(platform):
 
 def test_a_non_image_upload_ends_rejected_with_a_reason(platform):
     token = sign_in(platform, "grace@example.com")
-    status, upload = call(platform, "POST", "/upload", {"filename": "notes.jpg", "content_type": "image/jpeg"}, token)
+    page = b"<html>not an image</html>"
+    declared = {"filename": "notes.jpg", "content_type": "image/jpeg", "size": len(page)}
+    status, upload = call(platform, "POST", "/upload", declared, token)
     assert status == 201
     put = upload["put"]
-    assert requests.put(put["url"], data=b"<html>not an image</html>", headers=put["headers"], timeout=30).ok
+    assert requests.put(put["url"], data=page, headers=put["headers"], timeout=30).ok
 
     record = wait_until_terminal(platform, upload["image_id"], token)
     assert record["status"] == "REJECTED"
@@ -114,7 +118,7 @@ def test_a_non_image_upload_ends_rejected_with_a_reason(platform):
 def test_another_users_image_is_not_found(platform):
     owner = sign_in(platform, "owner@example.com")
     stranger = sign_in(platform, "stranger@example.com")
-    status, upload = call(platform, "POST", "/upload", {"content_type": "image/png"}, owner)
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/png", "size": 100}, owner)
     assert status == 201
     assert call(platform, "GET", f"/image/{upload['image_id']}", token=stranger)[0] == 404
     assert call(platform, "GET", f"/image/{upload['image_id']}", token=owner)[0] == 200
@@ -125,7 +129,9 @@ def test_another_users_image_is_not_found(platform):
 def test_the_scheduled_reconciler_runs_locally_and_heals_an_upload_whose_event_was_lost(platform):
     # Given an uploaded original whose S3 event never reached processing (the ingest queue lost it)
     token = sign_in(platform, "lost-event@example.com")
-    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+    status, upload = call(
+        platform, "POST", "/upload", {"content_type": "image/jpeg", "size": len(photo_bytes())}, token
+    )
     assert status == 201
     sqs = platform.client("sqs")
     queue_name = platform.output("upload", "IngestQueueArn").split(":")[-1]
@@ -177,7 +183,8 @@ def test_an_orchestrator_killed_mid_batch_delays_its_image_by_one_visibility_tim
     monkeypatch.setattr(platform, "runner", killed_once)
     try:
         token = sign_in(platform, "killed-orchestrator@example.com")
-        status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+        declared = {"content_type": "image/jpeg", "size": len(photo_bytes())}
+        status, upload = call(platform, "POST", "/upload", declared, token)
         assert status == 201
         assert requests.put(upload["put"]["url"], data=photo_bytes(), headers=upload["put"]["headers"], timeout=30).ok
 
@@ -190,3 +197,99 @@ def test_an_orchestrator_killed_mid_batch_delays_its_image_by_one_visibility_tim
     assert killed_at, "the orchestrator was never invoked"
     assert record["status"] == "READY", record
     assert time.monotonic() - killed_at[0] >= 3
+
+
+# --- uploads are bound to what was declared (issue 12, point 4) ------------------------------------------------------
+
+
+def _original_key(upload: dict) -> str:
+    return str(upload["upload"]["fields"]["key"])
+
+
+def _original_tags(platform: LocalPlatform, upload: dict) -> dict[str, str] | None:
+    """The original's tags; None once it is gone."""
+    s3 = platform.client("s3")
+    try:
+        tag_set = s3.get_object_tagging(
+            Bucket=platform.output("upload", "OriginalsBucketName"), Key=_original_key(upload)
+        )
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in {"NoSuchKey", "404"}:
+            return None
+        raise
+    return {tag["Key"]: tag["Value"] for tag in tag_set["TagSet"]}
+
+
+def test_a_jpeg_sent_as_a_declared_png_ends_rejected_saying_so(platform):
+    # Given an upload started for a PNG of the JPEG's exact size (S3 would take it: the signed headers all match)
+    token = sign_in(platform, "liar@example.com")
+    photo = photo_bytes()
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/png", "size": len(photo)}, token)
+    assert status == 201
+    assert upload["put"]["headers"]["Content-Type"] == "image/png"
+
+    # When the JPEG's bytes are PUT with the signed headers
+    assert requests.put(upload["put"]["url"], data=photo, headers=upload["put"]["headers"], timeout=30).ok
+
+    # Then processing reads the format from the bytes, refuses the mismatch, and says what it found
+    record = wait_until_terminal(platform, upload["image_id"], token)
+    assert record["status"] == "REJECTED", record
+    assert record["reason"] == "The file is in JPEG format, but the upload was started for image/png."
+    assert _original_tags(platform, upload) == {"status": "rejected"}
+
+
+def test_a_file_larger_than_declared_ends_rejected_even_where_s3_does_not_check_the_length(platform):
+    # Given an upload declared at 1,000 bytes, and a bigger file sent without the signed Content-Length (moto, unlike
+    # S3, does not check a pre-signed PUT's headers: processing's own check is what this proves)
+    token = sign_in(platform, "bigger@example.com")
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg", "size": 1000}, token)
+    assert status == 201
+    headers = {name: value for name, value in upload["put"]["headers"].items() if name != "Content-Length"}
+    photo = photo_bytes()
+    assert requests.put(upload["put"]["url"], data=photo, headers=headers, timeout=30).ok
+
+    record = wait_until_terminal(platform, upload["image_id"], token)
+    assert record["status"] == "REJECTED", record
+    assert record["reason"] == f"The file is {len(photo)} bytes, but the upload was started for 1000 bytes."
+
+
+def test_an_upload_after_its_pending_image_was_deleted_is_removed_and_leaves_no_record(platform):
+    # Given a PENDING image its owner deleted before uploading, whose PUT URL is still valid
+    token = sign_in(platform, "changed-mind@example.com")
+    photo = photo_bytes()
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg", "size": len(photo)}, token)
+    assert status == 201
+    assert call(platform, "DELETE", f"/image/{upload['image_id']}", token=token)[0] == 204
+
+    # When the file is uploaded to that URL anyway (it arrives tagged unclaimed, the lifecycle backstop)
+    assert requests.put(upload["put"]["url"], data=photo, headers=upload["put"]["headers"], timeout=30).ok
+    assert _original_tags(platform, upload) == {"status": "unclaimed"}
+
+    # Then processing removes the original (no record owns it), and no record appears
+    deadline = time.monotonic() + 60
+    while _original_tags(platform, upload) is not None:
+        assert time.monotonic() < deadline, "the original without a record was never removed"
+        platform.deliver_queue_messages()
+        time.sleep(0.2)
+    assert call(platform, "GET", f"/image/{upload['image_id']}", token=token)[0] == 404
+
+
+def test_a_processed_original_is_tagged_claimed_out_of_the_unclaimed_rule(platform):
+    token = sign_in(platform, "claimed@example.com")
+    photo = photo_bytes()
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg", "size": len(photo)}, token)
+    assert status == 201
+    assert requests.put(upload["put"]["url"], data=photo, headers=upload["put"]["headers"], timeout=30).ok
+
+    assert wait_until_terminal(platform, upload["image_id"], token)["status"] == "READY"
+    assert _original_tags(platform, upload) == {"status": "claimed"}
+
+
+def test_without_a_declared_size_the_ticket_offers_only_the_post_form(platform):
+    token = sign_in(platform, "no-size@example.com")
+
+    status, upload = call(platform, "POST", "/upload", {"content_type": "image/jpeg"}, token)
+
+    assert status == 201
+    assert upload["put"] is None
+    assert upload["upload"]["method"] == "POST"

@@ -1,6 +1,10 @@
 """The workflow's steps that touch no pixels (statemachine.asl.yaml): Claim, Persist, and the two endings
 MarkRejected and MarkFailed. The image steps are in image_steps.py, so the handlers of these load no Pillow.
 
+Claim also keeps the originals bucket free of files nobody owns: it re-tags an original its record owns `claimed`
+(every upload arrives `unclaimed`, which a lifecycle rule expires) and removes one that has no record at all (an
+upload to the still-valid URL of an image its owner deleted). It never removes an original whose record exists.
+
 Every step may run twice for the same run (Step Functions retries): writes are conditional or go to keys owned by
 the run.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -23,6 +28,7 @@ from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, Ima
 from imgplat_common.keys import original_key, rendition_key, work_prefix
 from imgplat_common.models import RENDITION_FORMATS
 from imgplat_common.observability import logger
+from imgplat_common.original_tags import CLAIMED_ORIGINAL_TAGS, REJECTED_ORIGINAL_TAGS
 from imgplat_common.status import ImageStatus
 
 from imgplat_processing.ports import ConditionFailed, EventPublishFailed, ReadyByThisRun, RecordMissing, StepStore
@@ -37,7 +43,6 @@ from imgplat_processing.workflow_state import (
     rejection_from,
 )
 
-REJECTED_ORIGINAL_TAGS = {"status": "rejected"}  # the originals bucket's lifecycle expires these
 FAILED_REASON = "processing failed"  # what ImageFailed says of a run's failure; the cause stays in the logs
 
 
@@ -55,11 +60,27 @@ def library_versions() -> dict[str, str]:
 
 
 def claim(state: WorkflowState, settings: ProcessingSettings, store: StepStore) -> Claimed:
-    """PENDING -> PROCESSING for this run; StaleEvent when the image is not this run's to process."""
+    """PENDING -> PROCESSING for this run, with what the client declared; StaleEvent when the image is not this
+    run's to process. An original without a record is removed before the StaleEvent; one with a record never is.
+    """
     claimed_at = now_ms()
-    stale = f"image {state.image_id} is missing, finished or claimed by another run"
-    _move_this_runs_image(state, settings, store, ImageStatus.PROCESSING, stale=stale)
-    return Claimed(claimed_at_ms=claimed_at)
+    original = original_key(state.owner, state.image_id)
+    try:
+        record = _transition(state, settings, store, ImageStatus.PROCESSING)
+    except RecordMissing as missing:
+        # No record owns this key (deleted, or never made): nobody could ever see or delete the file but us.
+        store.delete_objects(settings.originals_bucket, [original])
+        logger.info("removed an original that has no image record", extra={"key": original})
+        raise StaleEvent(f"image {state.image_id} has no record; its original was removed") from missing
+    except ConditionFailed as refused:
+        raise StaleEvent(f"image {state.image_id} is finished or claimed by another run") from refused
+    store.tag_object(settings.originals_bucket, original, CLAIMED_ORIGINAL_TAGS)
+    declared_size = record.get("declared_size")
+    return Claimed(
+        claimed_at_ms=claimed_at,
+        declared_content_type=record.get("content_type"),
+        declared_size=None if declared_size is None else int(declared_size),
+    )
 
 
 def _move_this_runs_image(
@@ -84,9 +105,10 @@ def _transition(
     store: StepStore,
     target: ImageStatus,
     fields: dict[str, Any] | None = None,
-) -> None:
-    """Move this run's image to `target` (the store raises ConditionFailed or RecordMissing when it may not)."""
-    store.transition(
+) -> Mapping[str, Any]:
+    """Move this run's image to `target` (the store raises ConditionFailed or RecordMissing when it may not); the
+    record as written."""
+    return store.transition(
         settings.images_table,
         owner=state.owner,
         image_id=state.image_id,

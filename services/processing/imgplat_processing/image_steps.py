@@ -20,7 +20,7 @@ from PIL import Image
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 from imgplat_processing.images.pipeline import watermark_and_encode
 from imgplat_processing.images.renditions import RenderedImage, render_renditions
-from imgplat_processing.images.validate import validate_image
+from imgplat_processing.images.validate import display_name, fits_declared_type, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig
 from imgplat_processing.ports import ObjectMissing, ObjectStore
 from imgplat_processing.rejections import ImageRejected
@@ -50,13 +50,31 @@ class OriginalChanged(Exception):
 
 @reports_rejections
 def validate(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> ValidatedOriginal:
-    """Check the original from its object size and image headers (no pixel decode) and read its EXIF summary."""
+    """Check the original from its object size and image headers (no pixel decode) and read its EXIF summary.
+
+    What arrived must be what the client declared when it started the upload (Claim passes that on): S3 binds a
+    PUT to both already, and the POST form to the size, but the bytes alone tell the format, and a file that is not
+    what its record says would be stored with the wrong type.
+    """
     limits = settings.validation_limits
+    declared = state.require_claim()
     source = original_key(state.owner, state.image_id)
-    if store.object_size(settings.originals_bucket, source) > limits.max_bytes:
+    size = store.object_size(settings.originals_bucket, source)
+    if size > limits.max_bytes:
         raise ImageRejected("too_large", f"The file is larger than the {limits.max_bytes / MIB:g} MB limit.")
+    if declared.declared_size is not None and size != declared.declared_size:
+        raise ImageRejected(
+            "size_mismatch",
+            f"The file is {size} bytes, but the upload was started for {declared.declared_size} bytes.",
+        )
     data = store.read_object(settings.originals_bucket, source)
     validated = validate_image(data, limits)
+    declared_type = declared.declared_content_type
+    if declared_type is not None and not fits_declared_type(declared_type, validated.format):
+        raise ImageRejected(
+            "type_mismatch",
+            f"The file is in {display_name(validated.format)} format, but the upload was started for {declared_type}.",
+        )
     exif = ExifSummary.model_validate(extract_exif_summary(data, validated.format))
     return ValidatedOriginal(**validated.model_dump(), exif=exif)
 

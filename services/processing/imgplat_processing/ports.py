@@ -108,8 +108,8 @@ class StepStore(ObjectStore, EventPublisher, Protocol):
         target: ImageStatus,
         run_id: str,
         fields: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Move the record to `target` for run `run_id` and set `fields`.
+    ) -> Mapping[str, Any]:
+        """Move the record to `target` for run `run_id` and set `fields`; the record as it is after the write.
 
         ConditionFailed when imgplat_common.status forbids the move (PROCESSING only counts when this run claimed
         it), RecordMissing when there is no record. Repeating a run's own write succeeds (retries are idempotent).

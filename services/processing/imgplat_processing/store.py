@@ -204,8 +204,9 @@ class ProcessingStore:
         target: ImageStatus,
         run_id: str,
         fields: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Move the record to `target` for workflow run `run_id` and set `fields`, or raise ConditionFailed.
+    ) -> Mapping[str, Any]:
+        """Move the record to `target` for workflow run `run_id` and set `fields`, or raise ConditionFailed; the
+        record as the write left it (Claim reads what the client declared from it, in the same request).
 
         The condition comes from imgplat_common.status: the record must be in a status that may move to `target`
         (PROCESSING only when this run claimed it). A retried step of the same run finds its own write already done
@@ -225,14 +226,16 @@ class ProcessingStore:
         assignments += _set_fields(fields or {}, names, values)
 
         what = f"{target.value} {owner}/{image_id} by {run_id}"
+        table = self._dynamodb().Table(table_name)
         try:
             with _translated_errors(what):
-                self._dynamodb().Table(table_name).update_item(
+                written = table.update_item(
                     Key={"owner": owner, "image_id": image_id},
                     UpdateExpression="SET " + ", ".join(assignments),
                     ConditionExpression=" OR ".join(allowed),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
                     # A refusal then carries the record as it is: none at all means the image was deleted.
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -243,6 +246,7 @@ class ProcessingStore:
             if isinstance(cause, ClientError) and _ready_by(cause.response["Item"], run_id):
                 raise ReadyByThisRun(what) from cause
             raise
+        return dict(written.get("Attributes", {}))
 
     def records_in_status_before(
         self, table_name: str, index_name: str, status: ImageStatus, updated_before: str, limit: int

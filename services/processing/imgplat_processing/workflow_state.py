@@ -80,7 +80,12 @@ class _Result(BaseModel):
 
 
 class Claimed(_Result):
+    """The run holds the image; what the client declared when it started the upload travels on to Validate, which
+    compares it with what arrived."""
+
     claimed_at_ms: int
+    declared_content_type: str | None = None  # None only in runs claimed before the record's values were passed on
+    declared_size: int | None = None  # None when the client declared no size (the POST form's range applied)
 
 
 class ValidatedOriginal(ValidatedImage, _Result):

@@ -22,7 +22,7 @@ class PresignedPostForm(_Answer):
 
 
 class PresignedPut(_Answer):
-    """PUT the bytes to `url` with exactly these headers."""
+    """PUT the bytes to `url` with exactly these headers (Content-Length and Content-Type included: all are signed)."""
 
     method: Literal["PUT"] = "PUT"
     url: str
@@ -37,5 +37,8 @@ class UploadTicket(_Answer):
     expires_in: int = Field(description="Seconds the upload forms stay valid.")
     max_bytes: int
     upload: PresignedPostForm
-    put: PresignedPut
+    put: PresignedPut | None = Field(
+        description="The PUT URL, only when the request declared `size`: a PUT is signed for that exact"
+        " Content-Length. Null otherwise; use the POST form."
+    )
     status_url: str = Field(description="Where to follow the image's progress: GET it with the ID token.")

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from imgplat_common.aws_errors import is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 
-from imgplat_upload.uploads import SSE_ALGORITHM, ImageAlreadyExists, PresignedPost
+from imgplat_upload.uploads import SSE_ALGORITHM, ImageAlreadyExists, PresignedPost, PutHeaders
 
 # SigV4 always (boto3 falls back to SigV2 for custom endpoints), and the regional endpoint also in us-east-1, so
 # URLs work for a bucket in any region the moment it exists (the global endpoint redirects new buckets).
@@ -65,16 +65,19 @@ class OriginalsUploadSigner:
         )
         return PresignedPost(url=signed["url"], fields=signed["fields"])
 
-    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
-        """A PUT URL whose signature covers the content type and SSE-KMS headers the client must send."""
+    def presign_put(self, key: str, headers: PutHeaders, expires_in: int) -> str:
+        """A PUT URL whose signature covers every header the client must send (boto3 signs each parameter given
+        here as a header: X-Amz-SignedHeaders names them), so S3 refuses another length, type, key or tag."""
         url: str = s3_client().generate_presigned_url(
             "put_object",
             Params={
                 "Bucket": self._bucket,
                 "Key": key,
-                "ContentType": content_type,
+                "ContentLength": headers.content_length,
+                "ContentType": headers.content_type,
                 "ServerSideEncryption": SSE_ALGORITHM,
-                "SSEKMSKeyId": kms_key_arn,
+                "SSEKMSKeyId": headers.kms_key_arn,
+                "Tagging": headers.tagging,
             },
             ExpiresIn=expires_in,
         )

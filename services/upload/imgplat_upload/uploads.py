@@ -1,19 +1,24 @@
 """Start an upload: check what the client declares, record a PENDING image, and sign where its bytes may go.
 
 The client never chooses the object key: the platform issues the image id and the key is built from it and the
-caller's sub. The signed POST policy pins the key, the content type, the size and the encryption key, so S3 itself
-refuses anything else; the PUT URL pins what a PUT can (not the size), and processing checks everything again.
+caller's sub. The signed POST policy pins the key, the content type, the size (exact when declared, else the range)
+and the encryption key; the PUT URL signs the exact Content-Length and Content-Type and the same encryption headers,
+so S3 itself refuses anything else. Both make the original arrive tagged `unclaimed` (imgplat_common.original_tags)
+for the lifecycle backstop, and processing checks the declared type and size again against what arrived.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from xml.sax.saxutils import escape
 
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
+from imgplat_common.original_tags import UNCLAIMED_ORIGINAL_TAGS
 from pydantic import BaseModel, ConfigDict, Field
 
 from imgplat_upload.responses import PresignedPostForm, PresignedPut, UploadTicket
@@ -22,6 +27,8 @@ from imgplat_upload.settings import UploadSettings
 SSE_ALGORITHM = "aws:kms"
 SSE_HEADER = "x-amz-server-side-encryption"
 SSE_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+TAGGING_HEADER = "x-amz-tagging"  # a PUT's tags, URL-encoded (S3 applies them with the object)
+TAGGING_FIELD = "tagging"  # a POST form's tags, as S3's Tagging XML
 
 
 def _content_types_description() -> str:
@@ -48,7 +55,14 @@ class UploadRequest(BaseModel):
         examples=["image/jpeg", "image/heic"],
     )
     filename: str | None = Field(default=None, max_length=255)  # metadata only, never part of a key
-    size: int | None = Field(default=None, gt=0, strict=True)
+    size: int | None = Field(
+        default=None,
+        gt=0,
+        strict=True,
+        description="The file's exact size in bytes. Required for the PUT URL (a PUT is signed for this exact"
+        " Content-Length); without it the answer's `put` is null and only the POST form (any size up to max_bytes)"
+        " is offered.",
+    )
 
 
 class ImageAlreadyExists(Exception):
@@ -78,9 +92,42 @@ class UploadSigner(Protocol):
         """A POST form for `key` whose policy holds `conditions` (plus the bucket and the exact key)."""
         ...
 
-    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
-        """A PUT URL for `key` that signs the content type and the SSE-KMS headers."""
+    def presign_put(self, key: str, headers: PutHeaders, expires_in: int) -> str:
+        """A PUT URL for `key` whose signature covers every header of `headers`."""
         ...
+
+
+@dataclass(frozen=True)
+class PutHeaders:
+    """What a pre-signed PUT binds: the client must send exactly these headers, or S3 refuses the signature."""
+
+    content_type: str
+    content_length: int
+    kms_key_arn: str
+    tagging: str
+
+    def as_http(self) -> dict[str, str]:
+        """The headers by their HTTP names, as the client sends them."""
+        return {
+            "Content-Length": str(self.content_length),
+            "Content-Type": self.content_type,
+            SSE_HEADER: SSE_ALGORITHM,
+            SSE_KEY_HEADER: self.kms_key_arn,
+            TAGGING_HEADER: self.tagging,
+        }
+
+
+def tagging_header(tags: dict[str, str]) -> str:
+    """Tags as the x-amz-tagging header carries them (a URL query string)."""
+    return urllib.parse.urlencode(tags)
+
+
+def tagging_xml(tags: dict[str, str]) -> str:
+    """Tags as a POST form's `tagging` field carries them (S3's Tagging document)."""
+    tag_set = "".join(
+        f"<Tag><Key>{escape(name)}</Key><Value>{escape(value)}</Value></Tag>" for name, value in tags.items()
+    )
+    return f"<Tagging><TagSet>{tag_set}</TagSet></Tagging>"
 
 
 def canonical_content_type(declared: str, settings: UploadSettings) -> str:
@@ -109,12 +156,14 @@ def check_declared_size(size: int | None, settings: UploadSettings) -> None:
 def post_policy(content_type: str, size: int | None, settings: UploadSettings) -> tuple[dict[str, str], list[Any]]:
     """The form fields and policy conditions of a pre-signed POST (the signer adds the bucket and the exact key).
 
-    A declared size is pinned exactly, so the client cannot declare a small file and send a large one.
+    A declared size is pinned exactly, so the client cannot declare a small file and send a large one. The original
+    arrives tagged unclaimed (the lifecycle backstop for an original that no record ever owns).
     """
     fields = {
         "Content-Type": content_type,
         SSE_HEADER: SSE_ALGORITHM,
         SSE_KEY_HEADER: settings.kms_key_arn,
+        TAGGING_FIELD: tagging_xml(UNCLAIMED_ORIGINAL_TAGS),
     }
     smallest, largest = (size, size) if size is not None else (1, settings.max_upload_bytes)
     conditions: list[Any] = [
@@ -122,8 +171,21 @@ def post_policy(content_type: str, size: int | None, settings: UploadSettings) -
         ["content-length-range", smallest, largest],
         {SSE_HEADER: SSE_ALGORITHM},
         {SSE_KEY_HEADER: settings.kms_key_arn},
+        {TAGGING_FIELD: fields[TAGGING_FIELD]},
     ]
     return fields, conditions
+
+
+def put_headers(content_type: str, size: int | None, settings: UploadSettings) -> PutHeaders | None:
+    """What a pre-signed PUT binds; None without a declared size (a PUT can only be bound to an exact length)."""
+    if size is None:
+        return None
+    return PutHeaders(
+        content_type=content_type,
+        content_length=size,
+        kms_key_arn=settings.kms_key_arn,
+        tagging=tagging_header(UNCLAIMED_ORIGINAL_TAGS),
+    )
 
 
 def start_upload(
@@ -157,14 +219,15 @@ def start_upload(
     expires_in = settings.upload_url_expires_seconds
     fields, conditions = post_policy(content_type, request.size, settings)
     post = signer.presign_post(key, fields, conditions, expires_in)
-    put_headers = {"Content-Type": content_type, SSE_HEADER: SSE_ALGORITHM, SSE_KEY_HEADER: settings.kms_key_arn}
+    bound = put_headers(content_type, request.size, settings)
+    put = (
+        None if bound is None else PresignedPut(url=signer.presign_put(key, bound, expires_in), headers=bound.as_http())
+    )
     return UploadTicket(
         image_id=image_id,
         expires_in=expires_in,
         max_bytes=settings.max_upload_bytes,
         upload=PresignedPostForm(url=post.url, fields=post.fields),
-        put=PresignedPut(
-            url=signer.presign_put(key, content_type, settings.kms_key_arn, expires_in), headers=put_headers
-        ),
+        put=put,
         status_url=f"/image/{image_id}",
     )

@@ -41,6 +41,8 @@ MIME_TYPES: dict[str, str] = {
     "HEIF": "image/heif",
     "AVIF": "image/avif",
 }
+# What an HEVC-coded HEIF file is called (phones' photos): a second name of the HEIF family beside MIME_TYPES's.
+HEIC_MIME_TYPE = "image/heic"
 # ftyp brands (ISO base media file format): the AVIF ones, the HEVC-coded HEIF ones (HEIC, what phones write), and
 # the generic HEIF ones that a file lists first when its codec brand comes among the compatible ones.
 AVIF_BRANDS = frozenset({b"avif", b"avis"})
@@ -112,8 +114,17 @@ def mime_type_of(data: bytes, image_format: str) -> str:
     if image_format == "HEIF":
         brands = ftyp_brands(data)
         if brands is not None and HEIC_BRANDS.intersection({brands[0], *brands[1]}):
-            return "image/heic"
+            return HEIC_MIME_TYPE
     return MIME_TYPES.get(image_format, "application/octet-stream")
+
+
+def fits_declared_type(declared: str, image_format: str) -> bool:
+    """Whether a file whose bytes say `image_format` is what the client declared (a canonical type of upload's
+    allowed list). HEIF is a family: image/heic and image/heif both fit any HEIF brand the validator accepts, since
+    a client that names either cannot know which codec brand the file lists."""
+    if image_format == "HEIF":
+        return declared in {MIME_TYPES["HEIF"], HEIC_MIME_TYPE}
+    return MIME_TYPES.get(image_format) == declared
 
 
 def validate_image(data: bytes, limits: ValidationLimits) -> ValidatedImage:
@@ -129,7 +140,7 @@ def validate_image(data: bytes, limits: ValidationLimits) -> ValidatedImage:
 
     image_format = sniff_format(data)
     if image_format is None or image_format not in limits.allowed_formats:
-        allowed = ", ".join(_display_name(name) for name in limits.allowed_formats)
+        allowed = ", ".join(display_name(name) for name in limits.allowed_formats)
         raise ImageRejected("unsupported_format", f"This file type is not supported; please upload one of: {allowed}.")
 
     sequence_frames = 0
@@ -196,7 +207,7 @@ def _heif_header(data: bytes, image_format: str, limits: ValidationLimits) -> He
         raise _truncated() from exc
     except (MalformedHeif, struct.error) as exc:
         raise ImageRejected(
-            "not_an_image", f"The file starts like a {_display_name(image_format)} image but cannot be read as one."
+            "not_an_image", f"The file starts like a {display_name(image_format)} image but cannot be read as one."
         ) from exc
 
 
@@ -221,7 +232,7 @@ def _open_header(data: bytes, image_format: str) -> ImageFile.ImageFile:
         raise _too_many_pixels() from exc
     except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, struct.error...) on a bad header
         raise ImageRejected(
-            "not_an_image", f"The file starts like a {_display_name(image_format)} image but cannot be read as one."
+            "not_an_image", f"The file starts like a {display_name(image_format)} image but cannot be read as one."
         ) from exc
 
 
@@ -334,5 +345,6 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
-def _display_name(image_format: str) -> str:
+def display_name(image_format: str) -> str:
+    """How a format is named to users (JPEG, WebP, HEIC/HEIF)."""
     return DISPLAY_NAMES.get(image_format, image_format)

@@ -121,10 +121,11 @@ def test_a_persist_that_dies_after_its_write_on_every_attempt_still_announces_th
     the_store = store.processing_store()
     real_transition = the_store.transition
 
-    def dies_after_ready(*args: Any, **kwargs: Any) -> None:
-        real_transition(*args, **kwargs)
+    def dies_after_ready(*args: Any, **kwargs: Any) -> Any:
+        written = real_transition(*args, **kwargs)
         if kwargs.get("target") is ImageStatus.READY:
             raise _WorkerKilled("Runtime exited with error: signal: killed")
+        return written
 
     monkeypatch.setattr(the_store, "transition", dies_after_ready)
 

@@ -16,6 +16,7 @@ from typing import Any
 import processing_samples as samples
 import pytest
 from botocore.exceptions import ClientError
+from imgplat_common.original_tags import REJECTED_ORIGINAL_TAGS
 from imgplat_common.status import ImageStatus
 from imgplat_processing.ports import TransientError
 from imgplat_processing.store import processing_store
@@ -38,6 +39,10 @@ def _target(status: ImageStatus) -> Callable[[tuple[Any, ...], dict[str, Any]], 
 
 def _key_under(prefix: str) -> Callable[[tuple[Any, ...], dict[str, Any]], bool]:
     return lambda args, kwargs: str(args[1]).startswith(prefix)
+
+
+def _tagged(tags: dict[str, str]) -> Callable[[tuple[Any, ...], dict[str, Any]], bool]:
+    return lambda args, kwargs: dict(args[2]) == tags
 
 
 # One DynamoDB or S3 call per step of the happy path, made by that step alone.
@@ -111,7 +116,7 @@ def test_a_transient_error_in_any_step_is_retried_and_the_image_becomes_ready(
 
 def test_a_transient_error_while_marking_rejected_is_retried(platform: Platform, monkeypatch: pytest.MonkeyPatch):
     request = platform.upload(samples.truncated_jpeg())
-    Faults(monkeypatch, StoreCall("tag_object", _key_under("originals/")), _throttled, times=1)
+    Faults(monkeypatch, StoreCall("tag_object", _tagged(REJECTED_ORIGINAL_TAGS)), _throttled, times=1)
 
     run = run_workflow(request)
 

@@ -155,6 +155,7 @@ def test_intermediates_are_raw_pixels_described_by_the_step_result(platform: Pla
     # Given an image with transparency, validated and resized
     request = platform.upload(samples.png_with_alpha((500, 400)), "image/png")
     state = request.model_dump(mode="json")
+    state["claim"] = invoke("claim", state)
     state["validated"] = invoke("validate", state)
 
     resized = invoke("resize", state)
@@ -267,10 +268,10 @@ def test_claim_that_keeps_failing_marks_the_image_failed_instead_of_leaving_it_p
     request = platform.upload(samples.jpeg_with_exif_orientation())
     real_transition = store.processing_store().transition
 
-    def claims_refused(table_name: str, **write: Any) -> None:
+    def claims_refused(table_name: str, **write: Any) -> Any:
         if write["target"] is ImageStatus.PROCESSING:
             raise TransientError("claim: ThrottlingException")
-        real_transition(table_name, **write)
+        return real_transition(table_name, **write)
 
     monkeypatch.setattr(store.processing_store(), "transition", claims_refused)
 

@@ -108,6 +108,7 @@ def _process(tmp_path: Path, original: bytes, steps: tuple[str, ...] = IMAGE_STE
         "image_id": IMAGE_ID,
         "size": len(original),
         "run_id": f"{IMAGE_ID}-0123456789abcdef",
+        "claim": {"claimed_at_ms": 0, "declared_size": len(original)},  # the type is each test's own
     }
     (tmp_path / "state.json").write_text(json.dumps(state))
     return [_run_step(step, tmp_path) for step in steps]

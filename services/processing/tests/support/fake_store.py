@@ -118,7 +118,7 @@ class FakeProcessingStore:
         target: ImageStatus,
         run_id: str,
         fields: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> Mapping[str, Any]:
         record = self.records.get((owner, image_id))
         if record is None:
             raise RecordMissing(f"{owner}/{image_id}")
@@ -131,6 +131,7 @@ class FakeProcessingStore:
                 raise ReadyByThisRun(f"{target.value} {owner}/{image_id} by {run_id}: this run made it READY")
             raise ConditionFailed(f"{target.value} {owner}/{image_id} by {run_id}: the record is {status.value}")
         record.update(fields or {}, status=target.value, run_id=run_id, updated_at=self.clock())
+        return dict(record)
 
     def records_in_status_before(
         self, table_name: str, index_name: str, status: ImageStatus, updated_before: str, limit: int

@@ -10,10 +10,10 @@ from image_settings import TEST_MAX_UPLOAD_BYTES
 from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, ImageRejected, RenditionSummary
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ExifSummary, ImageRecord, Rendition, RenditionFile, utc_now_iso
+from imgplat_common.original_tags import REJECTED_ORIGINAL_TAGS
 from imgplat_common.status import ImageStatus
 from imgplat_processing.bookkeeping_steps import (
     FAILED_REASON,
-    REJECTED_ORIGINAL_TAGS,
     claim,
     mark_failed,
     mark_rejected,

@@ -50,9 +50,11 @@ def test_upload_returns_201_with_a_post_form_a_put_url_and_the_status_location(
     assert platform.bucket in body["upload"]["url"]
     assert body["put"]["method"] == "PUT"
     assert body["put"]["headers"] == {
+        "Content-Length": "2048",
         "Content-Type": "image/jpeg",
         "x-amz-server-side-encryption": "aws:kms",
         "x-amz-server-side-encryption-aws-kms-key-id": platform.kms_key_arn,
+        "x-amz-tagging": "status=unclaimed",
     }
 
 
@@ -77,6 +79,7 @@ def test_post_policy_pins_key_type_exact_size_and_encryption(platform, upload_ev
                 ["content-length-range", 2048, 2048],
                 {"x-amz-server-side-encryption": "aws:kms"},
                 {"x-amz-server-side-encryption-aws-kms-key-id": platform.kms_key_arn},
+                {"tagging": fields["tagging"]},
                 {"bucket": platform.bucket},
                 {"key": key},
             ],
@@ -91,23 +94,28 @@ def test_post_policy_pins_key_type_exact_size_and_encryption(platform, upload_ev
     assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
 
 
-def test_without_a_declared_size_the_policy_allows_one_byte_to_the_limit(platform, upload_event, lambda_context):
+def test_without_a_declared_size_the_policy_allows_one_byte_to_the_limit_and_there_is_no_put(
+    platform, upload_event, lambda_context
+):
     status, body, _ = _call(upload_event({"content_type": "image/webp"}), lambda_context)
 
     assert status == 201
     assert ["content-length-range", 1, 25 * MIB] in _policy(body["upload"]["fields"])["conditions"]
+    assert body["put"] is None
 
 
-def test_put_url_signs_the_content_type_and_encryption_headers(platform, upload_event, lambda_context, owner_sub):
+def test_put_url_signs_the_exact_length_type_encryption_and_tag_headers(
+    platform, upload_event, lambda_context, owner_sub
+):
     status, body, _ = _call(upload_event({"content_type": "image/gif", "size": 10}), lambda_context)
     assert status == 201
 
     url = urlparse(body["put"]["url"])
     query = parse_qs(url.query)
     signed_headers = query["X-Amz-SignedHeaders"][0].split(";")
-    assert {"content-type", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"} <= set(
-        signed_headers
-    )
+    # Every header the client is told to send is under the signature (and nothing it is not told to send but host)
+    assert set(signed_headers) == {name.lower() for name in body["put"]["headers"]} | {"host"}
+    assert {"content-length", "content-type", "x-amz-tagging"} <= set(signed_headers)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     assert query["X-Amz-Expires"] == ["300"]
     assert url.path.endswith(f"originals/{owner_sub}/{body['image_id']}")
@@ -144,7 +152,6 @@ def test_client_filename_never_reaches_the_object_key(platform, upload_event, la
     key = body["upload"]["fields"]["key"]
     assert key == f"originals/{owner_sub}/{body['image_id']}"
     assert "evil" not in key and ".." not in key
-    assert "evil" not in body["put"]["url"]
     assert "evil" not in base64.b64decode(body["upload"]["fields"]["policy"]).decode()
 
 
@@ -156,7 +163,7 @@ def test_seed_clients_body_of_filename_and_content_type_works(platform, upload_e
 
 
 def test_image_jpg_is_accepted_as_jpeg(platform, upload_event, lambda_context):
-    status, body, _ = _call(upload_event({"content_type": "image/jpg"}), lambda_context)
+    status, body, _ = _call(upload_event({"content_type": "image/jpg", "size": 10}), lambda_context)
 
     assert status == 201
     assert body["put"]["headers"]["Content-Type"] == "image/jpeg"

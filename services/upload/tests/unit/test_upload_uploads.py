@@ -12,6 +12,7 @@ from imgplat_upload.settings import UploadSettings
 from imgplat_upload.uploads import (
     ImageAlreadyExists,
     PresignedPost,
+    PutHeaders,
     UploadRequest,
     canonical_content_type,
     post_policy,
@@ -45,8 +46,8 @@ class FakeSigner:
         self.posts.append({"key": key, "fields": fields, "conditions": conditions, "expires_in": expires_in})
         return PresignedPost(url="https://bucket.example/", fields={**fields, "key": key})
 
-    def presign_put(self, key: str, content_type: str, kms_key_arn: str, expires_in: int) -> str:
-        self.puts.append({"key": key, "content_type": content_type, "kms_key_arn": kms_key_arn})
+    def presign_put(self, key: str, headers: PutHeaders, expires_in: int) -> str:
+        self.puts.append({"key": key, "headers": headers, "expires_in": expires_in})
         return f"https://bucket.example/{key}?signed"
 
 
@@ -94,11 +95,11 @@ def test_a_pending_record_is_created_before_anything_is_signed(settings):
 def test_both_upload_ways_are_signed_for_the_issued_key_only(settings):
     signer = FakeSigner()
 
-    _start(UploadRequest(content_type="image/jpeg", filename="../../etc/passwd"), settings, signer=signer)
+    _start(UploadRequest(content_type="image/jpeg", filename="../../etc/passwd", size=10), settings, signer=signer)
 
     assert [post["key"] for post in signer.posts] == [f"originals/{OWNER}/{IMAGE_ID}"]
     assert [put["key"] for put in signer.puts] == [f"originals/{OWNER}/{IMAGE_ID}"]
-    assert signer.puts[0]["kms_key_arn"] == KEY_ARN
+    assert signer.puts[0]["headers"].kms_key_arn == KEY_ARN
     assert signer.posts[0]["expires_in"] == 300
 
 
@@ -111,6 +112,7 @@ def test_policy_pins_a_declared_size_exactly(settings):
         "Content-Type": "image/png",
         "x-amz-server-side-encryption": "aws:kms",
         "x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN,
+        "tagging": "<Tagging><TagSet><Tag><Key>status</Key><Value>unclaimed</Value></Tag></TagSet></Tagging>",
     }
     # every field sent with the form is pinned by an exact-match condition
     assert all({name: value} in conditions for name, value in fields.items())
@@ -181,9 +183,48 @@ def test_request_shape_is_validated(body):
 
 
 def test_response_body_has_the_documented_shape(settings):
-    body = _start(UploadRequest(content_type="image/webp"), settings).model_dump(mode="json")
+    body = _start(UploadRequest(content_type="image/webp", size=10), settings).model_dump(mode="json")
 
     assert set(body) == {"image_id", "status", "expires_in", "max_bytes", "upload", "put", "status_url"}
     assert body["upload"]["method"] == "POST" and body["put"]["method"] == "PUT"
     assert body["put"]["headers"]["Content-Type"] == "image/webp"
     assert body["status"] == "PENDING" and body["status_url"] == f"/image/{IMAGE_ID}"
+
+
+def test_the_put_binds_the_declared_size_type_encryption_and_the_unclaimed_tag(settings):
+    # Given a client declaring a 1234-byte PNG
+    signer = FakeSigner()
+
+    # When the upload starts
+    ticket = _start(UploadRequest(content_type="image/png", size=1234), settings, signer=signer)
+
+    # Then the PUT is signed for exactly those headers, and the client is told to send each of them
+    assert signer.puts[0]["headers"] == PutHeaders(
+        content_type="image/png", content_length=1234, kms_key_arn=KEY_ARN, tagging="status=unclaimed"
+    )
+    assert ticket.put is not None
+    assert ticket.put.headers == {
+        "Content-Length": "1234",
+        "Content-Type": "image/png",
+        "x-amz-server-side-encryption": "aws:kms",
+        "x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN,
+        "x-amz-tagging": "status=unclaimed",
+    }
+
+
+def test_without_a_declared_size_there_is_no_put_only_the_post_form(settings):
+    signer = FakeSigner()
+
+    ticket = _start(UploadRequest(content_type="image/png"), settings, signer=signer)
+
+    assert ticket.put is None and signer.puts == []
+    assert ticket.model_dump(mode="json")["put"] is None  # the key stays in the answer, as the schema says
+    assert ["content-length-range", 1, settings.max_upload_bytes] in signer.posts[0]["conditions"]
+
+
+def test_the_post_form_tags_the_original_unclaimed_and_its_policy_requires_it(settings):
+    fields, conditions = post_policy("image/png", 1234, settings)
+
+    tagging = "<Tagging><TagSet><Tag><Key>status</Key><Value>unclaimed</Value></Tag></TagSet></Tagging>"
+    assert fields["tagging"] == tagging
+    assert {"tagging": tagging} in conditions

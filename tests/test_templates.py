@@ -903,6 +903,8 @@ def test_a_real_stage_sends_cognitos_mail_through_ses_and_enforces_threat_protec
     pool = _deployed(audit, "UserPool")
     assert pool is not None and pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "AUDIT"}
     assert _deployed(audit, "UserPoolRiskConfiguration") is None
+
+
 def _grants(templates: dict[str, dict[str, Any]], action: str) -> dict[tuple[str, str], list[str]]:
     """(service, role) -> the resources (as JSON text) of every statement that allows `action`."""
     grants: dict[tuple[str, str], list[str]] = {}

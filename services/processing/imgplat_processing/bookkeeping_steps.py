@@ -5,8 +5,10 @@ Claim also keeps the originals bucket free of files nobody owns: it re-tags an o
 (every upload arrives `unclaimed`, which a lifecycle rule expires) and removes one that has no record at all (an
 upload to the still-valid URL of an image its owner deleted). It never removes an original whose record exists.
 
-Every step may run twice for the same run (Step Functions retries): writes are conditional or go to keys owned by
-the run.
+Every step may run twice for the same execution (Step Functions retries): writes are conditional or go to keys
+owned by the execution. Every status write is conditional on the execution's id (WorkflowState.execution_id), not
+only on the run id: a second execution of the same run (possible with an Express workflow, which does not
+de-duplicate by name) finds the image claimed by the first and ends AlreadyHandled.
 
 Persist, MarkRejected and MarkFailed publish the image's event (ImageReady, ImageRejected, ImageFailed) after their
 status write, and only when this run wrote it. A publish that fails raises, so Step Functions retries the step: the
@@ -73,7 +75,7 @@ def claim(state: WorkflowState, settings: ProcessingSettings, store: StepStore) 
         logger.info("removed an original that has no image record", extra={"key": original})
         raise StaleEvent(f"image {state.image_id} has no record; its original was removed") from missing
     except ConditionFailed as refused:
-        raise StaleEvent(f"image {state.image_id} is finished or claimed by another run") from refused
+        raise StaleEvent(f"image {state.image_id} is finished or claimed by another execution") from refused
     store.tag_object(settings.originals_bucket, original, CLAIMED_ORIGINAL_TAGS)
     declared_size = record.get("declared_size")
     return Claimed(
@@ -113,7 +115,7 @@ def _transition(
         owner=state.owner,
         image_id=state.image_id,
         target=target,
-        run_id=state.run_id,
+        run_id=state.execution_id,
         fields=fields,
     )
 
@@ -137,7 +139,7 @@ def persist(state: WorkflowState, settings: ProcessingSettings, store: StepStore
         "processing_ms": processing_ms,
         "library_versions": library_versions(),
     }
-    stale = f"image {state.image_id} is no longer claimed by run {state.run_id}"
+    stale = f"image {state.image_id} is no longer claimed by execution {state.execution_id}"
     _move_this_runs_image(state, settings, store, ImageStatus.READY, stale=stale, fields=fields)
     _publish(
         store,
@@ -234,7 +236,7 @@ def _record_ending(
     except ConditionFailed:
         logger.warning("record already moved on; leaving it as it is", extra={"target": target.value})
         ending = _Ending.MOVED_ON
-    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
+    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.execution_id))
     if ending in {_Ending.RECORDED, _Ending.IMAGE_GONE} and state.validated is not None:
         store.delete_objects(settings.renditions_bucket, _rendition_keys(state, settings, state.validated.sha256))
     return ending

@@ -91,7 +91,7 @@ def resize(state: WorkflowState, settings: ProcessingSettings, store: ObjectStor
     if hashlib.sha256(data).hexdigest() != validated.sha256:
         raise OriginalChanged(f"the original of {state.image_id} changed after it was validated")
     rendered = render_renditions(data, settings.rendition_specs, validated.format)
-    prefix = work_prefix(state.owner, state.image_id, state.run_id)
+    prefix = work_prefix(state.owner, state.image_id, state.execution_id)
 
     def keep(rendition: RenderedImage) -> Intermediate:
         image = rendition.image
@@ -159,7 +159,7 @@ def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectS
         )
         for name, intermediate in intermediates.items()
     }
-    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.run_id))
+    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.execution_id))
     return Rendered(renditions=renditions)
 
 

@@ -7,7 +7,6 @@ retrying them could never succeed, it would only fill the dead-letter queue.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,7 +83,7 @@ def start_workflows(body: str, originals_bucket: str, start: WorkflowStarter) ->
     started = duplicates = 0
     for request in processing_requests(body, originals_bucket):
         with _logging_for(request):
-            if start(request.run_id, json.dumps(request.model_dump(mode="json"), separators=(",", ":"))):
+            if start(request.run_id, request.execution_input()):
                 logger.info("workflow started")
                 started += 1
             else:

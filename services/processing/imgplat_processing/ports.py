@@ -110,6 +110,7 @@ class StepStore(ObjectStore, EventPublisher, Protocol):
         fields: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         """Move the record to `target` for run `run_id` and set `fields`; the record as it is after the write.
+        `run_id` is the execution holding the image (WorkflowState.execution_id), stored as the record's run_id.
 
         ConditionFailed when imgplat_common.status forbids the move (PROCESSING only counts when this run claimed
         it), RecordMissing when there is no record. Repeating a run's own write succeeds (retries are idempotent).

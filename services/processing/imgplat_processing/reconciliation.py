@@ -22,7 +22,6 @@ comes from the record's last write, which the conditional write makes this faili
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -110,9 +109,8 @@ def _reconcile_pending(
         settings.originals_bucket, key, size=version.size, version_id=version.version_id, etag=version.etag
     )
     run_id = request.run_id
-    payload = json.dumps(request.model_dump(mode="json"), separators=(",", ":"))
     try:
-        started = store.start_execution(settings.state_machine_arn, run_id, payload)
+        started = store.start_execution(settings.state_machine_arn, run_id, request.execution_input())
         status = "STARTED" if started else store.execution_status(settings.state_machine_arn, run_id)
     except Exception as error:
         cause = f"re-driving failed: {type(error).__name__}: {error}"

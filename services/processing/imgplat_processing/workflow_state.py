@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -24,6 +25,7 @@ from imgplat_processing.rejections import ImageRejected
 
 DEFAULT_REJECTION = ("rejected", "The file is not an image we can process.")
 RUN_ID_HASH_LENGTH = 16
+EXECUTION_TOKEN_BYTES = 8  # 16 hex characters: an execution id stays inside a work prefix's 80 characters
 
 
 class ProcessingRequest(BaseModel):
@@ -39,6 +41,10 @@ class ProcessingRequest(BaseModel):
     etag: str | None = None
     version_id: str | None = None
     run_id: str  # the execution name, deterministic per object version
+    # Fresh for every execution started (execution_input): an Express workflow starts a second execution of the
+    # same run (a duplicate or late event), and only this token tells the two apart at Claim. None in an execution
+    # started before tokens existed: it owns the record by its run id alone.
+    execution_token: str | None = None
 
     @classmethod
     def for_object(
@@ -60,6 +66,18 @@ class ProcessingRequest(BaseModel):
             version_id=version_id,
             run_id=run_id_for(original.image_id, bucket, key, version_id or etag or ""),
         )
+
+    def execution_input(self) -> str:
+        """The input of a new execution of this run: the request with an execution token nobody else holds."""
+        request = self.model_copy(update={"execution_token": secrets.token_hex(EXECUTION_TOKEN_BYTES)})
+        return json.dumps(request.model_dump(mode="json"), separators=(",", ":"))
+
+    @property
+    def execution_id(self) -> str:
+        """Who holds the image while it is PROCESSING (the record's run_id) and names the run's work files: the run
+        id and this execution's token. Step Functions' retries within one execution repeat it; a second execution
+        of the same run (Express does not de-duplicate by name) never has it, so its Claim finds the image taken."""
+        return f"{self.run_id}-{self.execution_token}" if self.execution_token else self.run_id
 
 
 def run_id_for(image_id: str, bucket: str, key: str, version: str) -> str:

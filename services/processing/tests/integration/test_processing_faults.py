@@ -20,7 +20,7 @@ from imgplat_common.original_tags import REJECTED_ORIGINAL_TAGS
 from imgplat_common.status import ImageStatus
 from imgplat_processing.ports import TransientError
 from imgplat_processing.store import processing_store
-from processing_harness import LogLines, Platform, assert_settled, run_workflow, state_machine_definition
+from processing_harness import LogLines, Platform, Workflow, assert_settled, run_workflow, state_machine_definition
 
 HAPPY_PATH = ["Claim", "Validate", "Resize", "Watermark", "Persist", "Done"]
 
@@ -269,23 +269,23 @@ def test_persist_killed_after_its_write_ends_ready_without_an_alarm(
 # --- events out of order ----------------------------------------------------------------------------------------------
 
 
-def test_an_older_versions_late_event_during_the_newer_run_changes_nothing(platform: Platform):
+def test_an_older_versions_late_event_during_the_newer_run_changes_nothing(platform: Platform, workflow: Workflow):
     # Given the run for the newest version of an original is in Watermark
     newer = platform.upload(samples.jpeg_with_exif_orientation())
     older = newer.model_copy(update={"run_id": f"{newer.image_id}-0000000000000001"})
     late_runs = []
 
     def older_event_arrives(state: dict[str, Any]) -> None:
-        late_runs.append(run_workflow(older))
+        late_runs.append(workflow.start(older))
 
     # When the event of an older version arrives late and starts its own run
-    run = run_workflow(newer, before={"Watermark": older_event_arrives})
+    run = workflow.start(newer, before={"Watermark": older_event_arrives})
 
     # Then the late run ends at Claim as AlreadyHandled, and the newer run makes the image READY alone
-    assert [late.path for late in late_runs] == [["Claim", "AlreadyHandled"]]
-    assert run.path == HAPPY_PATH
+    assert [late.path for late in late_runs if late] == [["Claim", "AlreadyHandled"]]
+    assert run is not None and run.path == HAPPY_PATH
     record = assert_settled(platform, newer, ImageStatus.READY)
-    assert record.run_id == newer.run_id
+    assert record.run_id == f"{newer.run_id}-{run.state['execution_token']}"
 
 
 def test_an_original_deleted_before_validation_marks_failed_and_leaves_nothing(platform: Platform):

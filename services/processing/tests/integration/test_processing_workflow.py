@@ -18,7 +18,9 @@ from processing_harness import (
     RENDITIONS_BUCKET,
     LogLines,
     Platform,
+    Workflow,
     WorkflowRun,
+    assert_settled,
     invoke,
     run_workflow,
 )
@@ -359,22 +361,100 @@ def _delete_original(platform: Platform, request: ProcessingRequest) -> None:
 # --- duplicates, retries and late events -----------------------------------------------------------------------------
 
 
-def test_late_event_after_ready_changes_nothing(platform: Platform):
+def test_late_event_after_ready_changes_nothing(platform: Platform, workflow: Workflow):
     # Given an image the workflow already made READY
     request = platform.upload(samples.jpeg_with_exif_orientation())
-    run_workflow(request)
+    workflow.start(request)
     before = platform.item(request)
 
     # When a late event for another version starts a second run
     late = request.model_copy(update={"run_id": f"{request.image_id}-fedcba9876543210"})
-    run = run_workflow(late)
+    run = workflow.start(late)
 
     # Then it ends as AlreadyHandled and the record is exactly as it was
-    assert run.end_state == "AlreadyHandled"
+    assert run is not None and run.end_state == "AlreadyHandled"
     assert run.path == ["Claim", "AlreadyHandled"]
     assert platform.item(request) == before
     with pytest.raises(StaleEvent):
         invoke("claim", late.model_dump(mode="json"))
+
+
+def test_the_same_event_again_after_ready_changes_nothing(platform: Platform, workflow: Workflow):
+    # Given an image the workflow already made READY
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    workflow.start(request)
+    before = platform.item(request)
+
+    # When S3's event for the same object version is delivered again
+    again = workflow.start(request)
+
+    # Then Standard refuses the run's name, and Express's second execution ends at Claim: nothing changes
+    if workflow.workflow_type == "STANDARD":
+        assert again is None
+    else:
+        assert again is not None and again.path == ["Claim", "AlreadyHandled"]
+    assert platform.item(request) == before
+
+
+def test_a_second_execution_of_the_same_run_during_the_first_gives_one_ready_and_one_event(
+    platform: Platform, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+):
+    published: list[str] = []
+    real_publish = store.processing_store().publish_event
+
+    def recording_publish(event_bus_name: str, event: Any) -> None:
+        real_publish(event_bus_name, event)
+        published.append(event.detail_type)
+
+    monkeypatch.setattr(store.processing_store(), "publish_event", recording_publish)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    second_runs: list[WorkflowRun | None] = []
+
+    def duplicate_event_arrives(state: dict[str, Any]) -> None:
+        second_runs.append(workflow.start(request))
+
+    # When the same object version's event starts a second execution while the first is in Watermark
+    first = workflow.start(request, before={"Watermark": duplicate_event_arrives})
+
+    # Then only the first execution works: one READY record with its renditions, one ImageReady
+    assert first is not None and first.path == ["Claim", "Validate", "Resize", "Watermark", "Persist", "Done"]
+    (second,) = second_runs
+    if workflow.workflow_type == "STANDARD":
+        assert second is None  # the run's name is taken
+    else:
+        assert second is not None and second.path == ["Claim", "AlreadyHandled"]
+    record = assert_settled(platform, request, ImageStatus.READY)
+    assert record.run_id == first.state["run_id"] + "-" + first.state["execution_token"]
+    assert published == ["ImageReady"]
+
+
+def test_a_second_execution_that_fails_at_claim_leaves_the_first_executions_work(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+):
+    # Given an Express execution that holds the image and has written its intermediates (after Resize)
+    workflow = Workflow("EXPRESS")
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    real_transition = store.processing_store().transition
+    second_runs: list[WorkflowRun | None] = []
+
+    def claim_unavailable(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("target") is ImageStatus.PROCESSING:
+            raise TransientError("ThrottlingException (injected)")
+        return real_transition(*args, **kwargs)
+
+    def duplicate_whose_claim_keeps_failing(state: dict[str, Any]) -> None:
+        monkeypatch.setattr(store.processing_store(), "transition", claim_unavailable)
+        second_runs.append(workflow.start(request))
+        monkeypatch.setattr(store.processing_store(), "transition", real_transition)
+
+    # When a second execution of the same run cannot claim and ends through MarkFailed
+    first = workflow.start(request, before={"Watermark": duplicate_whose_claim_keeps_failing})
+
+    # Then its clean-up touched only its own work files: the first execution still makes the image READY
+    (second,) = second_runs
+    assert second is not None and second.end_state == "AlreadySettled"
+    assert first is not None and first.end_state == "Done"
+    assert_settled(platform, request, ImageStatus.READY)
 
 
 def test_claim_retried_by_the_same_run_succeeds_but_another_run_is_refused(platform: Platform):

@@ -167,6 +167,32 @@ def run_workflow(request: ProcessingRequest, before: dict[str, StateHook] | None
         name = catcher["Next"]
 
 
+WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+
+
+@dataclass
+class Workflow:
+    """Starting executions as the orchestrator does (a fresh execution token each time), with one workflow type's
+    start semantics: a Standard workflow starts a run's name only once; an Express workflow starts every request,
+    so a duplicate or late event of the same run becomes a second execution, which only Claim can stop."""
+
+    workflow_type: str
+    started_runs: set[str] = field(default_factory=set)
+
+    def start(self, request: ProcessingRequest, before: dict[str, StateHook] | None = None) -> WorkflowRun | None:
+        """The execution's run, or None when Step Functions refuses the start (ExecutionAlreadyExists)."""
+        if self.workflow_type == "STANDARD" and request.run_id in self.started_runs:
+            return None
+        self.started_runs.add(request.run_id)
+        return run_workflow(ProcessingRequest.model_validate_json(request.execution_input()), before)
+
+
+@pytest.fixture(params=WORKFLOW_TYPES)
+def workflow(request: pytest.FixtureRequest) -> Workflow:
+    """Each test that takes it runs once per workflow type (the workflowType param, docs/architecture.md)."""
+    return Workflow(request.param)
+
+
 @dataclass
 class Platform:
     """The AWS resources the processing service works with, as moto holds them."""

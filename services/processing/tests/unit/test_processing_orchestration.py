@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -84,6 +85,8 @@ def test_an_upload_starts_one_run_with_the_request_as_input():
     assert starts == WorkflowStarts(started=1, duplicates=0)
     (name, request), *_ = step_functions.executions.items()
     assert name == run_id_for(image_id, BUCKET, key, "abc123")
+    # with a token of its own, which tells this execution from any other execution of the same run
+    assert re.fullmatch(r"[0-9a-f]{16}", request.pop("execution_token"))
     assert request == {
         "bucket": BUCKET,
         "key": key,

@@ -489,7 +489,7 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
     assert read.model_dump(include={"owner", "image_id", "created_at", "original_key", "content_type"}) == (
         pending.model_dump(include={"owner", "image_id", "created_at", "original_key", "content_type"})
     )
-    assert read.run_id == state.run_id
+    assert read.run_id == state.execution_id  # the execution that holds it: the run id and its token
     assert (read.width, read.height, read.format, read.sha256) == (1600, 1200, "PNG", "ab" * 32)
     assert read.exif == ExifSummary(camera_make="Fujifilm")
     assert read.renditions == {"medium": medium}

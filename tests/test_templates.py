@@ -10,6 +10,7 @@ import fcntl
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from local.lambda_runtime import function_logical_id
 from local.serverless_files import (
     ROOT,
     compose,
+    load_yaml,
     param_default,
     serverless_config,
     service_dir,
@@ -53,8 +55,8 @@ def _template_path(name: str) -> Path:
     return service_dir(name) / ".serverless" / "cloudformation-template-update-stack.json"
 
 
-def _is_stale(name: str) -> bool:
-    template = _template_path(name)
+def _is_stale(name: str, template: Path | None = None) -> bool:
+    template = template or _template_path(name)
     if not template.exists():
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
@@ -72,6 +74,34 @@ def templates() -> dict[str, dict[str, Any]]:
         if stale:
             subprocess.run([sys.executable, str(ROOT / "scripts" / "package_services.py"), *stale], check=True)
     return {name: json.loads(_template_path(name).read_text()) for name in service_names()}
+
+
+def _express_template_path() -> Path:
+    """processing packaged with workflowType EXPRESS (prod's choice), beside the default (STANDARD) package."""
+    # Outside the service's .serverless/, which osls copies into a --package directory (and so into itself)
+    return ROOT / ".cache" / "express-package" / "cloudformation-template-update-stack.json"
+
+
+@pytest.fixture(scope="module")
+def express_template() -> dict[str, Any]:
+    with (ROOT / ".serverless-package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_stale("processing", _express_template_path()):
+            packaging = _package_services_module()
+            command = ["osls", "package", "--stage", "dev", "--package", str(_express_template_path().parent)]
+            command += [
+                "--param=workflowType=EXPRESS",
+                *packaging.placeholder_params(compose()["services"]["processing"]),
+            ]
+            # osls builds in the service's .serverless/ whatever --package says: keep the default package aside
+            default_package = _template_path("processing").parent
+            kept = shutil.copytree(default_package, ROOT / ".cache" / "default-package", dirs_exist_ok=True)
+            try:
+                subprocess.run(command, cwd=service_dir("processing"), env=packaging.tool_env(), check=True)
+            finally:
+                shutil.rmtree(default_package, ignore_errors=True)
+                shutil.move(kept, default_package)
+    return dict(json.loads(_express_template_path().read_text()))
 
 
 def _resources(templates: dict[str, dict[str, Any]], resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -390,11 +420,15 @@ def test_a_stage_can_put_every_function_in_a_vpc_with_gateway_endpoints():
 
 def _placeholder_outputs() -> dict[str, str]:
     """The packaging placeholders (scripts/package_services.py): the only account ids and ARNs a template may hold."""
+    return dict(_package_services_module().PLACEHOLDER_OUTPUTS)
+
+
+def _package_services_module() -> Any:
     spec = importlib.util.spec_from_file_location("package_services", ROOT / "scripts" / "package_services.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.PLACEHOLDER_OUTPUTS)
+    return module
 
 
 def _wired_placeholders(service: str) -> dict[str, str]:
@@ -954,3 +988,60 @@ def test_only_claim_and_delete_image_may_remove_originals_and_uploads_may_tag_th
         "originals/*" in resource for resource in taggers[("upload", "CreateUnderscoreuploadIamRoleLambdaExecution")]
     )
     assert ("processing", "ClaimIamRoleLambdaExecution") in taggers
+
+
+def _workflow_definition(template: dict[str, Any]) -> dict[str, Any]:
+    definition = template["Resources"]["ImageWorkflow"]["Properties"]["DefinitionString"]
+    return dict(json.loads(definition["Fn::Sub"][0] if isinstance(definition, dict) else definition))
+
+
+def test_the_workflow_type_is_a_param_standard_by_default_and_express_in_prod(templates, express_template):
+    params = serverless_config("processing")["params"]
+    assert (params["default"]["workflowType"], params["prod"]["workflowType"]) == ("STANDARD", "EXPRESS")
+    standard = templates["processing"]["Resources"]
+    express = express_template["Resources"]
+    assert standard["ImageWorkflow"]["Properties"]["StateMachineType"] == "STANDARD"
+    assert express["ImageWorkflow"]["Properties"]["StateMachineType"] == "EXPRESS"
+    # A type cannot change in place: a stage that switches gets a new state machine under a name of its own
+    names = {r["ImageWorkflow"]["Properties"]["StateMachineName"] for r in (standard, express)}
+    assert names == {"imgplat-processing-dev-workflow", "imgplat-processing-dev-express-workflow"}
+    # Express keeps no execution history: both log to the workflow's own (encrypted, retained) log group
+    for resources in (standard, express):
+        logging = resources["ImageWorkflow"]["Properties"]["LoggingConfiguration"]
+        assert logging["Level"] in {"ERROR", "ALL"}
+        assert logging["Destinations"] == [
+            {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["WorkflowLogGroup", "Arn"]}}}
+        ]
+    # Both start the same way (StartExecution, asynchronous) with the same grant
+    assert standard["OrchestratorIamRoleLambdaExecution"] == express["OrchestratorIamRoleLambdaExecution"]
+
+
+def test_an_express_run_fits_300_seconds_and_standard_keeps_its_timeouts(templates, express_template):
+    standard = _workflow_definition(templates["processing"])
+    express = _workflow_definition(express_template)
+    written = load_yaml(service_dir("processing") / "statemachine.asl.yaml")
+    # Standard is the definition as written; Express only changes timeouts (the same states, retries and catches)
+    assert standard["TimeoutSeconds"] == written["TimeoutSeconds"]
+    assert {name: state.get("TimeoutSeconds") for name, state in standard["States"].items()} == {
+        name: state.get("TimeoutSeconds") for name, state in written["States"].items()
+    }
+    assert express["TimeoutSeconds"] <= 300
+    timed_tasks = {name: state for name, state in express["States"].items() if "TimeoutSeconds" in state}
+    assert set(timed_tasks) == {"Validate", "Resize", "Watermark"}
+    for name, state in express["States"].items():
+        without_timeouts = {key: value for key, value in state.items() if key != "TimeoutSeconds"}
+        assert without_timeouts == {k: v for k, v in standard["States"][name].items() if k != "TimeoutSeconds"}
+    resources = express_template["Resources"]
+    for name, task in timed_tasks.items():
+        function = resources[f"{name}LambdaFunction"]["Properties"]
+        assert function["Timeout"] < task["TimeoutSeconds"], name  # the task waits out its function, no longer
+    # Room for Claim and Persist at their functions' timeouts and one image step timing out once and repeated,
+    # beside the seconds the other steps work; a run that hangs longer times out (its alarm) at the run's timeout
+    functions = {name: resources[f"{name}LambdaFunction"]["Properties"]["Timeout"] for name in ("Claim", "Persist")}
+    task = max(state["TimeoutSeconds"] for state in timed_tasks.values())
+    assert functions["Claim"] + 2 * task + functions["Persist"] <= express["TimeoutSeconds"]
+    # The reconciler fails a PROCESSING record only after any run of either type has ended
+    from imgplat_processing.settings import ReconcilerSettings
+
+    stuck_after = ReconcilerSettings.model_fields["stuck_after_seconds"].default
+    assert stuck_after > standard["TimeoutSeconds"] > express["TimeoutSeconds"]

@@ -49,12 +49,12 @@ WILDCARD_RESOURCE_ACTIONS = {
 }
 
 
-def _template_path(name: str) -> Path:
-    return service_dir(name) / ".serverless" / "cloudformation-template-update-stack.json"
+def _template_path(name: str, package_dir: str = ".serverless") -> Path:
+    return service_dir(name) / package_dir / "cloudformation-template-update-stack.json"
 
 
-def _is_stale(name: str) -> bool:
-    template = _template_path(name)
+def _is_stale(name: str, package_dir: str = ".serverless") -> bool:
+    template = _template_path(name, package_dir)
     if not template.exists():
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]

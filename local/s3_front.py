@@ -5,11 +5,14 @@ window and signed headers; an SDK request's Authorization header and payload has
 of its conditions. A request without any signature is refused (the buckets are private). Refusals are S3's own XML
 error documents; what passes reaches moto unchanged. CORS preflights and every other service pass straight through.
 Not emulated: bucket policies, IAM permissions, KMS key use and ACLs (every known key may do anything).
+The front also counts every request by service and operation (local/request_counts.py) and answers those counts at
+REQUEST_COUNTS_PATH (GET reads them, DELETE resets them): what bench/cost.py prices.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.formparser import parse_form_data
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.request_counts import REQUEST_COUNTS_PATH, RequestCounts, needs_body, wsgi_operation
 from local.s3_auth import (
     S3Error,
     S3Request,
@@ -95,10 +99,17 @@ class VerifyingS3Front:
         self._credentials = dict(credentials)
         self._region = region
         self._clock = clock
+        self.counts = RequestCounts()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == REQUEST_COUNTS_PATH:
+            return self.answer_counts(environ, start_response)
         backend = self._moto.get_application(environ)
-        if getattr(backend, "service", None) == "s3" and environ["REQUEST_METHOD"] != "OPTIONS":
+        service = getattr(backend, "service", None)
+        if service and service != "moto_api" and environ["REQUEST_METHOD"] != "OPTIONS":
+            body = read_body(environ) if needs_body(service, environ) else b""
+            self.counts.add(service, wsgi_operation(service, environ, body))
+        if service == "s3" and environ["REQUEST_METHOD"] != "OPTIONS":
             try:
                 self.verify(environ)
             except S3Error as error:
@@ -147,6 +158,13 @@ class VerifyingS3Front:
         verify_post_form(
             bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=now
         )
+
+    def answer_counts(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "DELETE":
+            self.counts.reset()
+        body = json.dumps(self.counts.snapshot()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def refuse(error: S3Error, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -203,14 +203,9 @@ def counting_in_process(counts: RequestCounts) -> Iterator[RequestCounts]:
         yield counts
 
 
-def wsgi_operation(service: str, environ: Mapping[str, Any], body: bytes) -> str:
-    """The operation of a request as a WSGI server received it (`body`: its bytes, or b"" where not read)."""
-    headers = header_map(
-        (name.removeprefix("HTTP_").replace("_", "-"), value)
-        for name, value in environ.items()
-        if name.startswith("HTTP_")
-    )
-    headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
+def wsgi_operation(service: str, environ: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> str:
+    """The operation of a request as a WSGI server received it (`headers` with lower-case names; `body`: its bytes,
+    or b"" where not read)."""
     return operation_name(
         AwsRequest(
             service,

@@ -108,7 +108,7 @@ class VerifyingS3Front:
         service = getattr(backend, "service", None)
         if service and service != "moto_api" and environ["REQUEST_METHOD"] != "OPTIONS":
             body = read_body(environ) if needs_body(service, environ) else b""
-            self.counts.add(service, wsgi_operation(service, environ, body))
+            self.counts.add(service, wsgi_operation(service, environ, request_headers(environ), body))
         if service == "s3" and environ["REQUEST_METHOD"] != "OPTIONS":
             try:
                 self.verify(environ)

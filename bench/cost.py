@@ -46,8 +46,9 @@ from local.request_counts import S3_READ, S3_WRITE_OR_LIST, RequestCounts, count
 PRICES = Path(__file__).with_name("prices-us-east-1.json")
 PASSWORD = "Correct-Horse-9-Battery"  # noqa: S105 - a local test account
 TERMINAL = {"READY", "REJECTED", "FAILED"}
-UPLOADS, VIEWS = 1000, 10000
 # What the bill is scaled to: processing per 1,000 uploads, delivery per 10,000 views.
+UPLOADS, VIEWS = 1000, 10000
+# Issue 14's target for processing (storage and egress excluded).
 TARGET_USD_PER_1000_IMAGES = 0.06
 KB, GB = 1024, 1024**3
 # Lambda writes START, END and REPORT lines for every invocation besides what the handler logs (~300 bytes).
@@ -55,8 +56,8 @@ LAMBDA_PLATFORM_LOG_BYTES = 300
 # Express workflows bill memory in 64 MB chunks; a workflow this size with small payloads uses the first chunk.
 EXPRESS_MEMORY_GB = 64 / 1024
 EXPRESS_ROUNDING_SECONDS = 0.1
-# DynamoDB's request units: writes per 1 KB, reads per 4 KB; transactions cost twice.
-WRITE_UNIT_BYTES, READ_UNIT_BYTES = 1 * KB, 4 * KB
+# DynamoDB's write request unit covers 1 KB; a transactional write costs two.
+WRITE_UNIT_BYTES = 1 * KB
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 DYNAMODB_READS = {"GetItem", "Query", "Scan"}
 # Requests only the local platform makes: the local SQS poller resolves the queue URL on every poll and polls

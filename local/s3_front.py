@@ -6,11 +6,14 @@ of its conditions. A request without any signature is refused (the buckets are p
 error documents; what passes reaches moto unchanged. CORS preflights and every other service pass straight through.
 A POST form's `tagging` field, which moto ignores, is applied to the stored object as S3 does.
 Not emulated: bucket policies, IAM permissions, KMS key use and ACLs (every known key may do anything).
+The front also counts every request by service and operation (local/request_counts.py) and answers those counts at
+REQUEST_COUNTS_PATH (GET reads them, DELETE resets them): what bench/cost.py prices.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +30,7 @@ from moto.s3.models import s3_backends
 from werkzeug.formparser import parse_form_data
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.request_counts import REQUEST_COUNTS_PATH, RequestCounts, needs_body, wsgi_operation
 from local.s3_auth import (
     S3Error,
     S3Request,
@@ -131,10 +135,17 @@ class VerifyingS3Front:
         self._region = region
         self._clock = clock
         self._tag_object = tag_object
+        self.counts = RequestCounts()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == REQUEST_COUNTS_PATH:
+            return self.answer_counts(environ, start_response)
         backend = self._moto.get_application(environ)
-        if getattr(backend, "service", None) != "s3" or environ["REQUEST_METHOD"] == "OPTIONS":
+        service = getattr(backend, "service", None)
+        if service and service != "moto_api" and environ["REQUEST_METHOD"] != "OPTIONS":
+            body = read_body(environ) if needs_body(service, environ) else b""
+            self.counts.add(service, wsgi_operation(service, environ, request_headers(environ), body))
+        if service != "s3" or environ["REQUEST_METHOD"] == "OPTIONS":
             return backend(environ, start_response)
         try:
             tagged_post = self.verify(environ)
@@ -203,6 +214,13 @@ class VerifyingS3Front:
         except ElementTree.ParseError as error:
             raise S3Error("MalformedXML", "The XML you provided was not well-formed.", 400) from error
         return TaggedPost(bucket, fields["key"], tags)
+
+    def answer_counts(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "DELETE":
+            self.counts.reset()
+        body = json.dumps(self.counts.snapshot()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def refuse(error: S3Error, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:

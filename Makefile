@@ -10,7 +10,7 @@ TEMPLATES := services/*/.serverless/cloudformation-template-update-stack.json \
 PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup chromium dev test lint package ci clean bench-setup bench bench-cold-start bench-avif
+.PHONY: setup chromium dev test lint package ci clean bench-setup bench bench-cold-start bench-avif cost
 
 API_PORT ?= 3000
 AWS_PORT ?= 4566
@@ -83,6 +83,10 @@ bench-avif: setup  ## AVIF vs JPEG and WebP: bytes at equal PSNR, encode time, p
 
 bench-cold-start: setup  ## init time of every handler beside a bare boto3 + Powertools baseline, zip sizes
 	$(BIN)/python bench/cold_start.py
+
+# docs/cost.md: COST_ARGS="--photos 100" for a longer run.
+cost: setup  ## cost per 1,000 uploads + 10,000 views, priced from requests and durations measured on the local platform
+	$(BIN)/python bench/cost.py $(COST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules services/*/.serverless .serverless

@@ -4,25 +4,33 @@ Every request moto would answer as S3 is checked first (local/s3_auth.py): a pre
 window and signed headers; an SDK request's Authorization header and payload hash; a browser POST's policy and each
 of its conditions. A request without any signature is refused (the buckets are private). Refusals are S3's own XML
 error documents; what passes reaches moto unchanged. CORS preflights and every other service pass straight through.
+A POST form's `tagging` field, which moto ignores, is applied to the stored object as S3 does.
 Not emulated: bucket policies, IAM permissions, KMS key use and ACLs (every known key may do anything).
+The front also counts every request by service and operation (local/request_counts.py) and answers those counts at
+REQUEST_COUNTS_PATH (GET reads them, DELETE resets them): what bench/cost.py prices.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, unquote
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.s3.models import s3_backends
 from werkzeug.formparser import parse_form_data
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.request_counts import REQUEST_COUNTS_PATH, RequestCounts, needs_body, wsgi_operation
 from local.s3_auth import (
     S3Error,
     S3Request,
@@ -31,9 +39,12 @@ from local.s3_auth import (
     verify_post_form,
     verify_presigned,
 )
+from local.stack import ACCOUNT_ID
 
 Clock = Callable[[], datetime]
 StartResponse = Callable[..., Any]
+# Tags a stored object: (bucket, key, tags).
+ObjectTagger = Callable[[str, str, dict[str, str]], None]
 PRESIGNED_MARKERS = {"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential"}
 SIGV2_MARKERS = {"AWSAccessKeyId", "Signature"}
 # WSGI keeps these two headers outside the HTTP_* keys.
@@ -73,6 +84,33 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     ]
 
 
+def tags_from_tagging_xml(document: str) -> dict[str, str]:
+    """The tags of a POST form's `tagging` field (S3's <Tagging><TagSet><Tag>... document, namespaced or not)."""
+    tags = {}
+    for element in ElementTree.fromstring(document).iter():  # noqa: S314 - the policy signature covered this field
+        if element.tag.rpartition("}")[2] == "Tag":
+            parts = {child.tag.rpartition("}")[2]: child.text or "" for child in element}
+            tags[parts.get("Key", "")] = parts.get("Value", "")
+    return tags
+
+
+def tag_in_moto(bucket: str, key: str, tags: dict[str, str]) -> None:
+    """Tag an object in this process's moto (the server's backend), as S3 tags a POST upload that carries tags."""
+    backend = s3_backends[ACCOUNT_ID]["aws"]
+    stored = backend.get_object(bucket, key)
+    if stored is not None:
+        backend.put_object_tagging(stored, tags)
+
+
+@dataclass(frozen=True)
+class TaggedPost:
+    """A verified POST upload whose form asks S3 to tag the object it stores."""
+
+    bucket: str
+    key: str
+    tags: dict[str, str]
+
+
 def error_document(error: S3Error, request_id: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -90,23 +128,44 @@ class VerifyingS3Front:
         credentials: Mapping[str, str],
         region: str,
         clock: Clock = utc_now,
+        tag_object: ObjectTagger = tag_in_moto,
     ) -> None:
         self._moto = moto
         self._credentials = dict(credentials)
         self._region = region
         self._clock = clock
+        self._tag_object = tag_object
+        self.counts = RequestCounts()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == REQUEST_COUNTS_PATH:
+            return self.answer_counts(environ, start_response)
         backend = self._moto.get_application(environ)
-        if getattr(backend, "service", None) == "s3" and environ["REQUEST_METHOD"] != "OPTIONS":
-            try:
-                self.verify(environ)
-            except S3Error as error:
-                return self.refuse(error, environ, start_response)
-        return backend(environ, start_response)
+        service = getattr(backend, "service", None)
+        if service and service != "moto_api" and environ["REQUEST_METHOD"] != "OPTIONS":
+            body = read_body(environ) if needs_body(service, environ) else b""
+            self.counts.add(service, wsgi_operation(service, environ, request_headers(environ), body))
+        if service != "s3" or environ["REQUEST_METHOD"] == "OPTIONS":
+            return backend(environ, start_response)
+        try:
+            tagged_post = self.verify(environ)
+        except S3Error as error:
+            return self.refuse(error, environ, start_response)
+        if tagged_post is None:
+            return backend(environ, start_response)
+        statuses: list[str] = []
 
-    def verify(self, environ: dict[str, Any]) -> None:
-        """Raises S3Error unless the request is signed as S3 requires."""
+        def recording_start_response(status: str, *args: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, *args)
+
+        answer = backend(environ, recording_start_response)  # moto stores the object while answering
+        if statuses and statuses[0].startswith("2"):
+            self._tag_object(tagged_post.bucket, tagged_post.key, tagged_post.tags)
+        return answer
+
+    def verify(self, environ: dict[str, Any]) -> TaggedPost | None:
+        """Raises S3Error unless the request is signed as S3 requires; a POST form with tags says what to tag."""
         # The path as sent (still percent-encoded) is what was signed; werkzeug keeps it in RAW_URI.
         raw_uri = environ.get("RAW_URI") or f"{quote(environ.get('PATH_INFO', '/'))}?{environ.get('QUERY_STRING', '')}"
         raw_path, _, raw_query = str(raw_uri).partition("?")
@@ -130,11 +189,12 @@ class VerifyingS3Front:
                 400,
             )
         elif request.method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
-            self.verify_post(environ, request, now)
+            return self.verify_post(environ, request, now)
         else:
             raise access_denied()
+        return None
 
-    def verify_post(self, environ: dict[str, Any], request: S3Request, now: datetime) -> None:
+    def verify_post(self, environ: dict[str, Any], request: S3Request, now: datetime) -> TaggedPost | None:
         """A browser POST to /<bucket>: the form's fields and its file, checked against the signed policy."""
         form_environ = {**environ, "wsgi.input": io.BytesIO(request.body)}
         _, form, files = parse_form_data(form_environ)
@@ -147,6 +207,20 @@ class VerifyingS3Front:
         verify_post_form(
             bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=now
         )
+        if "tagging" not in fields:
+            return None
+        try:
+            tags = tags_from_tagging_xml(fields["tagging"])
+        except ElementTree.ParseError as error:
+            raise S3Error("MalformedXML", "The XML you provided was not well-formed.", 400) from error
+        return TaggedPost(bucket, fields["key"], tags)
+
+    def answer_counts(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "DELETE":
+            self.counts.reset()
+        body = json.dumps(self.counts.snapshot()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def refuse(error: S3Error, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -2,6 +2,7 @@
 
     python scripts/package_services.py [service ...]
     python scripts/package_services.py --examples     # the examples/ services (no code: templates only)
+    python scripts/package_services.py retrieval --param snapStart=true --package-dir .serverless-snapstart
 
 Params that compose would wire from other stacks get placeholder values here (packaging needs a value, not a real
 resource), derived from serverless-compose.yml so the list cannot drift; an output that re-exports a param of its
@@ -16,10 +17,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +121,21 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def packaged_runtime(service_dir: Path) -> str:
+def packaged_runtime(package_dir: Path) -> str:
     """The functions' Lambda runtime (python3.12), as the framework resolved it for the package just made."""
-    state = json.loads((service_dir / ".serverless" / "serverless-state.json").read_text())
+    state = json.loads((package_dir / "serverless-state.json").read_text())
     return str(state["service"]["provider"]["runtime"])
 
 
-def check_zips(name: str, service_dir: Path) -> list[str]:
+def check_zips(name: str, package_dir: Path) -> list[str]:
     """Problems with the service's zips: missing or stale shared library or bytecode, tests shipped, too large."""
     problems = []
-    zips = sorted((service_dir / ".serverless").glob("*.zip"))
+    zips = sorted(package_dir.glob("*.zip"))
     if not serverless_config(name).get("functions"):
         return [f"{name}: has no functions but produced {len(zips)} zips"] if zips else []
     if not zips:
         return [f"{name}: no zip produced"]
-    runtime = packaged_runtime(service_dir)
+    runtime = packaged_runtime(package_dir)
     # A layer's zip (processing's heifDecoder) holds only its libraries: the functions' zips carry imgplat_common.
     layer_zips = {f"{layer}.zip" for layer in serverless_config(name).get("layers") or {}}
     for archive in zips:
@@ -193,11 +197,33 @@ def package_examples(stage: str) -> int:
     return failed
 
 
+@contextmanager
+def default_package_kept(service_dir: Path, package_dir: str) -> Iterator[None]:
+    """Package a variant without touching the default package: osls builds in the service's .serverless/ whatever
+    --package says, so the default one is set aside and put back."""
+    default = service_dir / ".serverless"
+    if package_dir == ".serverless" or not default.exists():
+        yield
+        return
+    kept = shutil.copytree(default, ROOT / ".cache" / f"{service_dir.name}-default-package", dirs_exist_ok=True)
+    try:
+        yield
+    finally:
+        shutil.rmtree(default, ignore_errors=True)
+        shutil.move(kept, default)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("services", nargs="*", help="services to package (default: all in serverless-compose.yml)")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--examples", action="store_true", help="package the examples/ services instead")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a stage param to set (e.g. snapStart=true)"
+    )
+    parser.add_argument(
+        "--package-dir", default=".serverless", help="where in the service folder the package goes (a variant's)"
+    )
     args = parser.parse_args()
     if args.examples:
         return package_examples(args.stage)
@@ -208,14 +234,19 @@ def main() -> int:
         service_dir = ROOT / services[name]["path"]
         started = time.monotonic()
         print(f"[{index}/{len(chosen)}] packaging {name} ...", flush=True)
+        package_dir = service_dir / args.package_dir
         command = ["osls", "package", "--stage", args.stage, *placeholder_params(services[name])]
-        result = subprocess.run(command, cwd=service_dir, env=tool_env(), capture_output=True, text=True)
+        command += [f"--param={param}" for param in args.param]
+        if args.package_dir != ".serverless":
+            command += ["--package", str(package_dir)]
+        with default_package_kept(service_dir, args.package_dir):
+            result = subprocess.run(command, cwd=service_dir, env=tool_env(), capture_output=True, text=True)
         if result.returncode != 0:
             print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
             problems.append(f"{name}: osls package failed ({result.returncode})")
             continue
         print(f"  done in {time.monotonic() - started:.0f} s")
-        problems += check_zips(name, service_dir)
+        problems += check_zips(name, package_dir)
     for problem in problems:
         print("PROBLEM:", problem)
     return 1 if problems else 0

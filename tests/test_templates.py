@@ -10,7 +10,6 @@ import fcntl
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +50,12 @@ WILDCARD_RESOURCE_ACTIONS = {
 }
 
 
-def _template_path(name: str) -> Path:
-    return service_dir(name) / ".serverless" / "cloudformation-template-update-stack.json"
+def _template_path(name: str, package_dir: str = ".serverless") -> Path:
+    return service_dir(name) / package_dir / "cloudformation-template-update-stack.json"
 
 
-def _is_stale(name: str, template: Path | None = None) -> bool:
-    template = template or _template_path(name)
+def _is_stale(name: str, package_dir: str = ".serverless") -> bool:
+    template = _template_path(name, package_dir)
     if not template.exists():
         return True
     sources = [p for p in service_dir(name).iterdir() if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"}]
@@ -76,32 +75,18 @@ def templates() -> dict[str, dict[str, Any]]:
     return {name: json.loads(_template_path(name).read_text()) for name in service_names()}
 
 
-def _express_template_path() -> Path:
-    """processing packaged with workflowType EXPRESS (prod's choice), beside the default (STANDARD) package."""
-    # Outside the service's .serverless/, which osls copies into a --package directory (and so into itself)
-    return ROOT / ".cache" / "express-package" / "cloudformation-template-update-stack.json"
+EXPRESS_PACKAGE_DIR = ".serverless-express"  # processing packaged with workflowType EXPRESS (prod's choice)
 
 
 @pytest.fixture(scope="module")
 def express_template() -> dict[str, Any]:
     with (ROOT / ".serverless-package.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_stale("processing", _express_template_path()):
-            packaging = _package_services_module()
-            command = ["osls", "package", "--stage", "dev", "--package", str(_express_template_path().parent)]
-            command += [
-                "--param=workflowType=EXPRESS",
-                *packaging.placeholder_params(compose()["services"]["processing"]),
-            ]
-            # osls builds in the service's .serverless/ whatever --package says: keep the default package aside
-            default_package = _template_path("processing").parent
-            kept = shutil.copytree(default_package, ROOT / ".cache" / "default-package", dirs_exist_ok=True)
-            try:
-                subprocess.run(command, cwd=service_dir("processing"), env=packaging.tool_env(), check=True)
-            finally:
-                shutil.rmtree(default_package, ignore_errors=True)
-                shutil.move(kept, default_package)
-    return dict(json.loads(_express_template_path().read_text()))
+        if _is_stale("processing", EXPRESS_PACKAGE_DIR):
+            script = ROOT / "scripts" / "package_services.py"
+            variant = ["--param", "workflowType=EXPRESS", "--package-dir", EXPRESS_PACKAGE_DIR]
+            subprocess.run([sys.executable, str(script), "processing", *variant], check=True)
+    return dict(json.loads(_template_path("processing", EXPRESS_PACKAGE_DIR).read_text()))
 
 
 def _resources(templates: dict[str, dict[str, Any]], resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -533,7 +533,7 @@ def test_the_api_docs_page_renders_every_route_and_names_the_real_address(local_
     page.goto(local_platform.api_url + "/docs")
     page.wait_for_selector("#docs details")
     operations = sum(len(methods) for methods in spec["paths"].values())
-    assert page.locator("#docs details").count() == operations == 12
+    assert page.locator("#docs details").count() == operations == 16
     assert "/image/{image_id}" in page.text_content("#docs")
     assert page.text_content("#api-address") == f"This API: {local_platform.api_url}"
     assert ":3000" not in page.text_content("#docs") or local_platform.api_url.endswith(":3000")

@@ -3,13 +3,16 @@ and refused in S3's XML, and what passes reaches moto with its body intact."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+from moto import mock_aws
 from werkzeug.test import Client
 
 from local.emulator import KNOWN_KEYS, REGION
-from local.s3_front import VerifyingS3Front
+from local.s3_front import VerifyingS3Front, tag_in_moto, tags_from_tagging_xml
 from tests.local_platform.s3_signing import s3_signer, signing_at
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -76,3 +79,55 @@ def test_a_signed_put_reaches_moto_with_its_body():
     answer = client.put(path, data=b"png bytes", headers={"Content-Type": "image/png"})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert moto.s3.bodies == [b"png bytes"]
+
+
+UNCLAIMED_TAGGING = "<Tagging><TagSet><Tag><Key>status</Key><Value>unclaimed</Value></Tag></TagSet></Tagging>"
+
+
+def tagging_front(moto_status: str) -> tuple[Client, list[tuple[str, str, dict[str, str]]]]:
+    """A front whose moto answers `moto_status` to everything, recording what the front asks to be tagged."""
+    tagged: list[tuple[str, str, dict[str, str]]] = []
+
+    def moto_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(moto_status, [])
+        return [b""]
+
+    moto_app.service = "s3"  # type: ignore[attr-defined]
+    dispatcher = type("Dispatcher", (), {"get_application": lambda self, environ: moto_app})()
+    app = VerifyingS3Front(dispatcher, KNOWN_KEYS, REGION, clock=lambda: NOW, tag_object=lambda *t: tagged.append(t))
+    return Client(app), tagged
+
+
+def signed_post_with_tagging() -> dict[str, Any]:
+    with signing_at(NOW):
+        form = s3_signer("http://localhost").generate_presigned_post(
+            "originals",
+            "originals/u/i",
+            Fields={"tagging": UNCLAIMED_TAGGING},
+            Conditions=[{"tagging": UNCLAIMED_TAGGING}],
+        )
+    return {**form["fields"], "file": (io.BytesIO(b"png bytes"), "photo.png")}
+
+
+def test_a_post_forms_tagging_tags_the_object_moto_stored():
+    # moto ignores a POST form's tagging field; S3 tags the object with it, and so does the local S3
+    client, tagged = tagging_front("204 No Content")
+    answer = client.post("/originals", data=signed_post_with_tagging())
+    assert answer.status_code == 204
+    assert tagged == [("originals", "originals/u/i", {"status": "unclaimed"})]
+
+
+def test_a_post_moto_refused_tags_nothing():
+    client, tagged = tagging_front("400 Bad Request")
+    assert client.post("/originals", data=signed_post_with_tagging()).status_code == 400
+    assert tagged == []
+
+
+def test_tags_reach_the_object_in_motos_own_store():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="originals")
+        s3.put_object(Bucket="originals", Key="originals/u/i", Body=b"png bytes")
+        tag_in_moto("originals", "originals/u/i", tags_from_tagging_xml(UNCLAIMED_TAGGING))
+        tags = s3.get_object_tagging(Bucket="originals", Key="originals/u/i")["TagSet"]
+    assert tags == [{"Key": "status", "Value": "unclaimed"}]

@@ -15,6 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 from imgplat_common.aws_errors import error_code, error_message
 from imgplat_common.settings import load_settings
+from imgplat_common.snapstart import renew_after_restore
 
 from imgplat_auth.identity import IdentityRefusal, MfaChallenge, Reason, TokenSet
 from imgplat_auth.settings import AuthSettings
@@ -149,3 +150,7 @@ def _tokens_of(answer: dict[str, Any]) -> TokenSet:
 def identity_provider() -> CognitoIdentityProvider:
     """The user pool of this container's settings; its client is made once per container, on first use."""
     return CognitoIdentityProvider(boto3.client("cognito-idp"), load_settings(AuthSettings).user_pool_client_id)
+
+
+# With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
+renew_after_restore(identity_provider)

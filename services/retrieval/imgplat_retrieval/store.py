@@ -24,6 +24,7 @@ from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
+from imgplat_common.snapstart import renew_after_restore
 
 from imgplat_retrieval.settings import RetrievalSettings
 
@@ -189,3 +190,7 @@ def rendition_signer() -> S3RenditionSigner | CloudFrontRenditionSigner:
         raise StoreError(f"reading the CloudFront signing key failed: {_code(error)}") from error
     private_key_pem = str(parameter["Parameter"]["Value"]).encode()
     return CloudFrontRenditionSigner(base_url, key_pair_id, private_key_pem)
+
+
+# With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
+renew_after_restore(retrieval_store, _s3_client, rendition_signer)

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from imgplat_common.aws_errors import is_conditional_check_failure
 from imgplat_common.models import ImageRecord
+from imgplat_common.snapstart import renew_after_restore
 
 from imgplat_upload.uploads import SSE_ALGORITHM, ImageAlreadyExists, PresignedPost, PutHeaders
 
@@ -82,3 +83,7 @@ class OriginalsUploadSigner:
             ExpiresIn=expires_in,
         )
         return url
+
+
+# With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
+renew_after_restore(s3_client, dynamodb_resource)

@@ -86,7 +86,8 @@ def test_mfa_param_off_turns_mfa_off_for_the_pool_and_the_function(serverless_co
 
 
 def test_outputs_are_the_ones_other_services_consume(serverless_config):
-    assert set(serverless_config()["resources"]["Outputs"]) == {"UserPoolId", "UserPoolArn", "UserPoolClientId"}
+    outputs = set(serverless_config()["resources"]["Outputs"])
+    assert outputs == {"UserPoolId", "UserPoolArn", "UserPoolClientId", "AlarmTopicArn", "WebAclArn"}
 
 
 def test_every_auth_route_is_a_public_post(serverless_config):

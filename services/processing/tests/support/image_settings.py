@@ -7,7 +7,7 @@ from typing import Any
 
 from imgplat_processing.images.validate import ValidationLimits
 from imgplat_processing.images.watermark import WatermarkConfig
-from imgplat_processing.settings import ImageSettings
+from imgplat_processing.settings import ImageSettings, ProcessingSettings
 
 from local.serverless_files import param_default
 
@@ -16,6 +16,16 @@ TEST_MAX_UPLOAD_BYTES = int(param_default("upload", "maxUploadBytes"))
 IMAGE_SETTINGS = ImageSettings(max_upload_bytes=TEST_MAX_UPLOAD_BYTES)
 DEFAULT_RENDITIONS = IMAGE_SETTINGS.rendition_specs
 LIMITS = IMAGE_SETTINGS.validation_limits
+# The step functions' settings as a test stack would give them (names, not real resources).
+TEST_RESOURCE_NAMES: dict[str, Any] = {
+    "images_table": "images",
+    "originals_bucket": "originals",
+    "renditions_bucket": "renditions",
+    "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/test",
+    "max_upload_bytes": TEST_MAX_UPLOAD_BYTES,
+    "event_bus_name": "imgplat-events",
+}
+PROCESSING_SETTINGS = ProcessingSettings(**TEST_RESOURCE_NAMES)
 
 
 def limits(**changes: Any) -> ValidationLimits:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from fake_store import FakeProcessingStore
-from image_settings import TEST_MAX_UPLOAD_BYTES
+from image_settings import PROCESSING_SETTINGS
 from imgplat_common.image_events import ImageEvent, ImageFailed, ImageReady, ImageRejected, RenditionSummary
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ExifSummary, ImageRecord, Rendition, RenditionFile, utc_now_iso
@@ -20,7 +20,6 @@ from imgplat_processing.bookkeeping_steps import (
     persist,
 )
 from imgplat_processing.ports import TransientError
-from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import (
     ProcessingRequest,
     Rendered,
@@ -33,14 +32,7 @@ from imgplat_processing.workflow_state import (
 
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 SHA256 = "ab" * 32
-SETTINGS = ProcessingSettings(
-    images_table="images",
-    originals_bucket="originals",
-    renditions_bucket="renditions",
-    kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
-    max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-    event_bus_name="imgplat-events",
-)
+SETTINGS = PROCESSING_SETTINGS
 
 
 def _uploaded(store: FakeProcessingStore) -> WorkflowState:

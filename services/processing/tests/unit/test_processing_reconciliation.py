@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from fake_store import FakeProcessingStore
-from image_settings import TEST_MAX_UPLOAD_BYTES
+from image_settings import TEST_RESOURCE_NAMES
 from imgplat_common.image_events import ImageFailed
 from imgplat_common.keys import new_image_id, original_key, rendition_key, work_prefix
 from imgplat_common.models import ImageRecord
@@ -19,14 +19,9 @@ from imgplat_processing.settings import ReconcilerSettings
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 SETTINGS = ReconcilerSettings(
-    images_table="images",
-    originals_bucket="originals",
-    renditions_bucket="renditions",
-    kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
+    **TEST_RESOURCE_NAMES,
     state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
     images_status_index="status-updated_at",
-    max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-    event_bus_name="imgplat-events",
 )
 STUCK = timedelta(seconds=SETTINGS.stuck_after_seconds + 60)
 NEVER_UPLOADED = timedelta(seconds=SETTINGS.upload_window_seconds + 60)

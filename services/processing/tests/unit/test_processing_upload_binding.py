@@ -9,7 +9,7 @@ import json
 import processing_samples as samples
 import pytest
 from fake_store import FakeProcessingStore
-from image_settings import TEST_MAX_UPLOAD_BYTES
+from image_settings import PROCESSING_SETTINGS
 from imgplat_common.keys import new_image_id, original_key
 from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.original_tags import CLAIMED_ORIGINAL_TAGS, UNCLAIMED_ORIGINAL_TAGS
@@ -17,18 +17,10 @@ from imgplat_common.status import ImageStatus
 from imgplat_processing.bookkeeping_steps import claim
 from imgplat_processing.image_steps import validate
 from imgplat_processing.rejections import ImageRejected
-from imgplat_processing.settings import ProcessingSettings
 from imgplat_processing.workflow_state import Claimed, ProcessingRequest, StaleEvent, WorkflowState
 
 OWNER = "6f1c2d3e-4a5b-4c7d-8e9f-0a1b2c3d4e5f"
-SETTINGS = ProcessingSettings(
-    images_table="images",
-    originals_bucket="originals",
-    renditions_bucket="renditions",
-    kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
-    max_upload_bytes=TEST_MAX_UPLOAD_BYTES,
-    event_bus_name="imgplat-events",
-)
+SETTINGS = PROCESSING_SETTINGS
 
 
 def _uploaded(

@@ -1,0 +1,100 @@
+"""`make cost`'s arithmetic and its price table: each measured quantity is priced from one dated table whose every
+price names its source, and the bill scales a batch to 1,000 uploads and 10,000 views."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from bench import cost
+
+PRICE_FILE = json.loads(cost.PRICES.read_text())
+PRICES = PRICE_FILE["prices"]
+
+
+def test_the_price_table_is_dated_and_names_a_source_page_for_every_price():
+    assert PRICE_FILE["region"] == "us-east-1"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICE_FILE["written"])
+    for key, price in PRICES.items():
+        assert price["usd"] > 0 and price["per"] >= 1, key
+        assert re.search(r"https://aws\.amazon\.com/[\w/-]+/pricing/", price["source"]), key
+        assert price["unit"] and price["checked"], key
+
+
+def test_every_quantity_the_bill_measures_has_a_price():
+    phase = cost.Phase(images=1)
+    measured = cost.billable_quantities(phase) | cost.express_quantities(phase) | cost.storage_and_egress(phase)
+    assert set(measured) <= set(PRICES)
+
+
+def synthetic_uploads() -> cost.Phase:
+    """Two images: each one PutObject, one GetObject, one DeleteObject, one GetItem, two PutItems (2 WRU each), a
+    resize of 500 ms at 2048 MB in the workflow, 7 states, one queue batch for both and 1,000 logged bytes."""
+    return cost.Phase(
+        images=2,
+        requests={
+            "s3": {"PutObject": 2, "GetObject": 2, "DeleteObject": 2},
+            "dynamodb": {"GetItem": 2, "PutItem": 4},
+            "kms": {"Decrypt": 2},
+        },
+        functions={"resize": cost.FunctionUse(memory_mb=2048, in_workflow=True, invocations=2, billed_ms=1000)},
+        api_requests=2,
+        queue_batches=1,
+        s3_notifications=2,
+        workflow_transitions=14,
+        workflow_executions=2,
+        dynamodb_write_units_per_write=2,
+        stored_bytes=2 * cost.GB,
+    )
+
+
+def test_measured_counts_become_billable_quantities():
+    quantities = cost.billable_quantities(synthetic_uploads())
+    assert quantities["lambda_request"] == 2
+    assert quantities["lambda_arm_gb_second"] == pytest.approx(1.0 * 2)  # 1 s in all at 2 GB
+    assert quantities["s3_put_copy_post_list"] == 2
+    assert quantities["s3_get_and_other"] == 2  # DELETE is free
+    assert quantities["dynamodb_write_request_unit"] == 8
+    assert quantities["dynamodb_read_request_unit"] == 2
+    assert quantities["kms_request"] == 2
+    assert quantities["sqs_request"] == 2 + 2  # two S3 notifications sent, one receive and one batch delete
+    assert quantities["sfn_standard_transition"] == 14
+    lambda_platform_lines = 2 * cost.LAMBDA_PLATFORM_LOG_BYTES
+    assert quantities["cloudwatch_logs_ingested_gb"] == pytest.approx(lambda_platform_lines / cost.GB)
+
+
+def test_express_bills_each_execution_by_its_steps_time_rounded_up_to_100_ms_at_64_mb():
+    quantities = cost.express_quantities(synthetic_uploads())
+    assert quantities["sfn_express_request"] == 2
+    # 500 ms of steps per execution is billed as 0.5 s; at 64 MB that is 1/32 GB-s.
+    assert quantities["sfn_express_gb_second"] == pytest.approx(2 * 0.5 * 64 / 1024)
+
+
+def test_the_bill_scales_the_batch_to_1000_uploads_and_10000_views():
+    views = cost.Phase(images=5, api_requests=5, cdn_requests=5, delivered_bytes=5 * 1024**2)
+    bill = cost.bill(synthetic_uploads(), views, PRICES)
+    processing = {line.key: line for line in bill.processing}
+    # 2 images -> 1,000: x500. 14 transitions x 500 = 7,000 at $0.025 per 1,000.
+    assert processing["sfn_standard_transition"].quantity == 7000
+    assert processing["sfn_standard_transition"].usd == pytest.approx(0.175)
+    assert processing["s3_put_copy_post_list"].usd == pytest.approx(1000 * 0.005 / 1000)
+    assert processing["lambda_arm_gb_second"].usd == pytest.approx(1000 * 0.0000133334)
+    delivery = {line.key: line for line in bill.delivery}
+    assert delivery["apigateway_rest_request"].usd == pytest.approx(10000 * 3.5 / 1_000_000)
+    assert delivery["cloudfront_https_request"].usd == pytest.approx(10000 * 0.01 / 10000)
+    apart = {line.key: line for line in bill.storage_and_egress}
+    assert apart["s3_standard_storage_gb_month"].quantity == pytest.approx(1000)  # 1 GB per image kept a month
+    assert apart["cloudfront_egress_gb"].quantity == pytest.approx(10000 / 1024)  # 1 MB per view
+    # Express replaces the transitions line, and nothing else, in the processing total
+    express = sum(line.usd for line in bill.express)
+    assert bill.processing_express_usd == pytest.approx(bill.processing_usd - 0.175 + express)
+    assert sum(line.usd for line in bill.processing) == pytest.approx(bill.processing_usd)
+
+
+def test_dynamodb_item_sizes_follow_dynamodbs_rules():
+    item = {"owner": {"S": "abc"}, "size": {"N": "12345"}, "renditions": {"M": {"small": {"S": "k"}}}}
+    assert sum(len(name) + cost.attribute_bytes(value) for name, value in item.items()) == (
+        5 + 3 + 4 + 3 + 10 + (3 + 5 + 1)
+    )

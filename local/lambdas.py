@@ -107,7 +107,9 @@ def start_fresh_containers() -> None:
     for name, module in list(sys.modules.items()):
         if name.startswith("imgplat_") and module is not None:
             for value in list(vars(module).values()):
-                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                # Cached functions only: a class (a Protocol naming cache_clear, say) has nothing cached
+                is_cached_function = callable(getattr(value, "cache_clear", None)) and not isinstance(value, type)
+                if is_cached_function and getattr(value, "__module__", None) == name:
                     value.cache_clear()
 
 

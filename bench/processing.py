@@ -228,6 +228,7 @@ def probe_step(step: str, path: str) -> None:
     from imgplat_processing.image_steps import IMAGE_WORKERS
     from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 
+    RESULTS.mkdir(parents=True, exist_ok=True)  # a fresh clone has none yet: the worst case runs before the report
     handed_over = RESULTS / f"intermediates-{Path(path).stem}.pickle"
 
     def work() -> None:

@@ -6,7 +6,6 @@ API handler registers the restore hook for its store's cached clients, and no id
 from __future__ import annotations
 
 import ast
-import fcntl
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 
 from local.serverless_files import ROOT, serverless_config, service_dir
 from tests.test_cold_start import API_HANDLERS, API_SERVICES
-from tests.test_templates import _is_stale, _template_path, templates  # noqa: F401 - templates is a fixture
+from tests.test_templates import packaged_variant, templates  # noqa: F401 - templates is a fixture
 
 SNAPSTART_PACKAGE_DIR = ".serverless-snapstart"  # the "on" variant, packaged beside the default one (gitignored)
 SNAPSTART_ALIAS = "snapstart"  # the alias osls makes for a function with snapStart
@@ -73,14 +72,7 @@ def test_with_snapstart_off_api_gateway_invokes_the_function_itself(templates, s
 @pytest.fixture(scope="module")
 def retrieval_with_snapstart() -> dict[str, Any]:
     """retrieval (three API functions, all behind the Cognito authorizer) packaged with snapStart=true."""
-    with (ROOT / ".serverless-package.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_stale("retrieval", SNAPSTART_PACKAGE_DIR):
-            script = ROOT / "scripts" / "package_services.py"
-            variant = ["--param", "snapStart=true", "--package-dir", SNAPSTART_PACKAGE_DIR]
-            subprocess.run([sys.executable, str(script), "retrieval", *variant], check=True)
-    template: dict[str, Any] = json.loads(_template_path("retrieval", SNAPSTART_PACKAGE_DIR).read_text())
-    return template
+    return packaged_variant("retrieval", SNAPSTART_PACKAGE_DIR, "snapStart=true")
 
 
 def test_with_snapstart_on_api_gateway_invokes_a_published_version_through_its_alias(retrieval_with_snapstart):

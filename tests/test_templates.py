@@ -78,15 +78,21 @@ def templates() -> dict[str, dict[str, Any]]:
 EXPRESS_PACKAGE_DIR = ".serverless-express"  # processing packaged with workflowType EXPRESS (prod's choice)
 
 
-@pytest.fixture(scope="module")
-def express_template() -> dict[str, Any]:
+def packaged_variant(name: str, package_dir: str, param: str) -> dict[str, Any]:
+    """The template of service `name` packaged with one stage param set (`param`: "name=value") into `package_dir`,
+    beside its default package; packaged again only when stale."""
     with (ROOT / ".serverless-package.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_stale("processing", EXPRESS_PACKAGE_DIR):
+        if _is_stale(name, package_dir):
             script = ROOT / "scripts" / "package_services.py"
-            variant = ["--param", "workflowType=EXPRESS", "--package-dir", EXPRESS_PACKAGE_DIR]
-            subprocess.run([sys.executable, str(script), "processing", *variant], check=True)
-    return dict(json.loads(_template_path("processing", EXPRESS_PACKAGE_DIR).read_text()))
+            variant = ["--param", param, "--package-dir", package_dir]
+            subprocess.run([sys.executable, str(script), name, *variant], check=True)
+    return dict(json.loads(_template_path(name, package_dir).read_text()))
+
+
+@pytest.fixture(scope="module")
+def express_template() -> dict[str, Any]:
+    return packaged_variant("processing", EXPRESS_PACKAGE_DIR, "workflowType=EXPRESS")
 
 
 def _resources(templates: dict[str, dict[str, Any]], resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -4,6 +4,8 @@
 // task's that has one, and its function's timeout from custom.expressBudget. A STANDARD machine is left as written.
 'use strict';
 
+const { customSettings } = require('./osls-plugin-support.js');
+
 const EXPRESS_MAX_SECONDS = 300;
 
 class ExpressBudget {
@@ -16,7 +18,7 @@ class ExpressBudget {
   apply() {
     const service = this.serverless.service;
     const machines = (service.stepFunctions && service.stepFunctions.stateMachines) || {};
-    const budget = (service.custom && service.custom.expressBudget) || {};
+    const budget = customSettings(this.serverless, 'expressBudget') || {};
     const naming = this.serverless.getProvider('aws').naming;
     for (const [key, machine] of Object.entries(machines)) {
       if (machine.type !== 'EXPRESS') continue;

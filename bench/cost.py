@@ -1,12 +1,15 @@
 """What 1,000 uploads and 10,000 views cost on AWS, from what the local platform measures (`make cost`).
 
     python bench/cost.py [--photos 20] [--views-per-photo 10] [--prices bench/prices-us-east-1.json]
+                         [--param renditions=thumb:150,medium:800 --param avifRenditions= ...] [--view-size medium]
 
 Runs a batch of generated photos through the whole platform in this process (deployed into moto, real handlers):
 sign in, POST /upload, PUT the photo to its pre-signed URL, wait for READY, then view each image through
 GET /image/{id}?size=medium. It counts every request the emulator answers (local/request_counts.py), times every
 handler invocation and the bytes it logs, reads the workflow's execution history, then prices each billable quantity
-with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md).
+with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md). Each `--param`
+deploys processing with that param set (as `--param` on a deploy does), so another configuration (fewer renditions,
+no AVIF) is priced from what it measurably does.
 
 Durations are this machine's, with the process pinned to one CPU where the OS allows (a Lambda at 1769 MB has one
 vCPU; below that, a share of one): they stand in for arm64 Lambda durations, which are not measured here.
@@ -20,6 +23,7 @@ import json
 import math
 import os
 import platform as host
+import re
 import sys
 import tempfile
 import threading
@@ -219,6 +223,29 @@ def photo(index: int, width: int = 4000, height: int = 3000) -> bytes:
     return buffer.getvalue()
 
 
+def processing_params(assignments: list[str]) -> dict[str, str]:
+    """`name=value` pairs as processing's params; SystemExit naming a param processing's serverless.yml never reads
+    (a typo would otherwise price the deployed configuration under another name)."""
+    declared = (ROOT / "services" / "processing" / "serverless.yml").read_text()
+    params = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not re.search(rf"\$\{{param:{re.escape(name)}[,}}]", declared):
+            raise SystemExit(f"--param {assignment!r}: not NAME=VALUE for a param services/processing reads")
+        params[name] = value
+    return params
+
+
+def platform_with(params: Mapping[str, str]) -> type[LocalPlatform]:
+    """The local platform whose processing service is deployed with these params besides compose's."""
+
+    class PlatformWithParams(LocalPlatform):
+        def _local_params(self, service: str) -> dict[str, str]:
+            return super()._local_params(service) | (dict(params) if service == "processing" else {})
+
+    return PlatformWithParams
+
+
 class Meter:
     """Times every handler invocation and the stdout bytes it writes (in-process invocations run one at a time)."""
 
@@ -358,9 +385,17 @@ def wait_until_terminal(
     raise SystemExit(f"not every image reached a terminal status in {timeout:.0f} s: {statuses}")
 
 
-def measure(photos: int, views_per_photo: int, say: Callable[[str], None], log_sink: TextIO) -> tuple[Phase, Phase]:
+def measure(
+    photos: int,
+    views_per_photo: int,
+    say: Callable[[str], None],
+    log_sink: TextIO,
+    *,
+    params: Mapping[str, str] | None = None,
+    view_size: str = "medium",
+) -> tuple[Phase, Phase]:
     counts = RequestCounts()
-    with counting_in_process(counts), deployed_in_process() as platform:
+    with counting_in_process(counts), deployed_in_process(platform_with(params or {})) as platform:
         say(f"deployed the platform into moto; {photos} photos, {views_per_photo} views each")
         meter = Meter(platform, counts, log_sink)
         api = Api(platform)
@@ -391,7 +426,7 @@ def measure(photos: int, views_per_photo: int, say: Callable[[str], None], log_s
         delivered = 0
         for round_ in range(views_per_photo):
             for image_id in image_ids:
-                status, rendition = api.call("GET", f"/image/{image_id}?size=medium")
+                status, rendition = api.call("GET", f"/image/{image_id}?size={view_size}")
                 assert status == 200, rendition
                 if round_ == 0:
                     delivered_answer = platform.request("GET", rendition["url"])
@@ -513,7 +548,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--views-per-photo", type=int, default=10)
     parser.add_argument("--prices", type=Path, default=PRICES)
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a processing param to deploy with (repeatable), e.g. renditions=thumb:150,medium:800 or avifRenditions=",
+    )
+    parser.add_argument("--view-size", default="medium", help="the rendition each view asks for")
     options = parser.parse_args(argv)
+    params = processing_params(options.param)
     prices_file = json.loads(options.prices.read_text())
     pin_to_one_cpu()
     # What the Lambda runtime sets (AWS_REGION) and what a laptop lacks (an X-Ray daemon).
@@ -527,7 +571,9 @@ def main(argv: list[str] | None = None) -> int:
         def say(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 
-        uploads, views = measure(options.photos, options.views_per_photo, say, sink)
+        uploads, views = measure(
+            options.photos, options.views_per_photo, say, sink, params=params, view_size=options.view_size
+        )
         print(report(uploads, views, prices_file, command.strip()), file=terminal)
     return 0
 

@@ -98,3 +98,15 @@ def test_dynamodb_item_sizes_follow_dynamodbs_rules():
     assert sum(len(name) + cost.attribute_bytes(value) for name, value in item.items()) == (
         5 + 3 + 4 + 3 + 10 + (3 + 5 + 1)
     )
+
+
+def test_a_param_processing_reads_is_passed_on_and_any_other_name_is_refused():
+    params = cost.processing_params(["renditions=thumb:150,medium:800", "avifRenditions="])
+    assert params == {"renditions": "thumb:150,medium:800", "avifRenditions": ""}
+    platform = cost.platform_with(params)(client=lambda name: None)
+    assert platform._local_params("processing") == params
+    assert "renditions" not in platform._local_params("retrieval")
+    with pytest.raises(SystemExit, match="rendition=x"):
+        cost.processing_params(["rendition=x"])  # a typo would price the deployed configuration
+    with pytest.raises(SystemExit):
+        cost.processing_params(["renditions"])

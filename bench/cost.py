@@ -1,13 +1,15 @@
 """What 1,000 uploads and 10,000 views cost on AWS, from what the local platform measures (`make cost`).
 
-    python bench/cost.py [--photos 20] [--views-per-photo 10] [--prices bench/prices-us-east-1.json]
+    python bench/cost.py [--real-photos] [--photos 20] [--views-per-photo 10] [--prices bench/prices-us-east-1.json]
                          [--param renditions=thumb:150,medium:800 --param avifRenditions= ...] [--view-size medium]
 
-Runs a batch of generated photos through the whole platform in this process (deployed into moto, real handlers):
+Runs a batch of photos through the whole platform in this process (deployed into moto, real handlers):
 sign in, POST /upload, PUT the photo to its pre-signed URL, wait for READY, then view each image through
 GET /image/{id}?size=medium. It counts every request the emulator answers (local/request_counts.py), times every
 handler invocation and the bytes it logs, reads the workflow's execution history, then prices each billable quantity
-with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md). Each `--param`
+with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md). The photos are
+generated 12 MP JPEGs of noise (a worst case for the codecs, no download), or with --real-photos the benchmark's real
+photos (bench/photos.py: Debian's wallpapers, 2-24 MP JPEG and PNG, prepared on first use). Each `--param`
 deploys processing with that param set (as `--param` on a deploy does), so another configuration (fewer renditions,
 no AVIF) is priced from what it measurably does.
 
@@ -246,6 +248,23 @@ def platform_with(params: Mapping[str, str]) -> type[LocalPlatform]:
     return PlatformWithParams
 
 
+# The content type an upload declares for each format of the benchmark's photos.
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+def generated_photos(count: int) -> list[tuple[bytes, str]]:
+    return [(photo(index), "image/jpeg") for index in range(count)]
+
+
+def real_photos(count: int | None) -> list[tuple[bytes, str]]:
+    """The benchmark's timing set (bench/photos.py, prepared on first use), cycled to `count` (all when None)."""
+    from bench.photos import ensure_corpus
+
+    corpus, _ = ensure_corpus()
+    chosen = [corpus[index % len(corpus)] for index in range(len(corpus) if count is None else count)]
+    return [(Path(each.path).read_bytes(), CONTENT_TYPES[each.format]) for each in chosen]
+
+
 class Meter:
     """Times every handler invocation and the stdout bytes it writes (in-process invocations run one at a time)."""
 
@@ -386,7 +405,7 @@ def wait_until_terminal(
 
 
 def measure(
-    photos: int,
+    batch: list[tuple[bytes, str]],
     views_per_photo: int,
     say: Callable[[str], None],
     log_sink: TextIO,
@@ -396,6 +415,7 @@ def measure(
 ) -> tuple[Phase, Phase]:
     counts = RequestCounts()
     with counting_in_process(counts), deployed_in_process(platform_with(params or {})) as platform:
+        photos = len(batch)
         say(f"deployed the platform into moto; {photos} photos, {views_per_photo} views each")
         meter = Meter(platform, counts, log_sink)
         api = Api(platform)
@@ -405,9 +425,8 @@ def measure(
         api.requests = 0
 
         image_ids = []
-        for index in range(photos):
-            data = photo(index)
-            status, upload = api.call("POST", "/upload", {"content_type": "image/jpeg", "size": len(data)})
+        for index, (data, content_type) in enumerate(batch):
+            status, upload = api.call("POST", "/upload", {"content_type": content_type, "size": len(data)})
             assert status == 201, upload
             put = upload["put"]
             assert requests.put(put["url"], data=data, headers=put["headers"], timeout=60).ok
@@ -545,7 +564,8 @@ def pin_to_one_cpu() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--photos", type=int, help="how many uploads (default: 20 generated, or every real photo once)")
+    parser.add_argument("--real-photos", action="store_true", help="the benchmark's real photos (bench/photos.py)")
     parser.add_argument("--views-per-photo", type=int, default=10)
     parser.add_argument("--prices", type=Path, default=PRICES)
     parser.add_argument(
@@ -571,9 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         def say(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 
-        uploads, views = measure(
-            options.photos, options.views_per_photo, say, sink, params=params, view_size=options.view_size
-        )
+        batch = real_photos(options.photos) if options.real_photos else generated_photos(options.photos or 20)
+        uploads, views = measure(batch, options.views_per_photo, say, sink, params=params, view_size=options.view_size)
         print(report(uploads, views, prices_file, command.strip()), file=terminal)
     return 0
 

@@ -110,3 +110,17 @@ def test_a_param_processing_reads_is_passed_on_and_any_other_name_is_refused():
         cost.processing_params(["rendition=x"])  # a typo would price the deployed configuration
     with pytest.raises(SystemExit):
         cost.processing_params(["renditions"])
+
+
+def test_real_photos_are_the_benchmarks_corpus_cycled_with_the_type_each_declares(tmp_path, monkeypatch):
+    from bench import photos
+
+    def corpus_photo(name: str, image_format: str) -> photos.Photo:
+        (tmp_path / name).write_bytes(name.encode())
+        return photos.Photo(str(tmp_path / name), image_format, 1, 1, 0.0, False, 1, "")
+
+    corpus = [corpus_photo("a.jpg", "JPEG"), corpus_photo("b.png", "PNG")]
+    monkeypatch.setattr(photos, "ensure_corpus", lambda: (corpus, []))
+
+    assert cost.real_photos(None) == [(b"a.jpg", "image/jpeg"), (b"b.png", "image/png")]
+    assert [content_type for _, content_type in cost.real_photos(3)] == ["image/jpeg", "image/png", "image/jpeg"]

@@ -215,6 +215,29 @@ def test_watermark_reads_the_work_object_once_and_deletes_it_by_key_without_list
     assert platform.renditions_keys(work_prefix(request.owner, request.image_id, request.run_id)) == []
 
 
+def test_two_executions_of_one_run_resize_into_their_own_work_objects_and_a_retry_rewrites_its_own(
+    platform: Platform,
+):
+    # Given two executions of the same run (Express may start a duplicate), each with its own token, resized
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    first = {**request.model_dump(mode="json"), "execution_token": "aaaaaaaaaaaaaaaa"}
+    second = {**first, "execution_token": "bbbbbbbbbbbbbbbb"}
+    first["claim"] = invoke("claim", first)
+    second["claim"] = first["claim"]  # its own Claim would find the image taken; the image steps are what matter here
+    for state in (first, second):
+        state["validated"] = invoke("validate", state)
+        state["resized"] = invoke("resize", state)
+
+    # When the first one's Resize is retried, then its Watermark runs
+    assert invoke("resize", first)["work_key"] == first["resized"]["work_key"]
+    invoke("watermark", first)
+
+    # Then each wrote under its own execution's prefix, and the first one's clean-up left the second one's pixels
+    work_keys = {state["execution_token"]: state["resized"]["work_key"] for state in (first, second)}
+    assert len(set(work_keys.values())) == 2
+    assert platform.renditions_keys("work/") == [work_keys["bbbbbbbbbbbbbbbb"]]
+
+
 # --- rejected uploads -----------------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from unittest import mock
 
 import requests
 from PIL import Image, ImageFilter
@@ -64,7 +65,6 @@ EXPRESS_MEMORY_GB = 64 / 1024
 EXPRESS_ROUNDING_SECONDS = 0.1
 # DynamoDB's write request unit covers 1 KB; a transactional write costs two.
 WRITE_UNIT_BYTES = 1 * KB
-DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 DYNAMODB_READS = {"GetItem", "Query", "Scan"}
 # Requests only the local platform makes: the local SQS poller resolves the queue URL on every poll and polls
 # without waiting; Lambda's own pollers do neither (their long polls cost the same whether images come or not).
@@ -95,7 +95,7 @@ class Phase:
     workflow_executions: int = 0
     cdn_requests: int = 0
     origin_fetches: int = 0  # renditions CloudFront fetches from S3 (immutable: once per rendition viewed)
-    dynamodb_write_units_per_write: int = 1
+    dynamodb_write_units: int = 0  # PutItem and UpdateItem, each billed by its own item sizes (WriteUnitMeter)
     stored_bytes: int = 0
     delivered_bytes: int = 0
 
@@ -113,8 +113,8 @@ def billable_quantities(phase: Phase) -> dict[str, float]:
     gb_seconds = sum(use.billed_ms / 1000 * use.memory_mb / 1024 for use in phase.functions.values())
     log_bytes = sum(use.log_bytes for use in phase.functions.values()) + LAMBDA_PLATFORM_LOG_BYTES * lambda_invocations
     sqs_sent = count(phase, "sqs", {"SendMessage", "SendMessageBatch"}) + phase.s3_notifications
-    write_units = count(phase, "dynamodb", DYNAMODB_WRITES) * phase.dynamodb_write_units_per_write
-    transactions = count(phase, "dynamodb", {"TransactWriteItems"}) * 2 * phase.dynamodb_write_units_per_write
+    # A transaction's items are not metered one by one: two units each (a transactional write of 1 KB), at least.
+    transactions = count(phase, "dynamodb", {"TransactWriteItems"}) * 2
     return {
         "lambda_request": lambda_invocations,
         "lambda_arm_gb_second": gb_seconds,
@@ -122,7 +122,7 @@ def billable_quantities(phase: Phase) -> dict[str, float]:
         "s3_put_copy_post_list": s3_classes[S3_WRITE_OR_LIST],
         "s3_get_and_other": s3_classes[S3_READ] + phase.origin_fetches,
         "kms_request": count(phase, "kms"),
-        "dynamodb_write_request_unit": write_units + transactions,
+        "dynamodb_write_request_unit": phase.dynamodb_write_units + transactions,
         # One unit per read, an upper bound: every item here is below 4 KB, and an eventually consistent read is half.
         "dynamodb_read_request_unit": count(phase, "dynamodb", DYNAMODB_READS),
         "sqs_request": sqs_sent + 2 * phase.queue_batches,  # send, then one receive and one batch delete per batch
@@ -210,6 +210,98 @@ def bill(uploads: Phase, views: Phase, prices: Mapping[str, Any]) -> Bill:
         )
         + priced({"cloudfront_egress_gb": delivered["cloudfront_egress_gb"]}, per_view, prices),
     )
+
+
+# --- DynamoDB's write units, as DynamoDB bills each write ----------------------------------------------------------
+@dataclass(frozen=True)
+class ItemState:
+    """What a write's bill depends on: the item's size and each global index's entry (key values, projected item)."""
+
+    size: int
+    entries: dict[str, tuple[str, str, int] | None]
+
+    @classmethod
+    def of(cls, table: Any, item: Any) -> ItemState:
+        entries: dict[str, tuple[str, str, int] | None] = {}
+        for index in table.global_indexes:
+            if item is None or any(name not in item.attrs for name in index.schema_key_attrs):
+                entries[index.name] = None  # an item without the index's keys is not in the index
+                continue
+            keys = json.dumps([item.attrs[name].to_json() for name in index.schema_key_attrs])
+            projected = index.project(item).to_json()["Attributes"]
+            entries[index.name] = (keys, json.dumps(projected, sort_keys=True), item_bytes(projected))
+        return cls(item_bytes(item.to_json()["Attributes"]) if item is not None else 0, entries)
+
+
+def write_units(before: ItemState, after: ItemState) -> int:
+    """WRU of one write: the larger of the item before and after, per started KB; plus, per global index, one per
+    entry written or deleted (an entry whose key changes is deleted and written anew: two; an unchanged one: none)."""
+    units = max(1, math.ceil(max(before.size, after.size) / WRITE_UNIT_BYTES))
+    for name, old in before.entries.items():
+        new = after.entries[name]
+        if old == new:
+            continue
+        written = [entry for entry in (old, new) if entry is not None]
+        if old is not None and new is not None and old[0] == new[0]:
+            written = [new]  # the same key: the entry is updated in place
+        units += sum(max(1, math.ceil(entry[2] / WRITE_UNIT_BYTES)) for entry in written)
+    return units
+
+
+class WriteUnitMeter:
+    """The write units of every PutItem and UpdateItem the in-process moto answers, from the items before and after
+    (a refused conditional write is billed too: by the item as it is)."""
+
+    def __init__(self) -> None:
+        self.units = 0
+        self._lock = threading.Lock()
+
+    def _add(self, units: int) -> None:
+        with self._lock:
+            self.units += units
+
+    def take(self) -> int:
+        with self._lock:
+            taken, self.units = self.units, 0
+        return taken
+
+    @contextmanager
+    def metering(self) -> Iterator[None]:
+        from moto.dynamodb.exceptions import ConditionalCheckFailed
+        from moto.dynamodb.models import DynamoDBBackend
+
+        real_put, real_update, real_delete = (
+            DynamoDBBackend.put_item,
+            DynamoDBBackend.update_item,
+            DynamoDBBackend.delete_item,
+        )
+
+        def metered(
+            real: Callable[..., Any], key_of: Callable[[Any, Any], dict[str, Any]], *, deletes: bool = False
+        ) -> Callable[..., Any]:
+            def write(backend: Any, table_name: str, first: Any, *args: Any, **kwargs: Any) -> Any:
+                table = backend.get_table(table_name)
+                hash_key, range_key = backend.get_keys_value(table, key_of(table, first))
+                before = ItemState.of(table, table.get_item(hash_key, range_key))  # moto updates the item in place
+                try:
+                    written = real(backend, table_name, first, *args, **kwargs)
+                except ConditionalCheckFailed:
+                    self._add(write_units(before, before))
+                    raise
+                self._add(write_units(before, ItemState.of(table, None if deletes else written)))
+                return written
+
+            return write
+
+        def key_of_item(table: Any, item: dict[str, Any]) -> dict[str, Any]:
+            return {name: item[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+
+        with (
+            mock.patch.object(DynamoDBBackend, "put_item", metered(real_put, key_of_item)),
+            mock.patch.object(DynamoDBBackend, "update_item", metered(real_update, lambda _, key: key)),
+            mock.patch.object(DynamoDBBackend, "delete_item", metered(real_delete, lambda _, key: key, deletes=True)),
+        ):
+            yield
 
 
 # --- running the batch -----------------------------------------------------------------------------------------
@@ -374,15 +466,9 @@ def attribute_bytes(value: Mapping[str, Any]) -> int:
     return sum(len(str(element).encode()) for element in content)  # the sets
 
 
-def write_units_per_item(platform: LocalPlatform) -> int:
-    """WRU for one write of an image record as it ends (its size in KB, rounded up), plus up to 2 per index: an
-    update that moves the record in the status index deletes its old entry and writes the new one (keys only)."""
-    dynamodb = platform.client("dynamodb")
-    table = platform.output("upload", "ImagesTableName")
-    items = dynamodb.scan(TableName=table)["Items"]
-    largest = max(sum(len(name.encode()) + attribute_bytes(value) for name, value in item.items()) for item in items)
-    indexes = len(dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", []))
-    return math.ceil(largest / WRITE_UNIT_BYTES) + 2 * indexes
+def item_bytes(attributes: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: its attribute names and values."""
+    return sum(len(name.encode()) + attribute_bytes(value) for name, value in attributes.items())
 
 
 def wait_until_terminal(
@@ -414,13 +500,19 @@ def measure(
     view_size: str = "medium",
 ) -> tuple[Phase, Phase]:
     counts = RequestCounts()
-    with counting_in_process(counts), deployed_in_process(platform_with(params or {})) as platform:
+    write_units = WriteUnitMeter()
+    with (
+        counting_in_process(counts),
+        write_units.metering(),
+        deployed_in_process(platform_with(params or {})) as platform,
+    ):
         photos = len(batch)
         say(f"deployed the platform into moto; {photos} photos, {views_per_photo} views each")
         meter = Meter(platform, counts, log_sink)
         api = Api(platform)
         api.sign_in("cost@example.com")
         meter.take()
+        write_units.take()
         counts.reset()
         api.requests = 0
 
@@ -439,6 +531,7 @@ def measure(
         uploads = phase_from(
             platform, counts=counts, meter=meter, images=photos, api_requests=upload_api_requests, uploaded=True
         )
+        uploads.dynamodb_write_units = write_units.take()
 
         counts.reset()
         api.requests = 0
@@ -454,6 +547,7 @@ def measure(
         views = phase_from(
             platform, counts=counts, meter=meter, images=photos * views_per_photo, api_requests=api.requests
         )
+        views.dynamodb_write_units = write_units.take()
         # One CDN request per view; CloudFront fetches each immutable rendition from S3 once, the first time: the
         # local CDN's own fetches (one per photo, above) become those origin fetches.
         s3_requests = views.requests.get("s3", {})
@@ -482,7 +576,6 @@ def phase_from(
     if uploaded:
         phase.s3_notifications = images
         phase.workflow_executions, phase.workflow_transitions = workflow_usage(platform)
-        phase.dynamodb_write_units_per_write = write_units_per_item(platform)
         phase.stored_bytes = bucket_bytes(platform, platform.output("upload", "OriginalsBucketName")) + bucket_bytes(
             platform, platform.output("processing", "RenditionsBucketName")
         )
@@ -539,7 +632,8 @@ def report(uploads: Phase, views: Phase, prices_file: Mapping[str, Any], command
         f"Without S3 Bucket Keys: {kms_requests_without_bucket_keys(uploads) / uploads.images:.1f} more KMS requests "
         f"per image processed, {kms_requests_without_bucket_keys(views) / views.images:.1f} per view.",
         f"Workflow: {uploads.workflow_transitions / uploads.images:.1f} states entered per image; "
-        f"DynamoDB WRU per write: {uploads.dynamodb_write_units_per_write}",
+        f"DynamoDB WRU per image (each write by its own item sizes): "
+        f"{uploads.dynamodb_write_units / uploads.images:.1f}",
     ]
     return "\n".join(lines)
 

@@ -84,7 +84,7 @@ bench-avif: setup  ## AVIF vs JPEG and WebP: bytes at equal PSNR, encode time, p
 bench-cold-start: setup  ## init time of every handler beside a bare boto3 + Powertools baseline, zip sizes
 	$(BIN)/python bench/cold_start.py
 
-# docs/cost.md: COST_ARGS="--photos 100" for a longer run.
+# docs/cost.md: COST_ARGS="--real-photos" (its measured rows), "--photos 100", "--param NAME=VALUE" (another configuration).
 cost: setup  ## cost per 1,000 uploads + 10,000 views, priced from requests and durations measured on the local platform
 	$(BIN)/python bench/cost.py $(COST_ARGS)
 

@@ -24,7 +24,10 @@ class ExpressBudget {
       if (machine.type !== 'EXPRESS') continue;
       const { workflowTimeoutSeconds, taskTimeoutSeconds, functionTimeoutSeconds } = budget;
       if (!(workflowTimeoutSeconds <= EXPRESS_MAX_SECONDS && functionTimeoutSeconds < taskTimeoutSeconds)) {
-        throw new Error(`${key}: custom.expressBudget must fit ${EXPRESS_MAX_SECONDS} s, each task over its function`);
+        throw new this.serverless.classes.Error(
+          `${key}: custom.expressBudget must fit ${EXPRESS_MAX_SECONDS} s, each task over its function`,
+          'EXPRESS_BUDGET',
+        );
       }
       machine.definition.TimeoutSeconds = workflowTimeoutSeconds;
       for (const state of Object.values(machine.definition.States)) {

@@ -16,13 +16,22 @@ const [pluginPath, hook, config] = [process.argv[1], process.argv[2], JSON.parse
 class FrameworkError extends Error { constructor(message, code) { super(message); this.code = code; } }
 const serverless = {
   classes: { Error: FrameworkError },
-  getProvider: () => ({ getStage: () => config.stage }),
-  service: { custom: config.custom, provider: { compiledCloudFormationTemplate: { Resources: config.resources } } },
+  getProvider: () => ({
+    getStage: () => config.stage,
+    naming: { getLambdaLogicalId: (name) => `${name[0].toUpperCase()}${name.slice(1)}LambdaFunction` },
+  }),
+  service: {
+    custom: config.custom,
+    stepFunctions: config.stepFunctions,
+    functions: config.functions,
+    provider: { compiledCloudFormationTemplate: { Resources: config.resources } },
+  },
 };
 const Plugin = require(pluginPath);
 try {
   new Plugin(serverless, {}, { log: { info() {} } }).hooks[hook]();
-  console.log(JSON.stringify({ resources: config.resources }));
+  const { resources, stepFunctions, functions } = config;
+  console.log(JSON.stringify({ resources, stepFunctions, functions }));
 } catch (error) {
   console.log(JSON.stringify({ error: error.message, code: error.code }));
 }
@@ -220,3 +229,45 @@ def test_a_python_step_runs_with_pythonbin_and_returns_what_it_printed():
 def test_a_failing_python_step_fails_the_package_with_what_it_said():
     answer = run_python_step("import sys; print('no wheel for aarch64'); sys.exit(3)")
     assert answer == {"error": "Step failed: no wheel for aarch64", "code": "STEP"}
+
+
+def _workflow(machine_type: str, budget: dict[str, int]) -> dict[str, Any]:
+    task = {"Type": "Task", "Resource": {"Fn::GetAtt": ["ResizeLambdaFunction", "Arn"]}, "TimeoutSeconds": 150}
+    return {
+        "custom": {"expressBudget": budget},
+        "stepFunctions": {
+            "stateMachines": {
+                "imageWorkflow": {
+                    "type": machine_type,
+                    "definition": {"TimeoutSeconds": 1200, "States": {"Resize": task, "Done": {"Type": "Succeed"}}},
+                }
+            }
+        },
+        "functions": {"resize": {"timeout": 120}},
+    }
+
+
+EXPRESS_BUDGET = {"workflowTimeoutSeconds": 300, "taskTimeoutSeconds": 75, "functionTimeoutSeconds": 60}
+
+
+def test_express_budget_shortens_an_express_run_its_tasks_and_their_functions():
+    answer = run_hook("osls-plugin-express-budget.js", "after:package:initialize", _workflow("EXPRESS", EXPRESS_BUDGET))
+    machine = answer["stepFunctions"]["stateMachines"]["imageWorkflow"]["definition"]
+    assert machine["TimeoutSeconds"] == 300
+    assert machine["States"]["Resize"]["TimeoutSeconds"] == 75
+    assert answer["functions"]["resize"]["timeout"] == 60
+
+
+def test_express_budget_leaves_a_standard_run_as_written():
+    answer = run_hook(
+        "osls-plugin-express-budget.js", "after:package:initialize", _workflow("STANDARD", EXPRESS_BUDGET)
+    )
+    assert answer["stepFunctions"]["stateMachines"]["imageWorkflow"]["definition"]["TimeoutSeconds"] == 1200
+    assert answer["functions"]["resize"]["timeout"] == 120
+
+
+def test_an_express_budget_over_five_minutes_fails_the_package_with_the_framework_error():
+    budget = {**EXPRESS_BUDGET, "workflowTimeoutSeconds": 301}
+    answer = run_hook("osls-plugin-express-budget.js", "after:package:initialize", _workflow("EXPRESS", budget))
+    assert answer["code"] == "EXPRESS_BUDGET"
+    assert "300 s" in answer["error"]

@@ -73,7 +73,7 @@ $(BIN)/.bench-installed: bench/requirements.txt
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	touch $@
 
-bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos (first run also prepares .cache/bench-photos)
+bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos, one core (headline) and two, interleaved in one run (first run also prepares .cache/bench-photos)
 	$(BIN)/python bench/processing.py $(BENCH_ARGS)
 
 # One core as a Lambda image step has it (1769 MB), then the pipeline alone on two (docs/performance.md: AVIF).

@@ -9,6 +9,9 @@
 //
 //   alarms:
 //     topic: ${param:alarmTopicArn}   # the topic's ARN, or an intrinsic (auth: the topic it creates or the one given)
+//     listenerRequiredIn: [prod]       # auth only: stages that must name who hears the alarms,
+//     givenTopic: ${param:alarmTopicArn}   # either a topic of the operator's own
+//     email: ${param:alarmEmail}           # or an address subscribed to the created topic
 //
 // Each service loads it through its ./osls-plugin-alarms.js (osls loads local plugins from the service folder only).
 
@@ -45,6 +48,15 @@ class AlarmsPlugin {
     if (!config.topic) {
       throw new this.serverless.classes.Error('custom.alarms.topic is empty: alarms would notify nobody', 'ALARMS');
     }
+    const stage = this.serverless.getProvider('aws').getStage();
+    if ((config.listenerRequiredIn || []).includes(stage) && !config.givenTopic && !config.email) {
+      // A created topic without a subscriber: every alarm would fire into the void.
+      throw new this.serverless.classes.Error(
+        `stage ${stage} would create an alarm topic nobody listens to: deploy with ` +
+          '--param="alarmEmail=oncall@example.com" or --param="alarmTopicArn=<an SNS topic of yours>"',
+        'ALARMS_NOBODY_LISTENS',
+      );
+    }
     const resources = service.provider.compiledCloudFormationTemplate.Resources;
     const add = (logicalId, properties) => {
       if (resources[logicalId]) {
@@ -60,7 +72,6 @@ class AlarmsPlugin {
       // No invocations, no requests: nothing is wrong.
       TreatMissingData: 'notBreaching',
     });
-    const stage = this.serverless.getProvider('aws').getStage();
 
     for (const [logicalId, resource] of Object.entries({ ...resources })) {
       if (resource.Type === 'AWS::Lambda::Function') {

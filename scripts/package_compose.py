@@ -75,7 +75,7 @@ def main() -> int:
     print(f"  done in {time.monotonic() - started:.0f} s")
     problems = check_wiring(services)
     for name, service in services.items():
-        problems += check_zips(name, ROOT / service["path"])
+        problems += check_zips(name, ROOT / service["path"] / ".serverless")
     for problem in problems:
         print("PROBLEM:", problem)
     return 1 if problems else 0

@@ -125,6 +125,34 @@ def test_alarms_without_a_topic_are_refused():
     assert run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)["code"] == "ALARMS"
 
 
+NOBODY_LISTENS = {"listenerRequiredIn": ["prod"], "givenTopic": "", "email": ""}
+
+
+def test_prod_refuses_an_alarm_topic_nobody_listens_to_and_names_both_params():
+    config = {"stage": "prod", "custom": {"alarms": {"topic": TOPIC, **NOBODY_LISTENS}}, "resources": {}}
+    answer = run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)
+    assert answer["code"] == "ALARMS_NOBODY_LISTENS"
+    assert '--param="alarmEmail=' in answer["error"] and '--param="alarmTopicArn=' in answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "listener"),
+    [("prod", {"email": "oncall@example.com"}), ("prod", {"givenTopic": TOPIC}), ("dev", {})],
+)
+def test_a_stage_with_a_listener_or_without_the_rule_packages(stage, listener):
+    alarms = {"topic": TOPIC, **NOBODY_LISTENS, **listener}
+    config = {"stage": stage, "custom": {"alarms": alarms}, "resources": {"FLambdaFunction": _function("f")}}
+    assert "error" not in run_hook("osls-plugin-alarms.js", ALARMS_HOOK, config)
+
+
+def test_auth_requires_a_listener_in_prod_from_its_params():
+    from local.serverless_files import serverless_config
+
+    alarms = serverless_config("auth")["custom"]["alarms"]
+    assert alarms["listenerRequiredIn"] == ["prod"]
+    assert (alarms["givenTopic"], alarms["email"]) == ("${param:alarmTopicArn}", "${param:alarmEmail}")
+
+
 DEFAULT_ROLE = {"Type": "AWS::IAM::Role", "Properties": {"Policies": []}}
 
 

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 UPLOADS = 200
 CLIENTS = 8
 DRAIN_TIMEOUT_SECONDS = 600
+LISTING_ATTEMPTS = 5
 PASSWORD = "Correct-Horse-9-Battery"
 
 
@@ -52,12 +53,18 @@ def test_a_burst_of_200_uploads_ends_with_200_terminal_records_and_one_run_each(
     while time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
         statuses, cursor = {}, None
         while True:
-            answer = session.get(
-                f"{api}/images",
-                params={"limit": 100, **({"cursor": cursor} if cursor else {})},
-                headers=headers,
-                timeout=60,
-            )
+            for _ in range(LISTING_ATTEMPTS):
+                answer = session.get(
+                    f"{api}/images",
+                    params={"limit": 100, **({"cursor": cursor} if cursor else {})},
+                    headers=headers,
+                    timeout=60,
+                )
+                # Mid-burst, one Python process emulates every AWS service for 200 running workflows: a listing can
+                # overrun its 10 s function timeout (502) there. Ask again: the listing is how this test watches.
+                if answer.status_code != HTTPStatus.BAD_GATEWAY:
+                    break
+                time.sleep(2)
             assert answer.status_code == HTTPStatus.OK, answer.text
             page = answer.json()
             statuses.update({item["image_id"]: item["status"] for item in page["items"]})

@@ -285,9 +285,10 @@ def test_a_rejected_image_shows_its_reason_and_can_be_opened_and_deleted(local_p
     tab.sign_in("rejected@example.com")
     page.click(f'.tile[data-image-id="{rejected["image_id"]}"]')
     page.click("#viewer-delete")
-    assert page.locator("#viewer-confirm").is_visible()
+    page.wait_for_selector("#viewer-confirm", state="visible")  # the question shows after the click's handler ran
     page.click("#viewer-cancel-delete")
-    assert page.locator("#viewer-confirm").is_hidden() and page.locator("#viewer[open]").count() == 1
+    page.wait_for_selector("#viewer-confirm", state="hidden")
+    assert page.locator("#viewer[open]").count() == 1
     page.click("#viewer-delete")
     page.click("#viewer-confirm-delete")
     page.wait_for_selector(f'.tile[data-image-id="{rejected["image_id"]}"]', state="detached")

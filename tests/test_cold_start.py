@@ -1,6 +1,7 @@
 """Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
-no pixels (nor blurhash), no handler imports pydantic-settings, retrieval loads cryptography only to sign for the CDN,
-the Tracer patches only boto (so nothing else is imported for X-Ray), and clients are made once per container.
+no pixels (nor blurhash), no handler imports pydantic-settings, auth loads no e-mail validation library, retrieval
+loads cryptography only to sign for the CDN, the Tracer patches only boto (so nothing else is imported for X-Ray), and
+clients are made once per container.
 bench/cold_start.py measures the rest (each handler's init over the floor)."""
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ def test_retrieval_handlers_load_cryptography_only_to_sign_for_the_cdn(module: s
     # When a handler module is imported
     imported = _libraries_imported_by("retrieval", module, ["cryptography"])
     # Then cryptography (~25 ms) is not loaded: only a CloudFront signer, made on first use, needs it
+    assert imported == []
+
+
+@pytest.mark.parametrize("module", [module for service, module in API_HANDLERS if service == "auth"])
+def test_auth_handlers_check_addresses_without_email_validator(module: str) -> None:
+    # Given a fresh interpreter with the auth service, whose bodies carry e-mail addresses
+    # When a handler module is imported (pydantic builds every body's validator then)
+    imported = _libraries_imported_by("auth", module, ["email_validator", "dns", "idna"])
+    # Then no e-mail validation library is loaded: the address's shape is checked by a regular expression, and
+    # Cognito, which mails a code to it, is the authority on the rest
     assert imported == []
 
 

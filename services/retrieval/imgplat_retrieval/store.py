@@ -132,7 +132,7 @@ class CloudFrontRenditionSigner:
     service's key group. The URL names only the path and the expiry, so one (key, expiry) is always one URL."""
 
     def __init__(self, base_url: str, key_pair_id: str, private_key_pem: bytes) -> None:
-        # Imported here: cryptography costs ~25 ms of a cold start, and only a stage delivering through the CDN signs.
+        # Imported here: cryptography weighs on every cold start, and only a stage delivering through the CDN signs.
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -181,3 +181,12 @@ def test_clients_are_made_once_per_container(store: Path) -> None:
     inside_cached = {id(node) for function in cached for node in ast.walk(function)}
     assert creations, f"{store}: no boto3 client found; is this still the adapter?"
     assert all(id(call) in inside_cached for call in creations), f"{store}: a boto3 client made outside a cache"
+
+
+@pytest.mark.parametrize("store", sorted(ROOT.glob("services/*/imgplat_*/store.py")), ids=lambda path: path.parts[-3])
+def test_stores_use_clients_and_never_boto3_resources(store: Path) -> None:
+    # Given a service's AWS adapter
+    calls = {ast.unparse(node.func) for node in ast.walk(ast.parse(store.read_text())) if isinstance(node, ast.Call)}
+    # Then it makes no boto3 resource: loading a resource model and building its classes costs a cold start more
+    # than the client it wraps (a table goes through imgplat_common.item_table.ItemTable instead)
+    assert "boto3.resource" not in calls

@@ -2,13 +2,15 @@
 signing of rendition URLs (S3 pre-signed, or CloudFront signed with the delivery service's key pair), and the
 events bus (ImageDeleted).
 
-Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
+Clients are made once per container, on first use (the events client on the first publish: only delete_image
+publishes). botocore errors become the exceptions below, so the logic
 modules never see AWS error codes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -20,6 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.signers import CloudFrontSigner
 from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
+from imgplat_common.item_table import ItemTable
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 from imgplat_common.snapstart import renew_after_restore
@@ -34,7 +37,8 @@ class StoreError(RuntimeError):
 class RetrievalStore:
     """Reads and deletes image records and objects and publishes ImageDeleted (rendition URLs: rendition_signer())."""
 
-    def __init__(self, table: Any, s3: Any, events: Any, settings: RetrievalSettings) -> None:
+    def __init__(self, table: Any, s3: Any, events: Callable[[], Any], settings: RetrievalSettings) -> None:
+        """`events` gives the EventBridge client when an event is first published."""
         self._table = table
         self._s3 = s3
         self._events = events
@@ -102,7 +106,7 @@ class RetrievalStore:
     def publish_event(self, event: image_events.ImageEvent) -> None:
         """Put `event` on the platform's bus; StoreError when EventBridge refused or failed it."""
         try:
-            image_events.put_event(self._events, self._event_bus_name, event)
+            image_events.put_event(self._events(), self._event_bus_name, event)
         except image_events.EventNotPublished as error:
             raise StoreError(str(error)) from error
         except ClientError as error:
@@ -164,9 +168,18 @@ def _code(error: ClientError) -> str:
 def retrieval_store() -> RetrievalStore:
     """The store of this container, built on first use (tests call retrieval_store.cache_clear())."""
     settings = load_settings(RetrievalSettings)
-    table = boto3.resource("dynamodb").Table(settings.images_table)
-    # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
-    return RetrievalStore(table=table, s3=_s3_client(), events=boto3.client("events"), settings=settings)
+    table = ItemTable(_dynamodb_client(), settings.images_table)
+    return RetrievalStore(table=table, s3=_s3_client(), events=_events_client, settings=settings)
+
+
+@cache
+def _dynamodb_client() -> Any:
+    return boto3.client("dynamodb")
+
+
+@cache
+def _events_client() -> Any:
+    return boto3.client("events")
 
 
 @cache
@@ -198,4 +211,4 @@ def rendition_signer() -> S3RenditionSigner | CloudFrontRenditionSigner:
 
 
 # With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
-renew_after_restore(retrieval_store, _s3_client, rendition_signer)
+renew_after_restore(retrieval_store, _dynamodb_client, _s3_client, _events_client, rendition_signer)

@@ -2,22 +2,28 @@
 
     python bench/cold_start.py [--runs 7] [--cpu N]      # or: make bench-cold-start
 
-Init = importing the handler module + creating the clients its service's store makes on first use (every cached,
-argument-free client factory in imgplat_<svc>.store: an upper bound for one handler). The floor, measured in the
-same run and the same way, is a handler built the platform's way with no code of ours: boto3, Powertools'
-Logger/Metrics/Tracer (boto patched), one pydantic model, a validating REST resolver with one route, one client
-made. What a handler costs over it is ours, and that is the headline: per round, handler init minus floor init,
-median over --runs rounds. The rounds are interleaved (each measures the floor and then every handler once, each
-in a fresh interpreter; interpreter start-up excluded, the same for all), so load from elsewhere on the machine
-shifts floor and handlers alike. Every process is pinned to one CPU (--cpu, default the last this process may
-use), as a function at the platform's memory sizes has one vCPU.
+Init = importing the handler module + creating the clients its function makes on first use: every cached,
+argument-free factory in imgplat_<svc>.store whose client is of an AWS service the function's IAM role may call
+(serverless.yml iamRoleStatements; a probe run names each factory's service), and every factory that makes no
+client itself (a store, a signer: they make what they need). A client the function's role cannot use is one it
+never makes; auth's Cognito user-pool calls need no IAM, and its client comes from such a store factory.
+
+The floor, measured in the same run and the same way, is a handler built the platform's way with no code of ours:
+boto3, Powertools' Logger/Metrics/Tracer (boto patched), one pydantic model, a validating REST resolver with one
+route, one client made. What a handler costs over it is ours, and that is the headline: per round, handler init
+minus floor init, median over --runs rounds. Beside it, the same in CPU time (user + system of the process): on a
+machine shared with other work the wall clock also counts the wait for the CPU, the CPU time much less so. The
+rounds are interleaved (each measures the floor and then every handler once, each in a fresh interpreter;
+interpreter start-up excluded, the same for all), so load from elsewhere on the machine shifts floor and handlers
+alike. Every process is pinned to one CPU (--cpu, default the last this process may use), as a function at the
+platform's memory sizes has one vCPU.
 
 Every process, the floor's and the handlers', gets the environment a real Lambda function has: LAMBDA_TASK_ROOT,
 AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_EXECUTION_ENV=AWS_Lambda_python3.12, the X-Ray
 variables (tracing is on, as deployed: Powertools' Tracer patches at import, and aws_xray_sdk picks its Lambda
 sampler instead of one that creates X-Ray clients), plus the environment block of the function in its service's
 serverless.yml (provider + function), with ${param:...} taken from the service's default params and references to
-other resources (Ref, compose outputs) as placeholder names. So settings load and every client factory really runs;
+other resources (Ref, compose outputs) as placeholder names. So settings load and every factory it uses really runs;
 a factory that still fails is reported (and counts as a miss: its client's cost was not measured).
 
 Bytecode: every module runs from compiled bytecode, ours as much as the libraries' (PYTHONPYCACHEPREFIX points at a
@@ -63,7 +69,7 @@ STAGE = "dev"
 # and pydantic defer most of their cost to first use, so the floor uses each once, as every handler does.
 FLOOR = """
 import time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -82,24 +88,38 @@ failed_factories = []
 
 HANDLER = """
 import time
-started = time.perf_counter()
-import importlib, inspect
+started, started_cpu = time.perf_counter(), time.process_time()
+import importlib
 module = importlib.import_module({module!r})
 imported = time.perf_counter()
 store = importlib.import_module({store!r})
 failed_factories = []
+for name in {factories!r}:
+    try:
+        getattr(store, name)()
+    except Exception as error:  # reported: the measure then lacks this client's creation
+        failed_factories.append(f"{{name}} ({{type(error).__name__}}: {{error}})")
+"""
+
+# Run once per handler before measuring: every cached, argument-free factory of the store, and the AWS service (IAM
+# prefix) of what it makes, or None for what is not a client (a store, a signer).
+FACTORY_PROBE = """
+import importlib, inspect, json
+store = importlib.import_module({store!r})
+services = {{}}
 for name, factory in inspect.getmembers(store, lambda member: hasattr(member, "cache_info")):
     if not inspect.signature(factory).parameters:
-        try:
-            factory()
-        except Exception as error:  # reported: the measure then lacks this client's creation
-            failed_factories.append(f"{{name}} ({{type(error).__name__}}: {{error}})")
+        made = factory()
+        model = getattr(getattr(made, "meta", None), "service_model", None)  # a client's, not a store's
+        services[name] = model.signing_name if model else None
+print(json.dumps(services))
 """
 
 REPORT = """
 import json, sys
-done = time.perf_counter()
+done, done_cpu = time.perf_counter(), time.process_time()
 print(json.dumps({"import_ms": (imported - started) * 1000, "init_ms": (done - started) * 1000,
+                  "init_cpu_ms": (done_cpu - started_cpu) * 1000,
                   "pil": "PIL" in sys.modules, "failed_factories": failed_factories}))
 """
 
@@ -112,6 +132,29 @@ def handler_modules() -> list[tuple[str, str]]:
             service = path.parents[2].name
             found.append((service, f"{path.parents[1].name}.handlers.{path.stem}"))
     return found
+
+
+def iam_services(service: str) -> dict[str, set[str]]:
+    """Handler module -> the AWS services (IAM action prefixes) its function's role may call."""
+    config = serverless_config(service)
+    shared = (((config.get("provider") or {}).get("iam") or {}).get("role") or {}).get("statements") or []
+    found = {}
+    for function in (config.get("functions") or {}).values():
+        statements = [*shared, *(function.get("iamRoleStatements") or [])]
+        actions = [action for statement in statements for action in _as_list(statement.get("Action"))]
+        found[handler_module(function["handler"])] = {str(action).split(":")[0] for action in actions}
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def factories_used(store: str, env: dict[str, str], allowed: set[str]) -> list[str]:
+    """The store's factories a function whose role may call `allowed` makes: clients of those services and every
+    factory that makes no client itself."""
+    services: dict[str, str | None] = measure_once(FACTORY_PROBE.format(store=store), env, report=False)
+    return [name for name, service in services.items() if service is None or service in allowed]
 
 
 def lambda_functions(service: str) -> dict[str, dict[str, str]]:
@@ -168,9 +211,11 @@ def environment(service: str | None, function_variables: dict[str, str], pycache
     return env
 
 
-def measure_once(code: str, env: dict[str, str]) -> dict[str, Any]:
-    """One fresh interpreter's figures."""
-    done = subprocess.run([sys.executable, "-c", code + REPORT], env=env, capture_output=True, text=True)
+def measure_once(code: str, env: dict[str, str], report: bool = True) -> dict[str, Any]:
+    """One fresh interpreter's figures (or, report=False, the JSON its code prints last)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code + (REPORT if report else "")], env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise SystemExit(f"measurement failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -182,6 +227,7 @@ def summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "import_ms": statistics.median(s["import_ms"] for s in samples),
         "init_ms": statistics.median(s["init_ms"] for s in samples),
+        "init_cpu_ms": statistics.median(s["init_cpu_ms"] for s in samples),
         "pil": any(s["pil"] for s in samples),
         "failed_factories": sorted({failure for s in samples for failure in s["failed_factories"]}),
     }
@@ -218,10 +264,13 @@ def report(runs: int, cpu: int, pycache: str) -> None:
     """Measure, print the table and the verdict."""
     floor_env = environment(None, {}, pycache)
     handlers = []
+    clients_made = {}
     for service, module in handler_modules():
-        variables = lambda_functions(service).get(module, {})
-        code = HANDLER.format(module=module, store=f"{module.split('.')[0]}.store")
-        handlers.append((service, module, code, environment(service, variables, pycache)))
+        env = environment(service, lambda_functions(service).get(module, {}), pycache)
+        store = f"{module.split('.')[0]}.store"
+        clients_made[module] = factories_used(store, env, iam_services(service).get(module, set()))
+        code = HANDLER.format(module=module, store=store, factories=clients_made[module])
+        handlers.append((service, module, code, env))
 
     # Warm-up round, not counted: compiles every module into `pycache` and warms the OS file cache for everyone.
     measure_once(FLOOR, floor_env)
@@ -239,15 +288,19 @@ def report(runs: int, cpu: int, pycache: str) -> None:
         f"floor (boto3, Logger/Metrics/Tracer patching boto, one pydantic model, a validating REST resolver, one "
         f"client; no code of ours): {floor['init_ms']:.0f} ms\n"
     )
-    print("| handler | init ms | x floor | over floor ms | target | Pillow imported | ok |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"floor in CPU time: {floor['init_cpu_ms']:.0f} ms\n")
+    print("| handler | init ms | x floor | over floor ms | over floor CPU ms | target | Pillow imported | ok |")
+    print("|---|---|---|---|---|---|---|---|")
     failures, failed_factories = [], []
     for service, module, _, _ in handlers:
         figures = summary(samples[module])
         # Paired per round, so a slow moment of the machine counts against floor and handler alike.
-        over_floor = statistics.median(
-            handler["init_ms"] - reference["init_ms"]
-            for handler, reference in zip(samples[module], samples["floor"], strict=True)
+        over_floor, over_floor_cpu = (
+            statistics.median(
+                handler[figure] - reference[figure]
+                for handler, reference in zip(samples[module], samples["floor"], strict=True)
+            )
+            for figure in ("init_ms", "init_cpu_ms")
         )
         target = API_TARGET_MS if service in API_SERVICES else PROCESSING_TARGET_MS
         ok = (
@@ -259,9 +312,11 @@ def report(runs: int, cpu: int, pycache: str) -> None:
         failed_factories += [f"{module}: {failure}" for failure in figures["failed_factories"]]
         print(
             f"| {module} | {figures['init_ms']:.0f} | {figures['init_ms'] / floor['init_ms']:.2f} | "
-            f"**{over_floor:+.0f}** | <= +{target:.0f} | {'yes' if figures['pil'] else 'no'} | "
+            f"**{over_floor:+.0f}** | {over_floor_cpu:+.0f} | <= +{target:.0f} | {'yes' if figures['pil'] else 'no'} | "
             f"{'yes' if ok else 'NO'} |"
         )
+    print("\nfactories each function runs (its clients, by its IAM role):")
+    print("\n".join(f"- {module}: {', '.join(names)}" for module, names in clients_made.items()))
     if failed_factories:
         print("\nclient factories that failed (their clients were not created):")
         print("\n".join(f"- {failure}" for failure in failed_factories))

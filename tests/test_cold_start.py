@@ -98,6 +98,17 @@ def test_auth_handlers_check_addresses_without_email_validator(module: str) -> N
     assert imported == []
 
 
+@pytest.mark.parametrize(
+    "module", ["imgplat_retrieval.handlers.get_image", "imgplat_retrieval.handlers.list_images"], ids=lambda m: m
+)
+def test_retrieval_functions_that_never_publish_leave_the_event_models_out(module: str) -> None:
+    # Given a fresh interpreter with the retrieval service, whose reads publish no event (only deletes do)
+    # When a reading handler module is imported
+    imported = _libraries_imported_by("retrieval", module, ["imgplat_common.image_events"])
+    # Then the event models (pydantic builds each at import) are not loaded
+    assert imported == []
+
+
 def test_the_rest_resolver_alone_already_loads_asyncio() -> None:
     # Given a fresh interpreter importing only the module of the REST resolver, as the floor's handler does
     code = (

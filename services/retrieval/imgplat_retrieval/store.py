@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.signers import CloudFrontSigner
-from imgplat_common import image_events, object_deletion
+from imgplat_common import object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
 from imgplat_common.item_table import ItemTable
 from imgplat_common.models import ImageRecord
@@ -28,6 +28,9 @@ from imgplat_common.settings import load_settings
 from imgplat_common.snapstart import renew_after_restore
 
 from imgplat_retrieval.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from imgplat_common.image_events import ImageEvent
 
 
 class StoreError(RuntimeError):
@@ -103,8 +106,11 @@ class RetrievalStore:
             raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
         return True
 
-    def publish_event(self, event: image_events.ImageEvent) -> None:
+    def publish_event(self, event: ImageEvent) -> None:
         """Put `event` on the platform's bus; StoreError when EventBridge refused or failed it."""
+        # Imported here: the event models weigh on a cold start, and only delete_image's function publishes.
+        from imgplat_common import image_events
+
         try:
             image_events.put_event(self._events(), self._event_bus_name, event)
         except image_events.EventNotPublished as error:

@@ -73,7 +73,7 @@ $(BIN)/.bench-installed: bench/requirements.txt
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	touch $@
 
-bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos (first run also prepares .cache/bench-photos)
+bench: bench-setup  ## ours vs naive Pillow vs pyvips on real photos, one core (headline) and two, interleaved in one run (first run also prepares .cache/bench-photos)
 	$(BIN)/python bench/processing.py $(BENCH_ARGS)
 
 # One core as a Lambda image step has it (1769 MB), then the pipeline alone on two (docs/performance.md: AVIF).
@@ -84,7 +84,7 @@ bench-avif: setup  ## AVIF vs JPEG and WebP: bytes at equal PSNR, encode time, p
 bench-cold-start: setup  ## init time of every handler over the floor (a handler with no code of ours), one CPU; zip sizes
 	$(BIN)/python bench/cold_start.py
 
-# docs/cost.md: COST_ARGS="--photos 100" for a longer run.
+# docs/cost.md: COST_ARGS="--real-photos" (its measured rows), "--photos 100", "--param NAME=VALUE" (another configuration).
 cost: setup  ## cost per 1,000 uploads + 10,000 views, priced from requests and durations measured on the local platform
 	$(BIN)/python bench/cost.py $(COST_ARGS)
 

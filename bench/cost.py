@@ -1,12 +1,17 @@
 """What 1,000 uploads and 10,000 views cost on AWS, from what the local platform measures (`make cost`).
 
-    python bench/cost.py [--photos 20] [--views-per-photo 10] [--prices bench/prices-us-east-1.json]
+    python bench/cost.py [--real-photos] [--photos 20] [--views-per-photo 10] [--prices bench/prices-us-east-1.json]
+                         [--param renditions=thumb:150,medium:800 --param avifRenditions= ...] [--view-size medium]
 
-Runs a batch of generated photos through the whole platform in this process (deployed into moto, real handlers):
+Runs a batch of photos through the whole platform in this process (deployed into moto, real handlers):
 sign in, POST /upload, PUT the photo to its pre-signed URL, wait for READY, then view each image through
 GET /image/{id}?size=medium. It counts every request the emulator answers (local/request_counts.py), times every
 handler invocation and the bytes it logs, reads the workflow's execution history, then prices each billable quantity
-with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md).
+with the dated price table and prints the bill per 1,000 uploads + 10,000 views (docs/cost.md). The photos are
+generated 12 MP JPEGs of noise (a worst case for the codecs, no download), or with --real-photos the benchmark's real
+photos (bench/photos.py: Debian's wallpapers, 2-24 MP JPEG and PNG, prepared on first use). Each `--param`
+deploys processing with that param set (as `--param` on a deploy does), so another configuration (fewer renditions,
+no AVIF) is priced from what it measurably does.
 
 Durations are this machine's, with the process pinned to one CPU where the OS allows (a Lambda at 1769 MB has one
 vCPU; below that, a share of one): they stand in for arm64 Lambda durations, which are not measured here.
@@ -20,6 +25,7 @@ import json
 import math
 import os
 import platform as host
+import re
 import sys
 import tempfile
 import threading
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from unittest import mock
 
 import requests
 from PIL import Image, ImageFilter
@@ -58,7 +65,6 @@ EXPRESS_MEMORY_GB = 64 / 1024
 EXPRESS_ROUNDING_SECONDS = 0.1
 # DynamoDB's write request unit covers 1 KB; a transactional write costs two.
 WRITE_UNIT_BYTES = 1 * KB
-DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 DYNAMODB_READS = {"GetItem", "Query", "Scan"}
 # Requests only the local platform makes: the local SQS poller resolves the queue URL on every poll and polls
 # without waiting; Lambda's own pollers do neither (their long polls cost the same whether images come or not).
@@ -89,7 +95,7 @@ class Phase:
     workflow_executions: int = 0
     cdn_requests: int = 0
     origin_fetches: int = 0  # renditions CloudFront fetches from S3 (immutable: once per rendition viewed)
-    dynamodb_write_units_per_write: int = 1
+    dynamodb_write_units: int = 0  # PutItem and UpdateItem, each billed by its own item sizes (WriteUnitMeter)
     stored_bytes: int = 0
     delivered_bytes: int = 0
 
@@ -107,8 +113,8 @@ def billable_quantities(phase: Phase) -> dict[str, float]:
     gb_seconds = sum(use.billed_ms / 1000 * use.memory_mb / 1024 for use in phase.functions.values())
     log_bytes = sum(use.log_bytes for use in phase.functions.values()) + LAMBDA_PLATFORM_LOG_BYTES * lambda_invocations
     sqs_sent = count(phase, "sqs", {"SendMessage", "SendMessageBatch"}) + phase.s3_notifications
-    write_units = count(phase, "dynamodb", DYNAMODB_WRITES) * phase.dynamodb_write_units_per_write
-    transactions = count(phase, "dynamodb", {"TransactWriteItems"}) * 2 * phase.dynamodb_write_units_per_write
+    # A transaction's items are not metered one by one: two units each (a transactional write of 1 KB), at least.
+    transactions = count(phase, "dynamodb", {"TransactWriteItems"}) * 2
     return {
         "lambda_request": lambda_invocations,
         "lambda_arm_gb_second": gb_seconds,
@@ -116,7 +122,7 @@ def billable_quantities(phase: Phase) -> dict[str, float]:
         "s3_put_copy_post_list": s3_classes[S3_WRITE_OR_LIST],
         "s3_get_and_other": s3_classes[S3_READ] + phase.origin_fetches,
         "kms_request": count(phase, "kms"),
-        "dynamodb_write_request_unit": write_units + transactions,
+        "dynamodb_write_request_unit": phase.dynamodb_write_units + transactions,
         # One unit per read, an upper bound: every item here is below 4 KB, and an eventually consistent read is half.
         "dynamodb_read_request_unit": count(phase, "dynamodb", DYNAMODB_READS),
         "sqs_request": sqs_sent + 2 * phase.queue_batches,  # send, then one receive and one batch delete per batch
@@ -206,6 +212,98 @@ def bill(uploads: Phase, views: Phase, prices: Mapping[str, Any]) -> Bill:
     )
 
 
+# --- DynamoDB's write units, as DynamoDB bills each write ----------------------------------------------------------
+@dataclass(frozen=True)
+class ItemState:
+    """What a write's bill depends on: the item's size and each global index's entry (key values, projected item)."""
+
+    size: int
+    entries: dict[str, tuple[str, str, int] | None]
+
+    @classmethod
+    def of(cls, table: Any, item: Any) -> ItemState:
+        entries: dict[str, tuple[str, str, int] | None] = {}
+        for index in table.global_indexes:
+            if item is None or any(name not in item.attrs for name in index.schema_key_attrs):
+                entries[index.name] = None  # an item without the index's keys is not in the index
+                continue
+            keys = json.dumps([item.attrs[name].to_json() for name in index.schema_key_attrs])
+            projected = index.project(item).to_json()["Attributes"]
+            entries[index.name] = (keys, json.dumps(projected, sort_keys=True), item_bytes(projected))
+        return cls(item_bytes(item.to_json()["Attributes"]) if item is not None else 0, entries)
+
+
+def write_units(before: ItemState, after: ItemState) -> int:
+    """WRU of one write: the larger of the item before and after, per started KB; plus, per global index, one per
+    entry written or deleted (an entry whose key changes is deleted and written anew: two; an unchanged one: none)."""
+    units = max(1, math.ceil(max(before.size, after.size) / WRITE_UNIT_BYTES))
+    for name, old in before.entries.items():
+        new = after.entries[name]
+        if old == new:
+            continue
+        written = [entry for entry in (old, new) if entry is not None]
+        if old is not None and new is not None and old[0] == new[0]:
+            written = [new]  # the same key: the entry is updated in place
+        units += sum(max(1, math.ceil(entry[2] / WRITE_UNIT_BYTES)) for entry in written)
+    return units
+
+
+class WriteUnitMeter:
+    """The write units of every PutItem and UpdateItem the in-process moto answers, from the items before and after
+    (a refused conditional write is billed too: by the item as it is)."""
+
+    def __init__(self) -> None:
+        self.units = 0
+        self._lock = threading.Lock()
+
+    def _add(self, units: int) -> None:
+        with self._lock:
+            self.units += units
+
+    def take(self) -> int:
+        with self._lock:
+            taken, self.units = self.units, 0
+        return taken
+
+    @contextmanager
+    def metering(self) -> Iterator[None]:
+        from moto.dynamodb.exceptions import ConditionalCheckFailed
+        from moto.dynamodb.models import DynamoDBBackend
+
+        real_put, real_update, real_delete = (
+            DynamoDBBackend.put_item,
+            DynamoDBBackend.update_item,
+            DynamoDBBackend.delete_item,
+        )
+
+        def metered(
+            real: Callable[..., Any], key_of: Callable[[Any, Any], dict[str, Any]], *, deletes: bool = False
+        ) -> Callable[..., Any]:
+            def write(backend: Any, table_name: str, first: Any, *args: Any, **kwargs: Any) -> Any:
+                table = backend.get_table(table_name)
+                hash_key, range_key = backend.get_keys_value(table, key_of(table, first))
+                before = ItemState.of(table, table.get_item(hash_key, range_key))  # moto updates the item in place
+                try:
+                    written = real(backend, table_name, first, *args, **kwargs)
+                except ConditionalCheckFailed:
+                    self._add(write_units(before, before))
+                    raise
+                self._add(write_units(before, ItemState.of(table, None if deletes else written)))
+                return written
+
+            return write
+
+        def key_of_item(table: Any, item: dict[str, Any]) -> dict[str, Any]:
+            return {name: item[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+
+        with (
+            mock.patch.object(DynamoDBBackend, "put_item", metered(real_put, key_of_item)),
+            mock.patch.object(DynamoDBBackend, "update_item", metered(real_update, lambda _, key: key)),
+            mock.patch.object(DynamoDBBackend, "delete_item", metered(real_delete, lambda _, key: key, deletes=True)),
+        ):
+            yield
+
+
 # --- running the batch -----------------------------------------------------------------------------------------
 def photo(index: int, width: int = 4000, height: int = 3000) -> bytes:
     """A 12 MP JPEG with photo-like detail (noise and soft structure), different for every index."""
@@ -217,6 +315,46 @@ def photo(index: int, width: int = 4000, height: int = 3000) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()
+
+
+def processing_params(assignments: list[str]) -> dict[str, str]:
+    """`name=value` pairs as processing's params; SystemExit naming a param processing's serverless.yml never reads
+    (a typo would otherwise price the deployed configuration under another name)."""
+    declared = (ROOT / "services" / "processing" / "serverless.yml").read_text()
+    params = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not re.search(rf"\$\{{param:{re.escape(name)}[,}}]", declared):
+            raise SystemExit(f"--param {assignment!r}: not NAME=VALUE for a param services/processing reads")
+        params[name] = value
+    return params
+
+
+def platform_with(params: Mapping[str, str]) -> type[LocalPlatform]:
+    """The local platform whose processing service is deployed with these params besides compose's."""
+
+    class PlatformWithParams(LocalPlatform):
+        def _local_params(self, service: str) -> dict[str, str]:
+            return super()._local_params(service) | (dict(params) if service == "processing" else {})
+
+    return PlatformWithParams
+
+
+# The content type an upload declares for each format of the benchmark's photos.
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+def generated_photos(count: int) -> list[tuple[bytes, str]]:
+    return [(photo(index), "image/jpeg") for index in range(count)]
+
+
+def real_photos(count: int | None) -> list[tuple[bytes, str]]:
+    """The benchmark's timing set (bench/photos.py, prepared on first use), cycled to `count` (all when None)."""
+    from bench.photos import ensure_corpus
+
+    corpus, _ = ensure_corpus()
+    chosen = [corpus[index % len(corpus)] for index in range(len(corpus) if count is None else count)]
+    return [(Path(each.path).read_bytes(), CONTENT_TYPES[each.format]) for each in chosen]
 
 
 class Meter:
@@ -328,15 +466,9 @@ def attribute_bytes(value: Mapping[str, Any]) -> int:
     return sum(len(str(element).encode()) for element in content)  # the sets
 
 
-def write_units_per_item(platform: LocalPlatform) -> int:
-    """WRU for one write of an image record as it ends (its size in KB, rounded up), plus up to 2 per index: an
-    update that moves the record in the status index deletes its old entry and writes the new one (keys only)."""
-    dynamodb = platform.client("dynamodb")
-    table = platform.output("upload", "ImagesTableName")
-    items = dynamodb.scan(TableName=table)["Items"]
-    largest = max(sum(len(name.encode()) + attribute_bytes(value) for name, value in item.items()) for item in items)
-    indexes = len(dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", []))
-    return math.ceil(largest / WRITE_UNIT_BYTES) + 2 * indexes
+def item_bytes(attributes: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: its attribute names and values."""
+    return sum(len(name.encode()) + attribute_bytes(value) for name, value in attributes.items())
 
 
 def wait_until_terminal(
@@ -358,21 +490,35 @@ def wait_until_terminal(
     raise SystemExit(f"not every image reached a terminal status in {timeout:.0f} s: {statuses}")
 
 
-def measure(photos: int, views_per_photo: int, say: Callable[[str], None], log_sink: TextIO) -> tuple[Phase, Phase]:
+def measure(
+    batch: list[tuple[bytes, str]],
+    views_per_photo: int,
+    say: Callable[[str], None],
+    log_sink: TextIO,
+    *,
+    params: Mapping[str, str] | None = None,
+    view_size: str = "medium",
+) -> tuple[Phase, Phase]:
     counts = RequestCounts()
-    with counting_in_process(counts), deployed_in_process() as platform:
+    write_units = WriteUnitMeter()
+    with (
+        counting_in_process(counts),
+        write_units.metering(),
+        deployed_in_process(platform_with(params or {})) as platform,
+    ):
+        photos = len(batch)
         say(f"deployed the platform into moto; {photos} photos, {views_per_photo} views each")
         meter = Meter(platform, counts, log_sink)
         api = Api(platform)
         api.sign_in("cost@example.com")
         meter.take()
+        write_units.take()
         counts.reset()
         api.requests = 0
 
         image_ids = []
-        for index in range(photos):
-            data = photo(index)
-            status, upload = api.call("POST", "/upload", {"content_type": "image/jpeg", "size": len(data)})
+        for index, (data, content_type) in enumerate(batch):
+            status, upload = api.call("POST", "/upload", {"content_type": content_type, "size": len(data)})
             assert status == 201, upload
             put = upload["put"]
             assert requests.put(put["url"], data=data, headers=put["headers"], timeout=60).ok
@@ -385,13 +531,14 @@ def measure(photos: int, views_per_photo: int, say: Callable[[str], None], log_s
         uploads = phase_from(
             platform, counts=counts, meter=meter, images=photos, api_requests=upload_api_requests, uploaded=True
         )
+        uploads.dynamodb_write_units = write_units.take()
 
         counts.reset()
         api.requests = 0
         delivered = 0
         for round_ in range(views_per_photo):
             for image_id in image_ids:
-                status, rendition = api.call("GET", f"/image/{image_id}?size=medium")
+                status, rendition = api.call("GET", f"/image/{image_id}?size={view_size}")
                 assert status == 200, rendition
                 if round_ == 0:
                     delivered_answer = platform.request("GET", rendition["url"])
@@ -400,6 +547,7 @@ def measure(photos: int, views_per_photo: int, say: Callable[[str], None], log_s
         views = phase_from(
             platform, counts=counts, meter=meter, images=photos * views_per_photo, api_requests=api.requests
         )
+        views.dynamodb_write_units = write_units.take()
         # One CDN request per view; CloudFront fetches each immutable rendition from S3 once, the first time: the
         # local CDN's own fetches (one per photo, above) become those origin fetches.
         s3_requests = views.requests.get("s3", {})
@@ -428,7 +576,6 @@ def phase_from(
     if uploaded:
         phase.s3_notifications = images
         phase.workflow_executions, phase.workflow_transitions = workflow_usage(platform)
-        phase.dynamodb_write_units_per_write = write_units_per_item(platform)
         phase.stored_bytes = bucket_bytes(platform, platform.output("upload", "OriginalsBucketName")) + bucket_bytes(
             platform, platform.output("processing", "RenditionsBucketName")
         )
@@ -485,7 +632,8 @@ def report(uploads: Phase, views: Phase, prices_file: Mapping[str, Any], command
         f"Without S3 Bucket Keys: {kms_requests_without_bucket_keys(uploads) / uploads.images:.1f} more KMS requests "
         f"per image processed, {kms_requests_without_bucket_keys(views) / views.images:.1f} per view.",
         f"Workflow: {uploads.workflow_transitions / uploads.images:.1f} states entered per image; "
-        f"DynamoDB WRU per write: {uploads.dynamodb_write_units_per_write}",
+        f"DynamoDB WRU per image (each write by its own item sizes): "
+        f"{uploads.dynamodb_write_units / uploads.images:.1f}",
     ]
     return "\n".join(lines)
 
@@ -510,10 +658,20 @@ def pin_to_one_cpu() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--photos", type=int, help="how many uploads (default: 20 generated, or every real photo once)")
+    parser.add_argument("--real-photos", action="store_true", help="the benchmark's real photos (bench/photos.py)")
     parser.add_argument("--views-per-photo", type=int, default=10)
     parser.add_argument("--prices", type=Path, default=PRICES)
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a processing param to deploy with (repeatable), e.g. renditions=thumb:150,medium:800 or avifRenditions=",
+    )
+    parser.add_argument("--view-size", default="medium", help="the rendition each view asks for")
     options = parser.parse_args(argv)
+    params = processing_params(options.param)
     prices_file = json.loads(options.prices.read_text())
     pin_to_one_cpu()
     # What the Lambda runtime sets (AWS_REGION) and what a laptop lacks (an X-Ray daemon).
@@ -527,7 +685,8 @@ def main(argv: list[str] | None = None) -> int:
         def say(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 
-        uploads, views = measure(options.photos, options.views_per_photo, say, sink)
+        batch = real_photos(options.photos) if options.real_photos else generated_photos(options.photos or 20)
+        uploads, views = measure(batch, options.views_per_photo, say, sink, params=params, view_size=options.view_size)
         print(report(uploads, views, prices_file, command.strip()), file=terminal)
     return 0
 

@@ -1,27 +1,34 @@
 """The processing pipeline's image work beside two reference implementations of the same job (a benchmark).
 
     make bench                      # = bench-setup (pyvips into the venv) + python bench/processing.py
-    python bench/processing.py [--rounds 4] [--skip-worst-case]
+    python bench/processing.py [--rounds 4] [--skip-worst-case] [--skip-two-cores]
+
+The headline runs on ONE core, the deployed shape (Resize and Watermark get 1769 MB, one vCPU): each worker process
+is pinned to one CPU before it imports anything, and libvips gets VIPS_CONCURRENCY=1 (read when pyvips loads). The
+same job on two cores is measured beside it, by a second set of workers, in the same interleaved rounds.
 
 The job, per input: validate, 4 renditions (thumb 150, small 320, medium 800, large 1600 px long edge, upright),
 watermark on medium + large, then JPEG q85 and WebP q80 of every rendition (8 outputs). Three implementations:
   ours    the processing service's own functions, composed exactly as the Resize and Watermark steps compose them
           (validate_image, render_renditions, the raw-pixel intermediate round trip, images.pipeline's
           watermark_and_encode); settings are the service's defaults (ImageSettings).
-  naive   plain Pillow: full decode, exif_transpose, LANCZOS from full size for each rendition, default WebP method.
-  pyvips  libvips (pyvips-binary wheel): thumbnail_buffer (shrink-on-load) for the largest, then a thumbnail
-          cascade, WebP effort 2 (as ours uses method 2).
+  naive   plain Pillow: full decode, exif_transpose, LANCZOS from full size for each rendition; the same encoder
+          settings as ours (the same outputs: only the way to them is naive).
+  pyvips  what a careful libvips user writes (pyvips-binary wheel): thumbnail_buffer (shrink-on-load) for the
+          largest, then a thumbnail cascade, the mark composited over its own area only (crop, composite, insert),
+          the same encoder settings (WebP effort 2).
 Every implementation stamps the same watermark pixels (drawn by the service's apply_watermark). Each runs in its own
 long-lived worker process; runs are interleaved (image by image, the order rotating) and round 1 is discarded.
 Quality: PSNR (dB) of each decoded output against a reference made from a full-resolution decode, resized with
-LANCZOS in floating point, watermarked the same way. Peak RSS of a 24 MP JPEG comes from a fresh process per
-implementation; the 40 MP worst case (the validator's cap) runs each Lambda step alone in a fresh process that
-imported the step's handler module first, as a Lambda container would.
+LANCZOS in floating point, watermarked the same way. Peak RSS: every photo in a fresh one-core process per
+implementation, the largest peak reported with its photo; the 40 MP worst case (the validator's cap) runs each
+Lambda step alone in a fresh process that imported the step's handler module first, as a Lambda container would.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -53,6 +60,7 @@ PROCESSING = serverless_config("processing")
 for _name, _value in environment_from_defaults(PROCESSING).items():
     os.environ.setdefault(_name, _value)
 
+from imgplat_processing.images.encode import JPEG_QUALITY, WEBP_METHOD, WEBP_QUALITY  # noqa: E402
 from imgplat_processing.images.pipeline import watermark_and_encode  # noqa: E402
 from imgplat_processing.images.renditions import fit_within, render_renditions  # noqa: E402
 from imgplat_processing.images.validate import validate_image  # noqa: E402
@@ -68,7 +76,6 @@ SETTINGS = ImageSettings(max_upload_bytes=BENCH_MAX_UPLOAD_BYTES)
 SPECS = SETTINGS.rendition_specs
 LIMITS = SETTINGS.validation_limits
 WATERMARK = SETTINGS.watermark_config(logo=None)
-JPEG_QUALITY, WEBP_QUALITY = 85, 80
 WHITE = (255, 255, 255)
 RESULTS = ROOT / ".cache" / "bench-results"
 
@@ -115,27 +122,48 @@ def make_naive() -> Callable[[bytes], Outputs]:
                 flat.paste(image, (0, 0), image)
             jpeg, webp = BytesIO(), BytesIO()
             flat.save(jpeg, "JPEG", quality=JPEG_QUALITY, progressive=True)
-            image.save(webp, "WEBP", quality=WEBP_QUALITY)
+            image.save(webp, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
             outputs[(spec.name, "jpeg")], outputs[(spec.name, "webp")] = jpeg.getvalue(), webp.getvalue()
         return outputs
 
     return run
 
 
+def pyvips_stamper(pyvips: Any) -> Callable[[Any], Any]:
+    """How a careful libvips user stamps the mark: composite over the mark's own area only, then put that area
+    back (no full-frame composite); the mark drawn once per rendition size (ours caches it too)."""
+
+    @functools.lru_cache(maxsize=16)
+    def mark_for(width: int, height: int) -> tuple[Any, int, int] | None:
+        canvas = apply_watermark(Image.new("RGBA", (width, height), (0, 0, 0, 0)), WATERMARK)
+        box = canvas.getbbox()
+        if box is None:
+            return None
+        mark = canvas.crop(box)
+        overlay = pyvips.Image.new_from_memory(mark.tobytes(), mark.width, mark.height, 4, "uchar")
+        return overlay.copy(interpretation="srgb").copy_memory(), box[0], box[1]
+
+    def stamp(image: Any) -> Any:
+        placed = mark_for(image.width, image.height)
+        if placed is None:
+            return image
+        overlay, left, top = placed
+        area = image.extract_area(left, top, overlay.width, overlay.height)
+        stamped = area.composite2(overlay, "over", compositing_space="srgb").cast("uchar")
+        if not image.hasalpha():
+            stamped = stamped.extract_band(0, n=3)
+        return image.insert(stamped, left, top)
+
+    return stamp
+
+
 def make_pyvips() -> Callable[[bytes], Outputs]:
     import pyvips
 
-    def stamp(image: Any) -> Any:
-        canvas = apply_watermark(Image.new("RGBA", (image.width, image.height), (0, 0, 0, 0)), WATERMARK)
-        box = canvas.getbbox()
-        if box is None:
-            return image
-        mark = canvas.crop(box)
-        overlay = pyvips.Image.new_from_memory(mark.tobytes(), mark.width, mark.height, 4, "uchar").copy(
-            interpretation="srgb"
-        )
-        stamped = image.composite2(overlay, "over", x=box[0], y=box[1], compositing_space="srgb")
-        return stamped if image.hasalpha() else stamped.extract_band(0, n=3)
+    # A deployed function sees each image once; here the same bytes come back every round, which libvips'
+    # operation cache could answer without decoding: off.
+    pyvips.cache_set_max(0)
+    stamp = pyvips_stamper(pyvips)
 
     def run(data: bytes) -> Outputs:
         header = pyvips.Image.new_from_buffer(data, "")
@@ -156,7 +184,7 @@ def make_pyvips() -> Callable[[bytes], Outputs]:
                 image = stamp(image)
             flat = image.flatten(background=list(WHITE)) if image.hasalpha() else image
             outputs[(spec.name, "jpeg")] = flat.jpegsave_buffer(Q=JPEG_QUALITY, interlace=True, keep="none")
-            outputs[(spec.name, "webp")] = image.webpsave_buffer(Q=WEBP_QUALITY, effort=2, keep="none")
+            outputs[(spec.name, "webp")] = image.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_METHOD, keep="none")
         return outputs
 
     return run
@@ -177,8 +205,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(name: str, paths: list[str], connection: Connection) -> None:
-    """A long-lived process for one implementation: runs the job on the input it is sent, answers the time taken."""
+def use_cpus(count: int) -> None:
+    """Pin this process to `count` CPUs (a Lambda of 1769 MB has one vCPU, 3538 MB two). On one, libvips gets one
+    worker thread too: VIPS_CONCURRENCY is read when pyvips loads, so call this before anything imports it."""
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:count])
+    if count == 1:
+        os.environ["VIPS_CONCURRENCY"] = "1"
+
+
+def worker(name: str, cpus: int, paths: list[str], connection: Connection) -> None:
+    """A long-lived process for one implementation on `cpus` CPUs: runs the job on the input it is sent, answers
+    the wall time and the CPU time (all threads) taken."""
+    use_cpus(cpus)
     job = MAKERS[name]()
     inputs = [Path(path).read_bytes() for path in paths]
     while True:
@@ -186,10 +224,11 @@ def worker(name: str, paths: list[str], connection: Connection) -> None:
         if command == "stop":
             connection.send(peak_rss_mb())
             return
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         outputs = job(inputs[index])
         elapsed_ms = (time.perf_counter() - started) * 1000
-        connection.send((elapsed_ms, outputs if command == "run+outputs" else None))
+        cpu_ms = (time.process_time() - cpu_started) * 1000
+        connection.send((elapsed_ms, cpu_ms, outputs if command == "run+outputs" else None))
 
 
 # --- the run --------------------------------------------------------------------------------------------------------
@@ -267,75 +306,89 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=4, help="rounds over the corpus, the first one discarded")
     parser.add_argument("--skip-worst-case", action="store_true", help="skip the 40 MP fresh-process measurements")
+    parser.add_argument("--skip-two-cores", action="store_true", help="measure the one-core headline only")
     parser.add_argument("--probe", nargs=2, metavar=("IMPLEMENTATION", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--step", nargs=2, metavar=("STEP", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--cpus", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.cpus:  # a Lambda of 1769 MB has one vCPU, 3538 MB two: the step probe runs on that many cores
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cpus])
+    if args.cpus:  # the probes run on as many cores as the Lambda they stand for has
+        use_cpus(args.cpus)
     if args.probe:
         return probe_one(*args.probe)
     if args.step:
         return probe_step(*args.step)
 
     photos, worst_case = ensure_corpus()
-    corpus = run_corpus(photos, args.rounds)
+    cpu_counts = (1,) if args.skip_two_cores or len(os.sched_getaffinity(0)) < 2 else (1, 2)
+    corpus = run_corpus(photos, args.rounds, cpu_counts)
     quality, sizes = measure_quality(photos, corpus.first_outputs)
+    peaks = measure_peaks(photos)
     big = max(photos, key=lambda photo: photo.megapixels if photo.format == "JPEG" else 0)
-    peak_big = {name: fresh_process_peak(["--probe", name, big.path])["peak_mb"] for name in IMPLEMENTATIONS}
     steps = {} if args.skip_worst_case else measure_worst_case([big, *worst_case])
-    report = summarise(photos, corpus, big=big, peak_big=peak_big, quality=quality, sizes=sizes, steps=steps)
+    report = summarise(photos, corpus, peaks=peaks, quality=quality, sizes=sizes, steps=steps)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "processing.json").write_text(json.dumps(report, indent=1))
     print_report(report)
 
 
+Contender = tuple[str, int]  # (implementation, CPUs)
+
+
 @dataclass
 class CorpusRun:
-    """Per implementation: each measured run's time (overall and per megapixel), the warm-up round's outputs and
-    the worker's peak RSS over the whole corpus."""
+    """Per contender (implementation, CPUs), one entry per measured run: wall ms, CPU ms (all threads), and the
+    photo's index; per implementation the warm-up round's one-core outputs; per contender the worker's peak RSS."""
 
     rounds: int
-    times: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
-    per_megapixel: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
+    cpu_counts: tuple[int, ...]
+    wall: dict[Contender, list[float]] = field(default_factory=dict)
+    cpu: dict[Contender, list[float]] = field(default_factory=dict)
+    photo: dict[Contender, list[int]] = field(default_factory=dict)
     first_outputs: dict[str, list[Outputs]] = field(default_factory=lambda: {name: [] for name in IMPLEMENTATIONS})
-    peak_rss: dict[str, float] = field(default_factory=dict)
+    peak_rss: dict[Contender, float] = field(default_factory=dict)
 
 
-def start_workers(paths: list[str]) -> tuple[dict[str, Connection], list[BaseProcess]]:
-    """One spawned worker per implementation, each with its end of a pipe."""
+def start_workers(
+    paths: list[str], contenders: list[Contender]
+) -> tuple[dict[Contender, Connection], list[BaseProcess]]:
+    """One spawned worker per contender, each with its end of a pipe."""
     context = multiprocessing.get_context("spawn")
-    connections: dict[str, Connection] = {}
+    connections: dict[Contender, Connection] = {}
     processes: list[BaseProcess] = []
-    for name in IMPLEMENTATIONS:
+    for name, cpus in contenders:
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=worker, args=(name, paths, child_end), daemon=True)
+        process = context.Process(target=worker, args=(name, cpus, paths, child_end), daemon=True)
         process.start()
         child_end.close()  # so a crashed worker shows up as EOFError here instead of a hang
-        connections[name], processes = parent_end, [*processes, process]
+        connections[(name, cpus)], processes = parent_end, [*processes, process]
     return connections, processes
 
 
-def run_corpus(photos: list[Photo], rounds: int) -> CorpusRun:
-    """`rounds` rounds over the corpus, the implementations taking turns in a rotating order; the first round
-    warms up and keeps the outputs for the quality measurement."""
-    connections, processes = start_workers([photo.path for photo in photos])
-    run = CorpusRun(rounds)
+def run_corpus(photos: list[Photo], rounds: int, cpu_counts: tuple[int, ...]) -> CorpusRun:
+    """`rounds` rounds over the corpus; for each photo every contender (each implementation on each CPU count) runs
+    once, one at a time, in a rotating order; the first round warms up and keeps the outputs for the quality
+    measurement."""
+    contenders = [(name, cpus) for cpus in cpu_counts for name in IMPLEMENTATIONS]
+    connections, processes = start_workers([photo.path for photo in photos], contenders)
+    run = CorpusRun(rounds, cpu_counts)
     for round_number in range(rounds):
-        for index, photo in enumerate(photos):
-            shift = (round_number + index) % len(IMPLEMENTATIONS)
-            for name in IMPLEMENTATIONS[shift:] + IMPLEMENTATIONS[:shift]:
-                connections[name].send(("run+outputs" if round_number == 0 else "run", index))
-                elapsed_ms, outputs = connections[name].recv()
+        for index in range(len(photos)):
+            shift = (round_number + index) % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
+                keep = round_number == 0 and contender[1] == cpu_counts[0]
+                connections[contender].send(("run+outputs" if keep else "run", index))
+                elapsed_ms, cpu_ms, outputs = connections[contender].recv()
                 if round_number == 0:  # warm-up round: kept for its outputs only
-                    run.first_outputs[name].append(outputs)
+                    if keep:
+                        run.first_outputs[contender[0]].append(outputs)
                     continue
-                run.times[name].append(elapsed_ms)
-                run.per_megapixel[name].append(elapsed_ms / photo.megapixels)
+                run.wall.setdefault(contender, []).append(elapsed_ms)
+                run.cpu.setdefault(contender, []).append(cpu_ms)
+                run.photo.setdefault(contender, []).append(index)
         print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
-    for name in IMPLEMENTATIONS:
-        connections[name].send(("stop", 0))
-        run.peak_rss[name] = connections[name].recv()
+    for contender in contenders:
+        connections[contender].send(("stop", 0))
+        run.peak_rss[contender] = connections[contender].recv()
     for process in processes:
         process.join()
     return run
@@ -376,39 +429,79 @@ def measure_worst_case(files: list[Photo]) -> dict[str, dict[str, dict[str, floa
     return steps
 
 
+def measure_peaks(photos: list[Photo]) -> dict[str, dict[str, Any]]:
+    """Each implementation's peak RSS on every photo, each in a fresh one-core process: the largest, and which photo
+    it was (a progressive JPEG can outgrow a larger baseline one)."""
+    peaks: dict[str, dict[str, Any]] = {}
+    for name in IMPLEMENTATIONS:
+        by_photo = {
+            Path(photo.path).name: fresh_process_peak(["--probe", name, photo.path, "--cpus", "1"]) for photo in photos
+        }
+        worst = max(by_photo, key=lambda photo_name: by_photo[photo_name]["peak_mb"])
+        peaks[name] = {"peak_mb": by_photo[worst]["peak_mb"], "photo": worst, "by_photo": by_photo}
+    return peaks
+
+
 def summarise(
     photos: list[Photo],
     corpus: CorpusRun,
     *,
-    big: Photo,
-    peak_big: dict[str, float],
+    peaks: dict[str, dict[str, Any]],
     quality: dict[str, dict[str, float]],
     sizes: dict[str, dict[str, float]],
     steps: dict[str, dict[str, dict[str, float]]],
 ) -> dict[str, Any]:
-    times, per_megapixel = corpus.times, corpus.per_megapixel
-    rows = {
+    def timing(contender: Contender) -> dict[str, float]:
+        wall, cpu = corpus.wall[contender], corpus.cpu[contender]
+        return {
+            "median_ms": statistics.median(wall),
+            "p95_ms": percentile(wall, 0.95),
+            "mean_ms": statistics.fmean(wall),
+            "cpu_median_ms": statistics.median(cpu),
+            "cpu_mean_ms": statistics.fmean(cpu),
+            "peak_rss_corpus_mb": corpus.peak_rss[contender],
+        }
+
+    def per_photo_median(contender: Contender, index: int) -> float:
+        wall, photo = corpus.wall[contender], corpus.photo[contender]
+        return statistics.median(ms for ms, at in zip(wall, photo, strict=True) if at == index)
+
+    timings = {str(cpus): {name: timing((name, cpus)) for name in IMPLEMENTATIONS} for cpus in corpus.cpu_counts}
+    ratios = {
+        str(cpus): {
+            f"ours/{other}": {
+                measure: timings[str(cpus)]["ours"][measure] / timings[str(cpus)][other][measure]
+                for measure in ("median_ms", "p95_ms", "mean_ms", "cpu_mean_ms")
+            }
+            for other in ("naive", "pyvips")
+        }
+        for cpus in corpus.cpu_counts
+    }
+    per_photo = {
+        str(cpus): {
+            Path(photo.path).name: {
+                "megapixels": photo.megapixels,
+                "ours_ms": per_photo_median(("ours", cpus), index),
+                **{
+                    f"ours/{other}": per_photo_median(("ours", cpus), index) / per_photo_median((other, cpus), index)
+                    for other in ("naive", "pyvips")
+                },
+            }
+            for index, photo in enumerate(photos)
+        }
+        for cpus in corpus.cpu_counts
+    }
+    outputs = {
         name: {
-            "median_ms": statistics.median(times[name]),
-            "p95_ms": percentile(times[name], 0.95),
-            "ms_per_mp": statistics.median(per_megapixel[name]),
-            "peak_rss_corpus_mb": corpus.peak_rss[name],
-            "peak_rss_24mp_mb": peak_big[name],
             "psnr_db": quality[name],
             "bytes": sizes[name],
             "total_bytes": sum(sizes[name].values()),
             "mean_psnr_db": statistics.fmean(quality[name].values()),
+            "peak_rss_mb": peaks[name]["peak_mb"],
+            "peak_rss_photo": peaks[name]["photo"],
+            "peak_rss_by_photo": {photo: figures["peak_mb"] for photo, figures in peaks[name]["by_photo"].items()},
         }
         for name in IMPLEMENTATIONS
-    }
-    ratios = {
-        f"ours/{other}": {
-            "median": rows["ours"]["median_ms"] / rows[other]["median_ms"],
-            "p95": rows["ours"]["p95_ms"] / rows[other]["p95_ms"],
-            "bytes": rows["ours"]["total_bytes"] / rows[other]["total_bytes"],
-            "psnr_db_difference": rows["ours"]["mean_psnr_db"] - rows[other]["mean_psnr_db"],
-        }
-        for other in ("naive", "pyvips")
     }
     return {
         "machine": {
@@ -425,11 +518,12 @@ def summarise(
             "progressive": sum(photo.progressive for photo in photos),
             "exif_rotated": sum(photo.orientation != 1 for photo in photos),
             "megapixels": [min(p.megapixels for p in photos), max(p.megapixels for p in photos)],
-            "rss_input": Path(big.path).name,
         },
         "rounds_measured": corpus.rounds - 1,
-        "rows": rows,
+        "timings": timings,
         "ratios": ratios,
+        "per_photo": per_photo,
+        "outputs": outputs,
         "worst_case_steps": steps,
     }
 
@@ -445,55 +539,86 @@ def _cpu_model() -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    machine, inputs, rows = report["machine"], report["inputs"], report["rows"]
+    machine, inputs, timings, outputs = report["machine"], report["inputs"], report["timings"], report["outputs"]
     print(f"\nmachine: {machine['cpu_model']}, {machine['cpus']} CPUs, Python {machine['python']}")
     print(
         f"inputs: {inputs['count']} ({inputs['jpeg']} JPEG incl. {inputs['progressive']} progressive and "
         f"{inputs['exif_rotated']} EXIF-rotated, {inputs['png_alpha']} PNG with alpha), "
         f"{inputs['megapixels'][0]}-{inputs['megapixels'][1]} MP; {report['rounds_measured']} measured rounds\n"
     )
-    print(
-        "| implementation | median ms | p95 ms | ms/MP | peak RSS corpus MB | peak RSS 24 MP MB "
-        "| bytes (8 outputs) | PSNR dB |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, row in rows.items():
+    counts = list(timings)
+    header = " | ".join(f"median ms, {c} core | p95 ms | mean ms | CPU ms" for c in counts)
+    print(f"| implementation | {header} | worst peak RSS MB (photo, 1 core) | bytes (8 outputs) | PSNR dB |")
+    print("|---|" + "---|" * (4 * len(counts) + 3))
+    for name in IMPLEMENTATIONS:
+        cells = " | ".join(
+            f"{t['median_ms']:.1f} | {t['p95_ms']:.1f} | {t['mean_ms']:.1f} | {t['cpu_mean_ms']:.1f}"
+            for t in (timings[c][name] for c in counts)
+        )
+        row = outputs[name]
         print(
-            f"| {name} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} | {row['ms_per_mp']:.2f} | "
-            f"{row['peak_rss_corpus_mb']:.0f} | {row['peak_rss_24mp_mb']:.0f} | {row['total_bytes']:.0f} | "
+            f"| {name} | {cells} | {row['peak_rss_mb']:.0f} ({row['peak_rss_photo']}) | {row['total_bytes']:.0f} | "
             f"{row['mean_psnr_db']:.2f} |"
         )
-    labels = list(rows["ours"]["bytes"])
-    print("\nmean bytes / PSNR dB per output")
-    print("| output | " + " | ".join(rows) + " |")
-    print("|---|" + "---|" * len(rows))
-    for label in labels:
-        cells = [f"{rows[n]['bytes'][label]:.0f} B / {rows[n]['psnr_db'][label]:.2f}" for n in rows]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print("\nratios (this run)")
-    for pair, ratio in report["ratios"].items():
+    _print_outputs(outputs)
+    _print_per_photo(report["per_photo"])
+    print("\nratios (this run; mean = total time over the corpus)")
+    for count in counts:
+        for pair, ratio in report["ratios"][count].items():
+            print(
+                f"  {count} core(s) {pair}: median {ratio['median_ms']:.2f}x, p95 {ratio['p95_ms']:.2f}x, "
+                f"mean {ratio['mean_ms']:.2f}x, CPU {ratio['cpu_mean_ms']:.2f}x"
+            )
+    for other in ("naive", "pyvips"):
         print(
-            f"  {pair}: median {ratio['median']:.2f}x, p95 {ratio['p95']:.2f}x, bytes {ratio['bytes']:.3f}x, "
-            f"PSNR {ratio['psnr_db_difference']:+.2f} dB"
+            f"  ours/{other} outputs: bytes {outputs['ours']['total_bytes'] / outputs[other]['total_bytes']:.3f}x, "
+            f"PSNR {outputs['ours']['mean_psnr_db'] - outputs[other]['mean_psnr_db']:+.2f} dB"
         )
-    if report["worst_case_steps"]:
-        print(
-            "\nEach Lambda step alone in a fresh process (handler module imported first; warm: the 2nd run), on 1 core"
-            " (1769 MB) and on 2 (3538 MB); cost x2 = GB-s at 3538 MB over GB-s at 1769 MB"
-        )
-        print("| input | step | RSS after imports MB | peak RSS MB | wall ms, 1 core | wall ms, 2 cores | cost x2 |")
-        print("|---|---|---|---|---|---|---|")
-        for name, by_step in report["worst_case_steps"].items():
-            for step in ("validate", "resize", "watermark"):
-                one, two = by_step.get(f"{step}@1"), by_step.get(f"{step}@2")
-                if one is None:
-                    continue
-                two_cores = f"{two['ms']:.0f} | {2 * two['ms'] / one['ms']:.2f}" if two else "- | -"
-                print(
-                    f"| {name} | {step} | {one['before_mb']:.0f} | {max(one['peak_mb'], (two or one)['peak_mb']):.0f}"
-                    f" | {one['ms']:.0f} | {two_cores} |"
-                )
+    _print_worst_case(report["worst_case_steps"])
     print(f"\n(JSON: {RESULTS / 'processing.json'}; inputs: {CACHE})")
+
+
+def _print_outputs(outputs: dict[str, Any]) -> None:
+    print("\nmean bytes / PSNR dB per output")
+    print("| output | " + " | ".join(IMPLEMENTATIONS) + " |")
+    print("|---|" + "---|" * len(IMPLEMENTATIONS))
+    for label in outputs["ours"]["bytes"]:
+        cells = [f"{outputs[n]['bytes'][label]:.0f} B / {outputs[n]['psnr_db'][label]:.2f}" for n in IMPLEMENTATIONS]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def _print_per_photo(per_photo: dict[str, dict[str, dict[str, float]]]) -> None:
+    counts = list(per_photo)
+    print("\nper photo: ours' median ms and its ratios (median of the measured rounds)")
+    print("| photo | MP | " + " | ".join(f"ours ms, {c} core | ours/pyvips | ours/naive" for c in counts) + " |")
+    print("|---|---|" + "---|" * (3 * len(counts)))
+    for photo, first in per_photo[counts[0]].items():
+        cells = " | ".join(
+            f"{r['ours_ms']:.0f} | {r['ours/pyvips']:.2f} | {r['ours/naive']:.2f}"
+            for r in (per_photo[c][photo] for c in counts)
+        )
+        print(f"| {photo} | {first['megapixels']} | {cells} |")
+
+
+def _print_worst_case(steps: dict[str, dict[str, dict[str, float]]]) -> None:
+    if not steps:
+        return
+    print(
+        "\nEach Lambda step alone in a fresh process (handler module imported first; warm: the 2nd run), on 1 core"
+        " (1769 MB) and on 2 (3538 MB); cost x2 = GB-s at 3538 MB over GB-s at 1769 MB"
+    )
+    print("| input | step | RSS after imports MB | peak RSS MB | wall ms, 1 core | wall ms, 2 cores | cost x2 |")
+    print("|---|---|---|---|---|---|---|")
+    for name, by_step in steps.items():
+        for step in ("validate", "resize", "watermark"):
+            one, two = by_step.get(f"{step}@1"), by_step.get(f"{step}@2")
+            if one is None:
+                continue
+            two_cores = f"{two['ms']:.0f} | {2 * two['ms'] / one['ms']:.2f}" if two else "- | -"
+            print(
+                f"| {name} | {step} | {one['before_mb']:.0f} | {max(one['peak_mb'], (two or one)['peak_mb']):.0f}"
+                f" | {one['ms']:.0f} | {two_cores} |"
+            )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,29 @@ def policy_refusal(reason: str) -> S3Error:
     return access_denied(f"Invalid according to Policy: {reason}")
 
 
+def query_auth_error(message: str) -> S3Error:
+    """A pre-signed URL's (or a credential's) signing parameters are malformed."""
+    return S3Error("AuthorizationQueryParametersError", message, HTTPStatus.BAD_REQUEST)
+
+
+def invalid_argument(message: str) -> S3Error:
+    return S3Error("InvalidArgument", message, HTTPStatus.BAD_REQUEST)
+
+
+def invalid_policy(reason: str) -> S3Error:
+    """A POST policy S3 cannot read, before any of its conditions is checked."""
+    return S3Error("InvalidPolicyDocument", f"Invalid Policy: {reason}", HTTPStatus.BAD_REQUEST)
+
+
+def unsupported_mechanism() -> S3Error:
+    """Any signature but SigV4 (SigV2's query or header, another algorithm's name)."""
+    return S3Error(
+        "InvalidRequest",
+        f"The authorization mechanism you have provided is not supported. Please use {ALGORITHM}.",
+        HTTPStatus.BAD_REQUEST,
+    )
+
+
 @dataclass(frozen=True)
 class S3Request:
     """One request as it arrived: `raw_path` still percent-encoded, `query` decoded pairs in order, header names
@@ -88,20 +111,16 @@ class CredentialScope:
         except ValueError:
             terminator = ""
         if terminator != "aws4_request":
-            raise S3Error("AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter.", 400)
+            raise query_auth_error("Error parsing the X-Amz-Credential parameter.")
         scope = cls(access_key, day, scope_region, service)
         if scope.service != "s3":
-            raise S3Error(
-                "AuthorizationQueryParametersError",
+            raise query_auth_error(
                 f"Error parsing the Credential parameter; incorrect service '{scope.service}'. This endpoint belongs "
-                "to 's3'.",
-                400,
+                "to 's3'."
             )
         if scope.region != region:
-            raise S3Error(
-                "AuthorizationQueryParametersError",
-                f"Error parsing the Credential parameter; the region '{scope.region}' is wrong; expecting '{region}'",
-                400,
+            raise query_auth_error(
+                f"Error parsing the Credential parameter; the region '{scope.region}' is wrong; expecting '{region}'"
             )
         return scope
 
@@ -113,9 +132,7 @@ class CredentialScope:
 
     def check_day(self, amz_date: str) -> None:
         if self.day != amz_date[:8]:
-            raise S3Error(
-                "AuthorizationQueryParametersError", "Invalid credential date. Date is not the same as X-Amz-Date.", 400
-            )
+            raise query_auth_error("Invalid credential date. Date is not the same as X-Amz-Date.")
 
 
 def parse_sigv4_date(value: str) -> datetime:
@@ -182,13 +199,9 @@ def verify_presigned(request: S3Request, credentials: Mapping[str, str], region:
     params = {name: value for name, value in request.query}
     missing = [name for name in (*PRESIGNED_PARAMETERS, "X-Amz-Signature") if name not in params]
     if missing:
-        raise S3Error(
-            "AuthorizationQueryParametersError",
-            f"Query-string authentication version 4 requires the {', '.join(missing)} parameters",
-            400,
-        )
+        raise query_auth_error(f"Query-string authentication version 4 requires the {', '.join(missing)} parameters")
     if params["X-Amz-Algorithm"] != ALGORITHM:
-        raise S3Error("AuthorizationQueryParametersError", f'X-Amz-Algorithm only supports "{ALGORITHM}"', 400)
+        raise query_auth_error(f'X-Amz-Algorithm only supports "{ALGORITHM}"')
     scope = CredentialScope.parse(params["X-Amz-Credential"], region)
     secret = scope.secret(credentials)
     signed_at = parse_sigv4_date(params["X-Amz-Date"])
@@ -196,13 +209,9 @@ def verify_presigned(request: S3Request, credentials: Mapping[str, str], region:
     try:
         lifetime = int(params["X-Amz-Expires"])
     except ValueError:
-        raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number", 400) from None
+        raise query_auth_error("X-Amz-Expires should be a number") from None
     if not 0 < lifetime <= MAX_PRESIGNED_SECONDS:
-        raise S3Error(
-            "AuthorizationQueryParametersError",
-            f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_SECONDS}",
-            400,
-        )
+        raise query_auth_error(f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_SECONDS}")
     if signed_at > now + ALLOWED_CLOCK_SKEW:
         raise access_denied("Request is not valid yet")
     if now > signed_at + timedelta(seconds=lifetime):
@@ -226,11 +235,7 @@ def parse_authorization(header: str) -> dict[str, str]:
     """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` as its three named parts."""
     algorithm, _, rest = header.strip().partition(" ")
     if algorithm != ALGORITHM:
-        raise S3Error(
-            "InvalidRequest",
-            f"The authorization mechanism you have provided is not supported. Please use {ALGORITHM}.",
-            400,
-        )
+        raise unsupported_mechanism()
     parts = dict(part.strip().partition("=")[::2] for part in rest.split(","))
     if not all(parts.get(name) for name in ("Credential", "SignedHeaders", "Signature")):
         raise S3Error("AuthorizationHeaderMalformed", "The authorization header is malformed.", 400)
@@ -282,9 +287,9 @@ def decode_policy(policy_base64: str) -> dict[str, Any]:
     try:
         policy = json.loads(base64.b64decode(policy_base64, validate=True))
     except (binascii.Error, ValueError):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400) from None
+        raise invalid_policy("Invalid JSON.") from None
     if not isinstance(policy, dict) or not isinstance(policy.get("conditions"), list) or "expiration" not in policy:
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Policy missing expiration or conditions.", 400)
+        raise invalid_policy("Policy missing expiration or conditions.")
     return policy
 
 
@@ -292,7 +297,7 @@ def policy_expiration(policy: Mapping[str, Any]) -> datetime:
     try:
         expiration = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
     except ValueError:
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.", 400) from None
+        raise invalid_policy("Invalid 'expiration' value.") from None
     return expiration if expiration.tzinfo else expiration.replace(tzinfo=UTC)
 
 
@@ -318,14 +323,14 @@ def normalized_condition(condition: Any) -> tuple[str, str, Any]:
             field, value = operands
             if str(field).startswith("$"):
                 return operator, str(field)[1:].lower(), value
-    raise S3Error("InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition_text(condition)}", 400)
+    raise invalid_policy(f"Invalid Condition: {condition_text(condition)}")
 
 
 def check_content_length(size: int, smallest: Any, largest: Any) -> None:
     try:
         smallest, largest = int(smallest), int(largest)
     except (TypeError, ValueError):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid content-length-range.", 400) from None
+        raise invalid_policy("Invalid content-length-range.") from None
     if size > largest:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400)
     if size < smallest:
@@ -379,14 +384,12 @@ def verify_post_form(
         raise access_denied()  # no signature at all: an anonymous write
     for name in (*REQUIRED_POST_FIELDS, "key"):
         if name not in fields:
-            raise S3Error(
-                "InvalidArgument",
+            raise invalid_argument(
                 f"Bucket POST must contain a field named '{name}'.  If it is specified, please check the order of "
-                "the fields.",
-                400,
+                "the fields."
             )
     if fields["x-amz-algorithm"] != ALGORITHM:
-        raise S3Error("InvalidArgument", f'X-Amz-Algorithm only supports "{ALGORITHM}"', 400)
+        raise invalid_argument(f'X-Amz-Algorithm only supports "{ALGORITHM}"')
     scope = CredentialScope.parse(fields["x-amz-credential"], region)
     secret = scope.secret(credentials)
     scope.check_day(fields["x-amz-date"])

@@ -35,6 +35,8 @@ from local.s3_auth import (
     S3Error,
     S3Request,
     access_denied,
+    invalid_argument,
+    unsupported_mechanism,
     verify_header_signed,
     verify_post_form,
     verify_presigned,
@@ -43,6 +45,7 @@ from local.stack import ACCOUNT_ID
 
 Clock = Callable[[], datetime]
 StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # Tags a stored object: (bucket, key, tags).
 ObjectTagger = Callable[[str, str, dict[str, str]], None]
 PRESIGNED_MARKERS = {"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential"}
@@ -85,9 +88,14 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
 
 
 def tags_from_tagging_xml(document: str) -> dict[str, str]:
-    """The tags of a POST form's `tagging` field (S3's <Tagging><TagSet><Tag>... document, namespaced or not)."""
+    """The tags of a POST form's `tagging` field (S3's <Tagging><TagSet><Tag>... document, namespaced or not);
+    MalformedXML if it is not XML."""
+    try:
+        root = ElementTree.fromstring(document)  # noqa: S314 - the policy signature covered this field
+    except ElementTree.ParseError as error:
+        raise S3Error("MalformedXML", "The XML you provided was not well-formed.", 400) from error
     tags = {}
-    for element in ElementTree.fromstring(document).iter():  # noqa: S314 - the policy signature covered this field
+    for element in root.iter():
         if element.tag.rpartition("}")[2] == "Tag":
             parts = {child.tag.rpartition("}")[2]: child.text or "" for child in element}
             tags[parts.get("Key", "")] = parts.get("Value", "")
@@ -109,6 +117,20 @@ class TaggedPost:
     bucket: str
     key: str
     tags: dict[str, str]
+
+
+def s3_request(environ: dict[str, Any]) -> S3Request:
+    """The request as S3 verifies it: the path and query as sent (still percent-encoded: what was signed; werkzeug
+    keeps it in RAW_URI), the headers and the whole body."""
+    raw_uri = environ.get("RAW_URI") or f"{quote(environ.get('PATH_INFO', '/'))}?{environ.get('QUERY_STRING', '')}"
+    raw_path, _, raw_query = str(raw_uri).partition("?")
+    return S3Request(
+        method=environ["REQUEST_METHOD"],
+        raw_path=raw_path,
+        query=query_pairs(raw_query),
+        headers=request_headers(environ),
+        body=read_body(environ),
+    )
 
 
 def error_document(error: S3Error, request_id: str) -> bytes:
@@ -142,10 +164,10 @@ class VerifyingS3Front:
             return self.answer_counts(environ, start_response)
         backend = self._moto.get_application(environ)
         service = getattr(backend, "service", None)
-        if service and service != "moto_api" and environ["REQUEST_METHOD"] != "OPTIONS":
-            body = read_body(environ) if needs_body(service, environ) else b""
-            self.counts.add(service, wsgi_operation(service, environ, request_headers(environ), body))
-        if service != "s3" or environ["REQUEST_METHOD"] == "OPTIONS":
+        preflight = environ["REQUEST_METHOD"] == "OPTIONS"
+        if service and service != "moto_api" and not preflight:
+            self.count(service, environ)
+        if service != "s3" or preflight:
             return backend(environ, start_response)
         try:
             tagged_post = self.verify(environ)
@@ -153,29 +175,30 @@ class VerifyingS3Front:
             return self.refuse(error, environ, start_response)
         if tagged_post is None:
             return backend(environ, start_response)
+        return self.store_then_tag(backend, environ, start_response, tagged_post)
+
+    def count(self, service: str, environ: dict[str, Any]) -> None:
+        body = read_body(environ) if needs_body(service, environ) else b""
+        self.counts.add(service, wsgi_operation(service, environ, request_headers(environ), body))
+
+    def store_then_tag(
+        self, moto_s3: WsgiApp, environ: dict[str, Any], start_response: StartResponse, tagged_post: TaggedPost
+    ) -> Iterable[bytes]:
+        """moto stores the POSTed object while answering; the object is tagged only if it answered 2xx."""
         statuses: list[str] = []
 
         def recording_start_response(status: str, *args: Any) -> Any:
             statuses.append(status)
             return start_response(status, *args)
 
-        answer = backend(environ, recording_start_response)  # moto stores the object while answering
+        answer = moto_s3(environ, recording_start_response)
         if statuses and statuses[0].startswith("2"):
             self._tag_object(tagged_post.bucket, tagged_post.key, tagged_post.tags)
         return answer
 
     def verify(self, environ: dict[str, Any]) -> TaggedPost | None:
         """Raises S3Error unless the request is signed as S3 requires; a POST form with tags says what to tag."""
-        # The path as sent (still percent-encoded) is what was signed; werkzeug keeps it in RAW_URI.
-        raw_uri = environ.get("RAW_URI") or f"{quote(environ.get('PATH_INFO', '/'))}?{environ.get('QUERY_STRING', '')}"
-        raw_path, _, raw_query = str(raw_uri).partition("?")
-        request = S3Request(
-            method=environ["REQUEST_METHOD"],
-            raw_path=raw_path,
-            query=query_pairs(raw_query),
-            headers=request_headers(environ),
-            body=read_body(environ),
-        )
+        request = s3_request(environ)
         parameter_names = {name for name, _ in request.query}
         now = self._clock()
         if "authorization" in request.headers:
@@ -183,11 +206,7 @@ class VerifyingS3Front:
         elif parameter_names & PRESIGNED_MARKERS:
             verify_presigned(request, self._credentials, self._region, now)
         elif parameter_names & SIGV2_MARKERS:
-            raise S3Error(
-                "InvalidRequest",
-                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-                400,
-            )
+            raise unsupported_mechanism()
         elif request.method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
             return self.verify_post(environ, request, now)
         else:
@@ -200,7 +219,7 @@ class VerifyingS3Front:
         _, form, files = parse_form_data(form_environ)
         upload = files.get("file")
         if upload is None or len(files) != 1:
-            raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.", 400)
+            raise invalid_argument("POST requires exactly one file upload per request.")
         fields = {name.lower(): value for name, value in form.items()}
         bucket = unquote(request.raw_path).strip("/").split("/")[0]
         file_size = len(upload.stream.read())
@@ -209,11 +228,7 @@ class VerifyingS3Front:
         )
         if "tagging" not in fields:
             return None
-        try:
-            tags = tags_from_tagging_xml(fields["tagging"])
-        except ElementTree.ParseError as error:
-            raise S3Error("MalformedXML", "The XML you provided was not well-formed.", 400) from error
-        return TaggedPost(bucket, fields["key"], tags)
+        return TaggedPost(bucket, fields["key"], tags_from_tagging_xml(fields["tagging"]))
 
     def answer_counts(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] == "DELETE":

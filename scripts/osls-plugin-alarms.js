@@ -14,6 +14,7 @@
 //     email: ${param:alarmEmail}           # or an address subscribed to the created topic
 //
 // Each service loads it through its ./osls-plugin-alarms.js (osls loads local plugins from the service folder only).
+const { TEMPLATE_COMPLETE_HOOK, customSettings, resourcesOfType, templateResources } = require('./osls-plugin-support.js');
 
 // Five minutes: the finest period standard Lambda and API Gateway metrics are worth alarming on without noise, and
 // the longest an operator should wait to hear of trouble.
@@ -35,15 +36,11 @@ const API_5XX_PERIODS = 2;
 class AlarmsPlugin {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = {
-      // After resources and resources.extensions are merged, before the template is written.
-      'before:aws:package:finalize:saveServiceState': () => this.addAlarms(),
-    };
+    this.hooks = { [TEMPLATE_COMPLETE_HOOK]: () => this.addAlarms() };
   }
 
   addAlarms() {
-    const { service } = this.serverless;
-    const config = (service.custom || {}).alarms;
+    const config = customSettings(this.serverless, 'alarms');
     if (!config) return;
     if (!config.topic) {
       throw new this.serverless.classes.Error('custom.alarms.topic is empty: alarms would notify nobody', 'ALARMS');
@@ -57,7 +54,7 @@ class AlarmsPlugin {
         'ALARMS_NOBODY_LISTENS',
       );
     }
-    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    const resources = templateResources(this.serverless);
     const add = (logicalId, properties) => {
       if (resources[logicalId]) {
         throw new this.serverless.classes.Error(`${logicalId} exists already`, 'ALARMS');
@@ -107,10 +104,10 @@ class AlarmsPlugin {
       }
     }
 
-    for (const resource of Object.values(resources)) {
-      if (resource.Type === 'AWS::CloudWatch::Alarm' && !resource.Properties.AlarmActions) {
-        resource.Properties.AlarmActions = [config.topic];
-        resource.Properties.OKActions = [config.topic]; // "it cleared" closes the loop for whoever was told
+    for (const [, alarm] of resourcesOfType(resources, 'AWS::CloudWatch::Alarm')) {
+      if (!alarm.Properties.AlarmActions) {
+        alarm.Properties.AlarmActions = [config.topic];
+        alarm.Properties.OKActions = [config.topic]; // "it cleared" closes the loop for whoever was told
       }
     }
   }

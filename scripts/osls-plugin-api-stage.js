@@ -22,6 +22,8 @@
 //
 // Each API service loads it through its ./osls-plugin-api-stage.js (osls loads local plugins from the service
 // folder only). Leave provider.tracing.apiGateway and provider.logs.restApi unset: the stage is this plugin's.
+const { TEMPLATE_COMPLETE_HOOK, customSettings, resourcesOfType, templateResources } = require('./osls-plugin-support.js');
+
 const STAGE_LOGICAL_ID = 'ApiGatewayStage';
 
 // API Gateway's method-setting path: "/" and then the resource path with each "/" written "~1" (/auth/signup is
@@ -33,15 +35,13 @@ class ApiStagePlugin {
     this.serverless = serverless;
     this.hooks = {
       'before:package:initialize': () => this.refuseAnyOrigin(),
-      // After resources and resources.extensions are merged, before the template is written.
-      'before:aws:package:finalize:saveServiceState': () => this.addStage(),
+      [TEMPLATE_COMPLETE_HOOK]: () => this.addStage(),
     };
   }
 
   // A real stage must name its web origins: "*" lets any site's script call the API with a user's token.
   refuseAnyOrigin() {
-    const { service } = this.serverless;
-    const config = (service.custom || {}).apiStage;
+    const config = customSettings(this.serverless, 'apiStage');
     if (!config || !config.anyOriginRefusedIn) return;
     const stage = this.serverless.getProvider('aws').getStage();
     const origins = String(config.corsOrigins || '').split(',').map((origin) => origin.trim());
@@ -55,12 +55,9 @@ class ApiStagePlugin {
   }
 
   addStage() {
-    const { service } = this.serverless;
-    const config = (service.custom || {}).apiStage;
-    const template = service.provider.compiledCloudFormationTemplate;
-    const deployments = Object.entries(template.Resources).filter(
-      ([, resource]) => resource.Type === 'AWS::ApiGateway::Deployment'
-    );
+    const config = customSettings(this.serverless, 'apiStage');
+    const resources = templateResources(this.serverless);
+    const deployments = resourcesOfType(resources, 'AWS::ApiGateway::Deployment');
     if (!config || deployments.length === 0) return; // a service without an API, or without apiStage settings
     if (deployments.length !== 1) {
       throw new this.serverless.classes.Error('Expected one API Gateway deployment', 'API_STAGE');
@@ -81,7 +78,7 @@ class ApiStagePlugin {
         ...throttle(route),
       })),
     ];
-    template.Resources[STAGE_LOGICAL_ID] = {
+    resources[STAGE_LOGICAL_ID] = {
       Type: 'AWS::ApiGateway::Stage',
       ...(config.dependsOn ? { DependsOn: config.dependsOn } : {}),
       ...(config.metadata ? { Metadata: config.metadata } : {}),

@@ -6,9 +6,9 @@
 // scripts/lambda_bytecode.py with the same interpreter serverless-python-requirements installs with (pythonBin).
 // Each service loads it through its ./osls-plugin-bytecode.js, listed after serverless-python-requirements so that
 // the requirements are in the zip by the time it runs.
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { runPython } = require('./osls-plugin-support.js');
 
 const SCRIPT = path.join(__dirname, 'lambda_bytecode.py');
 
@@ -38,17 +38,12 @@ class BytecodePlugin {
   }
 
   addBytecode() {
-    const { service } = this.serverless;
-    const runtime = service.provider.runtime;
-    const pythonBin = service.custom?.pythonRequirements?.pythonBin || runtime;
+    const { runtime } = this.serverless.service.provider;
     const zips = this.artifacts();
     if (!zips.length) return;
-    const result = spawnSync(pythonBin, [SCRIPT, 'add', '--runtime', runtime, ...zips], { encoding: 'utf8' });
-    if (result.status !== 0) {
-      const reason = result.error ? result.error.message : `${result.stdout}${result.stderr}`.trim();
-      throw new this.serverless.classes.Error(`Adding bytecode to the package failed: ${reason}`, 'BYTECODE_FAILED');
-    }
-    for (const line of result.stdout.trim().split('\n')) this.log.info(line);
+    const args = [SCRIPT, 'add', '--runtime', runtime, ...zips];
+    const report = runPython(this.serverless, args, 'Adding bytecode to the package failed', 'BYTECODE_FAILED');
+    for (const line of report.trim().split('\n')) this.log.info(line);
   }
 }
 

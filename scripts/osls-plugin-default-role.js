@@ -8,15 +8,15 @@
 // use; least privilege says remove it. The role stays if anything refers to it (Ref, Fn::GetAtt, DependsOn, Sub).
 // Each service loads it through its ./osls-plugin-default-role.js (osls loads local plugins from the service
 // folder only).
+const { TEMPLATE_COMPLETE_HOOK } = require('./osls-plugin-support.js');
+
 const DEFAULT_ROLE = 'IamRoleLambdaExecution';
 
 class DefaultRolePlugin {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = {
-      // After serverless-iam-roles-per-function (before:package:finalize) gave each function its role.
-      'before:aws:package:finalize:saveServiceState': () => this.dropUnusedDefaultRole(),
-    };
+    // Only once every function has its own role does the template show whether anything still uses this one.
+    this.hooks = { [TEMPLATE_COMPLETE_HOOK]: () => this.dropUnusedDefaultRole() };
   }
 
   dropUnusedDefaultRole() {

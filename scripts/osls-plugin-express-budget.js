@@ -4,6 +4,8 @@
 // task's that has one, and its function's timeout from custom.expressBudget. A STANDARD machine is left as written.
 'use strict';
 
+const { customSettings } = require('./osls-plugin-support.js');
+
 const EXPRESS_MAX_SECONDS = 300;
 
 class ExpressBudget {
@@ -16,13 +18,16 @@ class ExpressBudget {
   apply() {
     const service = this.serverless.service;
     const machines = (service.stepFunctions && service.stepFunctions.stateMachines) || {};
-    const budget = (service.custom && service.custom.expressBudget) || {};
+    const budget = customSettings(this.serverless, 'expressBudget') || {};
     const naming = this.serverless.getProvider('aws').naming;
     for (const [key, machine] of Object.entries(machines)) {
       if (machine.type !== 'EXPRESS') continue;
       const { workflowTimeoutSeconds, taskTimeoutSeconds, functionTimeoutSeconds } = budget;
       if (!(workflowTimeoutSeconds <= EXPRESS_MAX_SECONDS && functionTimeoutSeconds < taskTimeoutSeconds)) {
-        throw new Error(`${key}: custom.expressBudget must fit ${EXPRESS_MAX_SECONDS} s, each task over its function`);
+        throw new this.serverless.classes.Error(
+          `${key}: custom.expressBudget must fit ${EXPRESS_MAX_SECONDS} s, each task over its function`,
+          'EXPRESS_BUDGET',
+        );
       }
       machine.definition.TimeoutSeconds = workflowTimeoutSeconds;
       for (const state of Object.values(machine.definition.States)) {

@@ -11,9 +11,9 @@
 // CloudFormation whether a layer is already deployed (to skip uploading it again), and an unreachable or refused
 // CloudFormation then fails the whole package. Here that question, when it cannot be answered, means "not deployed":
 // the layer is uploaded again on deploy, which is always correct.
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { customSettings, runPython } = require('./osls-plugin-support.js');
 
 class LayerRequirementsPlugin {
   constructor(serverless, cliOptions, { log }) {
@@ -40,9 +40,8 @@ class LayerRequirementsPlugin {
 
   fillLayers() {
     const { service, serviceDir } = this.serverless;
-    const wanted = service.custom?.layerRequirements || {};
-    const settings = service.custom?.pythonRequirements || {};
-    const pythonBin = settings.pythonBin || service.provider.runtime;
+    const wanted = customSettings(this.serverless, 'layerRequirements') || {};
+    const pipCmdExtraArgs = customSettings(this.serverless, 'pythonRequirements')?.pipCmdExtraArgs || [];
     for (const [layerName, requirements] of Object.entries(wanted)) {
       const layer = (service.layers || {})[layerName];
       if (!layer || !layer.path) {
@@ -51,12 +50,8 @@ class LayerRequirementsPlugin {
       const target = path.resolve(serviceDir, layer.path, 'python');  // Lambda puts /opt/python on sys.path
       fs.rmSync(path.resolve(serviceDir, layer.path), { recursive: true, force: true });  // never a stale file
       const args = ['-m', 'pip', 'install', '--quiet', '--no-deps', '--target', target,
-        '-r', path.resolve(serviceDir, requirements), ...(settings.pipCmdExtraArgs || [])];
-      const result = spawnSync(pythonBin, args, { encoding: 'utf8' });
-      if (result.status !== 0) {
-        const reason = result.error ? result.error.message : `${result.stdout}${result.stderr}`.trim();
-        throw new this.serverless.classes.Error(`Installing ${requirements} into layer ${layerName} failed: ${reason}`, 'LAYER_REQUIREMENTS');
-      }
+        '-r', path.resolve(serviceDir, requirements), ...pipCmdExtraArgs];
+      runPython(this.serverless, args, `Installing ${requirements} into layer ${layerName} failed`, 'LAYER_REQUIREMENTS');
       for (const cache of this.pycacheDirs(target)) fs.rmSync(cache, { recursive: true, force: true });
       this.log.info(`Layer ${layerName}: installed ${requirements}`);
     }

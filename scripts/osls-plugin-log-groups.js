@@ -4,18 +4,16 @@
 // one per function, and the service's own: API access logs, the workflow's). custom.logGroupDeletionPolicy is
 // "Delete" or "Retain" (a param per stage: prod keeps its logs, which may be evidence, after a `remove`).
 // Each service loads it through its ./osls-plugin-log-groups.js (osls loads local plugins from the service folder).
+const { TEMPLATE_COMPLETE_HOOK, customSettings, resourcesOfType, templateResources } = require('./osls-plugin-support.js');
+
 class LogGroupsPlugin {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = {
-      // After resources and resources.extensions are merged, before the template is written.
-      'before:aws:package:finalize:saveServiceState': () => this.applyDeletionPolicy(),
-    };
+    this.hooks = { [TEMPLATE_COMPLETE_HOOK]: () => this.applyDeletionPolicy() };
   }
 
   applyDeletionPolicy() {
-    const { service } = this.serverless;
-    const policy = (service.custom || {}).logGroupDeletionPolicy;
+    const policy = customSettings(this.serverless, 'logGroupDeletionPolicy');
     if (!policy) return;
     if (!['Delete', 'Retain'].includes(policy)) {
       throw new this.serverless.classes.Error(
@@ -23,12 +21,9 @@ class LogGroupsPlugin {
         'LOG_GROUP_POLICY'
       );
     }
-    const resources = service.provider.compiledCloudFormationTemplate.Resources;
-    for (const resource of Object.values(resources)) {
-      if (resource.Type === 'AWS::Logs::LogGroup') {
-        resource.DeletionPolicy = policy;
-        resource.UpdateReplacePolicy = policy;
-      }
+    for (const [, logGroup] of resourcesOfType(templateResources(this.serverless), 'AWS::Logs::LogGroup')) {
+      logGroup.DeletionPolicy = policy;
+      logGroup.UpdateReplacePolicy = policy;
     }
   }
 }

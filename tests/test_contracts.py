@@ -476,7 +476,12 @@ def test_the_ready_record_processing_writes_over_uploads_record_is_what_retrieva
                 sha256="ab" * 32,
                 exif=ExifSummary(camera_make="Fujifilm"),
             ),
-            "resized": Resized(intermediates={}, placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj", dominant_color="#1a2b3c"),
+            "resized": Resized(
+                work_key="work/unused",
+                intermediates={},
+                placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+                dominant_color="#1a2b3c",
+            ),
             "rendered": Rendered(renditions={"medium": medium}),
         }
     )

@@ -30,7 +30,7 @@ def test_every_quantity_the_bill_measures_has_a_price():
 
 
 def synthetic_uploads() -> cost.Phase:
-    """Two images: each one PutObject, one GetObject, one DeleteObject, one GetItem, two PutItems (2 WRU each), a
+    """Two images: each one PutObject, one GetObject, one DeleteObject, one GetItem, two PutItems (8 WRU in all), a
     resize of 500 ms at 2048 MB in the workflow, 7 states, one queue batch for both and 1,000 logged bytes."""
     return cost.Phase(
         images=2,
@@ -45,7 +45,7 @@ def synthetic_uploads() -> cost.Phase:
         s3_notifications=2,
         workflow_transitions=14,
         workflow_executions=2,
-        dynamodb_write_units_per_write=2,
+        dynamodb_write_units=8,
         stored_bytes=2 * cost.GB,
     )
 
@@ -98,3 +98,80 @@ def test_dynamodb_item_sizes_follow_dynamodbs_rules():
     assert sum(len(name) + cost.attribute_bytes(value) for name, value in item.items()) == (
         5 + 3 + 4 + 3 + 10 + (3 + 5 + 1)
     )
+
+
+def test_a_param_processing_reads_is_passed_on_and_any_other_name_is_refused():
+    params = cost.processing_params(["renditions=thumb:150,medium:800", "avifRenditions="])
+    assert params == {"renditions": "thumb:150,medium:800", "avifRenditions": ""}
+    platform = cost.platform_with(params)(client=lambda name: None)
+    assert platform._local_params("processing") == params
+    assert "renditions" not in platform._local_params("retrieval")
+    with pytest.raises(SystemExit, match="rendition=x"):
+        cost.processing_params(["rendition=x"])  # a typo would price the deployed configuration
+    with pytest.raises(SystemExit):
+        cost.processing_params(["renditions"])
+
+
+def test_real_photos_are_the_benchmarks_corpus_cycled_with_the_type_each_declares(tmp_path, monkeypatch):
+    from bench import photos
+
+    def corpus_photo(name: str, image_format: str) -> photos.Photo:
+        (tmp_path / name).write_bytes(name.encode())
+        return photos.Photo(str(tmp_path / name), image_format, 1, 1, 0.0, False, 1, "")
+
+    corpus = [corpus_photo("a.jpg", "JPEG"), corpus_photo("b.png", "PNG")]
+    monkeypatch.setattr(photos, "ensure_corpus", lambda: (corpus, []))
+
+    assert cost.real_photos(None) == [(b"a.jpg", "image/jpeg"), (b"b.png", "image/png")]
+    assert [content_type for _, content_type in cost.real_photos(3)] == ["image/jpeg", "image/png", "image/jpeg"]
+
+
+def test_each_dynamodb_write_is_billed_by_its_own_item_sizes_and_the_index_entries_it_moves():
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    meter = cost.WriteUnitMeter()
+    with mock_aws(), meter.metering():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="images",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("id", "status")],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-status",
+                    "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+        )
+        key = {"id": {"S": "a"}}
+
+        def status_to(status: str, **more: dict[str, str]) -> int:
+            names = {"#s": "status", **{f"#{name}": name for name in more}}
+            values = {":s": {"S": status}, **{f":{name}": value for name, value in more.items()}}
+            assignments = ", ".join(["#s = :s", *(f"#{name} = :{name}" for name in more)])
+            dynamodb.update_item(
+                TableName="images",
+                Key=key,
+                UpdateExpression=f"SET {assignments}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return meter.take()
+
+        # A new small item: 1 unit, and 1 for its new index entry
+        dynamodb.put_item(TableName="images", Item={**key, "status": {"S": "PENDING"}})
+        assert meter.take() == 2
+        # Its status moves: the index entry is deleted and written anew
+        assert status_to("PROCESSING") == 1 + 2
+        # A 2.5 KB item: 3 units for the item, 2 for the entry
+        assert status_to("READY", files={"S": "x" * 2500}) == 3 + 2
+        # The same status again: the entry is unchanged, only the item is written
+        assert status_to("READY") == 3
+        # A refused conditional write is billed by the item as it is
+        with pytest.raises(ClientError):
+            dynamodb.put_item(TableName="images", Item=key, ConditionExpression="attribute_not_exists(id)")
+        assert meter.take() == 3

@@ -39,6 +39,8 @@ def test_one_upload_is_counted_by_service_and_operation(counted):
     # Then the upload, the queue, the workflow and each of its steps' requests were counted
     assert seen["s3"]["PutObject"] >= 1 + 4  # the original, then at least one file per rendition
     assert seen["s3"]["GetObject"] >= 1
+    # Resize's pixels reach Watermark as one work object, removed by its key: nothing is listed on the way to READY
+    assert seen["s3"]["DeleteObject"] == 1 and "ListObjectsV2" not in seen["s3"]
     assert seen["stepfunctions"]["StartExecution"] == 1
     assert seen["lambda"]["Invoke"] >= 4  # the workflow's Lambda steps
     assert seen["dynamodb"].keys() & {"PutItem", "UpdateItem", "TransactWriteItems"}

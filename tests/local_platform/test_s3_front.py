@@ -98,13 +98,13 @@ def tagging_front(moto_status: str) -> tuple[Client, list[tuple[str, str, dict[s
     return Client(app), tagged
 
 
-def signed_post_with_tagging() -> dict[str, Any]:
+def signed_post_with_tagging(tagging: str = UNCLAIMED_TAGGING) -> dict[str, Any]:
     with signing_at(NOW):
         form = s3_signer("http://localhost").generate_presigned_post(
             "originals",
             "originals/u/i",
-            Fields={"tagging": UNCLAIMED_TAGGING},
-            Conditions=[{"tagging": UNCLAIMED_TAGGING}],
+            Fields={"tagging": tagging},
+            Conditions=[{"tagging": tagging}],
         )
     return {**form["fields"], "file": (io.BytesIO(b"png bytes"), "photo.png")}
 
@@ -121,6 +121,23 @@ def test_a_post_moto_refused_tags_nothing():
     client, tagged = tagging_front("400 Bad Request")
     assert client.post("/originals", data=signed_post_with_tagging()).status_code == 400
     assert tagged == []
+
+
+def test_a_signed_post_whose_tagging_is_not_xml_is_refused_and_tags_nothing():
+    client, tagged = tagging_front("204 No Content")
+    answer = client.post("/originals", data=signed_post_with_tagging("<Tagging><TagSet>"))
+    assert answer.status_code == 400
+    assert "<Code>MalformedXML</Code>" in answer.get_data(as_text=True)
+    assert tagged == []
+
+
+def test_a_sigv2_pre_signed_url_is_refused_as_an_unsupported_mechanism():
+    client, moto = front()
+    answer = client.get("/originals/key?AWSAccessKeyId=AKIDEXAMPLE&Expires=1893456000&Signature=c2lnbmF0dXJl")
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    assert "<Code>InvalidRequest</Code>" in body and "Please use AWS4-HMAC-SHA256." in body
+    assert moto.s3.bodies == []
 
 
 def test_tags_reach_the_object_in_motos_own_store():

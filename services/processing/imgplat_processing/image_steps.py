@@ -19,7 +19,7 @@ from PIL import Image
 
 from imgplat_processing.images.metadata import blurhash_of, dominant_color, extract_exif_summary
 from imgplat_processing.images.pipeline import watermark_and_encode
-from imgplat_processing.images.renditions import RenderedImage, render_renditions
+from imgplat_processing.images.renditions import render_renditions
 from imgplat_processing.images.validate import display_name, fits_declared_type, validate_image
 from imgplat_processing.images.watermark import WatermarkConfig
 from imgplat_processing.ports import ObjectMissing, ObjectStore
@@ -38,9 +38,10 @@ from imgplat_processing.workflow_state import (
 # for a year: "public" lets CloudFront's edge cache them (it checks the signed URL before serving from its cache),
 # "immutable" spares the browser even a revalidation.
 RENDITION_CACHE_CONTROL = "public, max-age=31536000, immutable"
-# Intermediates are raw pixels, read once by the next step (the mode is also the key's extension: .rgb, .rgba).
+# Intermediates are raw pixels, read once by the next step.
 INTERMEDIATE_CONTENT_TYPE = "application/octet-stream"
-# Threads for S3 transfers: enough to overlap reads and uploads with the image work.
+WORK_OBJECT_NAME = "renditions.raw"
+# Threads for Watermark's S3 uploads: enough to overlap them with the encodes.
 IMAGE_WORKERS = 4
 
 
@@ -81,57 +82,70 @@ def validate(state: WorkflowState, settings: ProcessingSettings, store: ObjectSt
 
 @reports_rejections
 def resize(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Resized:
-    """Render every rendition from the original and keep them as raw-pixel intermediates under the run's work prefix.
+    """Render every rendition from the original and keep their raw pixels, one after another, in the run's work
+    object (work_object_key): one PUT per run whatever the number of renditions.
 
-    Raw pixels (Image.tobytes(); mode and size travel in the step result) cost a copy to write and to read, where a
-    PNG costs an encode here and a decode in Watermark; the files live for seconds and never leave the bucket.
+    Raw pixels (Image.tobytes(); offset, mode and size travel in the step result) cost a copy to write and to read,
+    where a PNG costs an encode here and a decode in Watermark; the object lives for seconds and never leaves the
+    bucket. Its key names this execution, so a retry rewrites the same object and a duplicate execution (Express)
+    writes its own.
     """
     validated = state.require_validated()
     data = store.read_object(settings.originals_bucket, original_key(state.owner, state.image_id))
     if hashlib.sha256(data).hexdigest() != validated.sha256:
         raise OriginalChanged(f"the original of {state.image_id} changed after it was validated")
     rendered = render_renditions(data, settings.rendition_specs, validated.format)
-    prefix = work_prefix(state.owner, state.image_id, state.execution_id)
 
-    def keep(rendition: RenderedImage) -> Intermediate:
+    intermediates: dict[str, Intermediate] = {}
+    pixels: list[bytes] = []
+    offset = 0
+    for rendition in rendered:
         image = rendition.image
-        key = f"{prefix}{rendition.name}.{image.mode.lower()}"
-        store.write_object(
-            settings.renditions_bucket,
-            key,
-            image.tobytes(),
-            content_type=INTERMEDIATE_CONTENT_TYPE,
-            kms_key_arn=settings.kms_key_arn,
+        pixels.append(image.tobytes())
+        intermediates[rendition.name] = Intermediate(
+            offset=offset, long_edge=rendition.long_edge, width=image.width, height=image.height, mode=image.mode
         )
-        return Intermediate(
-            key=key, long_edge=rendition.long_edge, width=image.width, height=image.height, mode=image.mode
-        )
-
-    intermediates = dict(zip((r.name for r in rendered), _worker_pool().map(keep, rendered), strict=True))
+        offset += len(pixels[-1])
+    key = work_object_key(state)
+    store.write_object(
+        settings.renditions_bucket,
+        key,
+        b"".join(pixels),
+        content_type=INTERMEDIATE_CONTENT_TYPE,
+        kms_key_arn=settings.kms_key_arn,
+    )
     smallest = min(rendered, key=lambda rendition: rendition.long_edge).image
     return Resized(
-        intermediates=intermediates, placeholder=blurhash_of(smallest), dominant_color=dominant_color(smallest)
+        work_key=key,
+        intermediates=intermediates,
+        placeholder=blurhash_of(smallest),
+        dominant_color=dominant_color(smallest),
     )
 
 
 @reports_rejections
 def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Rendered:
     """Watermark the intermediates that the config names, encode each as JPEG and WebP (and AVIF for those that
-    settings.avif_renditions names), then drop the work files.
+    settings.avif_renditions names), then delete the run's work object by its key (no listing).
 
-    Reads and uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding
-    are images.pipeline.watermark_and_encode's (one encode thread per CPU).
+    Uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding are
+    images.pipeline.watermark_and_encode's (one encode thread per CPU).
     """
     validated = state.require_validated()
     config = watermark_config(settings, store)
-    intermediates = state.require_resized().intermediates
+    resized = state.require_resized()
+    intermediates = resized.intermediates
     pool = _worker_pool()
 
-    def load(intermediate: Intermediate) -> Image.Image:
-        pixels = store.read_object(settings.renditions_bucket, intermediate.key)
-        return Image.frombytes(intermediate.mode, (intermediate.width, intermediate.height), pixels)
-
-    loaded = dict(zip(intermediates, pool.map(load, intermediates.values()), strict=True))
+    work = memoryview(store.read_object(settings.renditions_bucket, resized.work_key))
+    loaded = {
+        name: Image.frombytes(
+            intermediate.mode,
+            (intermediate.width, intermediate.height),
+            work[intermediate.offset : intermediate.offset + intermediate.byte_count],
+        )
+        for name, intermediate in intermediates.items()
+    }
     marked = {name: config.applies_to(name) for name in intermediates}
 
     def publish(name: str, image_format: str, image: Image.Image, body: bytes) -> RenditionFile:
@@ -159,13 +173,20 @@ def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectS
         )
         for name, intermediate in intermediates.items()
     }
-    store.delete_prefix(settings.renditions_bucket, work_prefix(state.owner, state.image_id, state.execution_id))
+    # Last, so a Watermark retried after a failed publish still finds its pixels (a failed run's prefix is removed
+    # by MarkFailed, and the lifecycle rule is the backstop).
+    store.delete_object(settings.renditions_bucket, resized.work_key)
     return Rendered(renditions=renditions)
+
+
+def work_object_key(state: WorkflowState) -> str:
+    """The run's work object: below the execution's work prefix, which the failure paths remove whole."""
+    return f"{work_prefix(state.owner, state.image_id, state.execution_id)}{WORK_OBJECT_NAME}"
 
 
 @functools.cache
 def _worker_pool() -> ThreadPoolExecutor:
-    """One small pool per container for the image steps' S3 reads and uploads (idle threads cost nothing); the
+    """One small pool per container for the image steps' S3 uploads (idle threads cost nothing); the
     encodes have their own pool, one thread per CPU (images.pipeline)."""
     return ThreadPoolExecutor(max_workers=IMAGE_WORKERS, thread_name_prefix="image")
 

@@ -89,6 +89,11 @@ class ObjectStore(Protocol):
         """Delete these objects; keys that do not exist are fine."""
         ...
 
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete this one object by its key, without listing (S3 bills no DELETE; a LIST is a billed request); a key
+        that does not exist is fine."""
+        ...
+
 
 class EventPublisher(Protocol):
     def publish_event(self, event_bus_name: str, event: ImageEvent) -> None:

@@ -181,6 +181,11 @@ class ProcessingStore:
         with _translated_errors(f"delete objects in s3://{bucket}"):
             object_deletion.delete_keys(self._s3(), bucket, keys)
 
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete this one object by its key (one DeleteObject, no listing); a key that does not exist is fine."""
+        with _translated_errors(f"delete s3://{bucket}/{key}"):
+            self._s3().delete_object(Bucket=bucket, Key=key)
+
     def object_version(self, bucket: str, key: str) -> ObjectVersion | None:
         """The size, ETag and version id of an object, from its headers; None when it is not there."""
         try:

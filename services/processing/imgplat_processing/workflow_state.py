@@ -111,16 +111,25 @@ class ValidatedOriginal(ValidatedImage, _Result):
 
 
 class Intermediate(_Result):
-    """A rendition's pixels between Resize and Watermark: raw bytes (Image.tobytes()) at `key`."""
+    """A rendition's pixels between Resize and Watermark: raw bytes (Image.tobytes()) at `offset` in the run's work
+    object (Resized.work_key), `width x height` pixels of `mode`."""
 
-    key: str
+    offset: int
     long_edge: int
     width: int
     height: int
     mode: str  # RGB or RGBA
 
+    @property
+    def byte_count(self) -> int:
+        """How many bytes of the work object are this rendition's (one byte per band per pixel)."""
+        return self.width * self.height * len(self.mode)
+
 
 class Resized(_Result):
+    # One object for every rendition's pixels, one after the other: one PUT, one GET and one (free) DELETE per run,
+    # where a file per rendition cost a request each and a LIST to clean them up.
+    work_key: str
     intermediates: dict[str, Intermediate]
     placeholder: str
     dominant_color: str

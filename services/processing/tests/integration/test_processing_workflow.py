@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO
 from typing import Any
 
@@ -153,22 +155,87 @@ def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform
     assert not record.renditions["thumb"].watermarked
 
 
-def test_intermediates_are_raw_pixels_described_by_the_step_result(platform: Platform):
+@contextmanager
+def _s3_calls() -> Iterator[list[tuple[str, str]]]:
+    """(operation, key) of every S3 call the steps make meanwhile (listings have no key: "")."""
+    calls: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, params.get("Key", "")))
+
+    events = store.s3_client().meta.events
+    events.register("before-parameter-build.s3", record)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-parameter-build.s3", record)
+
+
+def test_intermediates_are_one_raw_pixel_object_described_by_the_step_result(platform: Platform):
     # Given an image with transparency, validated and resized
     request = platform.upload(samples.png_with_alpha((500, 400)), "image/png")
     state = request.model_dump(mode="json")
     state["claim"] = invoke("claim", state)
     state["validated"] = invoke("validate", state)
+    with _s3_calls() as calls:
+        resized = invoke("resize", state)
 
-    resized = invoke("resize", state)
-
-    # Then each intermediate holds exactly width x height pixels of its mode, under the run's work prefix
+    # Then every rendition's pixels are in ONE object under the run's work prefix, written with one PUT and nothing
+    # else beside it, each at its offset with exactly width x height pixels of its mode
+    prefix = work_prefix(request.owner, request.image_id, request.run_id)
+    assert platform.renditions_keys(prefix) == [resized["work_key"]]
+    assert [operation for operation, _ in calls if operation != "GetObject"] == ["PutObject"]
+    body = platform.s3.get_object(Bucket=RENDITIONS_BUCKET, Key=resized["work_key"])["Body"].read()
+    spans = []
     for name, intermediate in resized["intermediates"].items():
-        assert intermediate["key"].startswith(work_prefix(request.owner, request.image_id, request.run_id)), name
-        body = platform.s3.get_object(Bucket=RENDITIONS_BUCKET, Key=intermediate["key"])["Body"].read()
         assert intermediate["mode"] == "RGBA"
-        image = Image.frombytes(intermediate["mode"], (intermediate["width"], intermediate["height"]), body)
+        size = intermediate["width"] * intermediate["height"] * 4
+        pixels = body[intermediate["offset"] : intermediate["offset"] + size]
+        image = Image.frombytes(intermediate["mode"], (intermediate["width"], intermediate["height"]), pixels)
         assert max(image.size) == min(RENDITION_LONG_EDGES[name], 500)
+        spans.append((intermediate["offset"], size))
+    assert sum(size for _, size in spans) == len(body)  # back to back, nothing missing or left over
+
+
+def test_watermark_reads_the_work_object_once_and_deletes_it_by_key_without_listing(platform: Platform):
+    # Given a run that has been resized
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    state = request.model_dump(mode="json")
+    state["claim"] = invoke("claim", state)
+    state["validated"] = invoke("validate", state)
+    state["resized"] = invoke("resize", state)
+
+    with _s3_calls() as calls:
+        invoke("watermark", state)
+
+    # Then it read the work object once, removed it with one DeleteObject by its key, and listed nothing
+    work_calls = [(operation, key) for operation, key in calls if operation != "PutObject"]
+    work_key = state["resized"]["work_key"]
+    assert work_calls == [("GetObject", work_key), ("DeleteObject", work_key)]
+    assert platform.renditions_keys(work_prefix(request.owner, request.image_id, request.run_id)) == []
+
+
+def test_two_executions_of_one_run_resize_into_their_own_work_objects_and_a_retry_rewrites_its_own(
+    platform: Platform,
+):
+    # Given two executions of the same run (Express may start a duplicate), each with its own token, resized
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+    first = {**request.model_dump(mode="json"), "execution_token": "aaaaaaaaaaaaaaaa"}
+    second = {**first, "execution_token": "bbbbbbbbbbbbbbbb"}
+    first["claim"] = invoke("claim", first)
+    second["claim"] = first["claim"]  # its own Claim would find the image taken; the image steps are what matter here
+    for state in (first, second):
+        state["validated"] = invoke("validate", state)
+        state["resized"] = invoke("resize", state)
+
+    # When the first one's Resize is retried, then its Watermark runs
+    assert invoke("resize", first)["work_key"] == first["resized"]["work_key"]
+    invoke("watermark", first)
+
+    # Then each wrote under its own execution's prefix, and the first one's clean-up left the second one's pixels
+    work_keys = {state["execution_token"]: state["resized"]["work_key"] for state in (first, second)}
+    assert len(set(work_keys.values())) == 2
+    assert platform.renditions_keys("work/") == [work_keys["bbbbbbbbbbbbbbbb"]]
 
 
 # --- rejected uploads -----------------------------------------------------------------------------------------------

@@ -101,6 +101,9 @@ class FakeProcessingStore:
         for key in keys:
             self.objects.pop((bucket, key), None)
 
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.objects.pop((bucket, key), None)
+
     def object_version(self, bucket: str, key: str) -> ObjectVersion | None:
         stored = self.objects.get((bucket, key))
         if stored is None:

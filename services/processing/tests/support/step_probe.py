@@ -50,6 +50,9 @@ class FileStore:
         for key in keys:
             self._path(bucket, key).unlink(missing_ok=True)
 
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.delete_objects(bucket, [key])
+
     def delete_prefix(self, bucket: str, prefix: str) -> int:
         found = [
             str(file.relative_to(self.root / bucket)) for file in (self.root / bucket).rglob("*") if file.is_file()

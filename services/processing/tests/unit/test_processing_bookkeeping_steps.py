@@ -129,7 +129,12 @@ def test_persist_makes_the_image_ready_with_what_the_steps_learned():
     state = state.model_copy(update={"claim": claim(state, SETTINGS, store), "validated": _validated()})
     state = state.model_copy(
         update={
-            "resized": Resized(intermediates={}, placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj", dominant_color="#1a2b3c"),
+            "resized": Resized(
+                work_key="work/unused",
+                intermediates={},
+                placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+                dominant_color="#1a2b3c",
+            ),
             "rendered": Rendered(renditions={}),
         }
     )
@@ -215,7 +220,12 @@ def _rendered_state(store: FakeProcessingStore) -> WorkflowState:
     thumb = Rendition(name="thumb", long_edge=150, files=files)
     return state.model_copy(
         update={
-            "resized": Resized(intermediates={}, placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj", dominant_color="#1a2b3c"),
+            "resized": Resized(
+                work_key="work/unused",
+                intermediates={},
+                placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+                dominant_color="#1a2b3c",
+            ),
             "rendered": Rendered(renditions={"thumb": thumb}),
         }
     )

@@ -81,7 +81,7 @@ bench-avif: setup  ## AVIF vs JPEG and WebP: bytes at equal PSNR, encode time, p
 	taskset -c 0 $(BIN)/python bench/avif.py $(BENCH_ARGS)
 	taskset -c 0,1 $(BIN)/python bench/avif.py --pipeline-only $(BENCH_ARGS)
 
-bench-cold-start: setup  ## init time of every handler beside a bare boto3 + Powertools baseline, zip sizes
+bench-cold-start: setup  ## init time of every handler over the floor (a handler with no code of ours), one CPU; zip sizes
 	$(BIN)/python bench/cold_start.py
 
 # docs/cost.md: COST_ARGS="--real-photos" (its measured rows), "--photos 100", "--param NAME=VALUE" (another configuration).

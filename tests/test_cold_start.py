@@ -1,6 +1,8 @@
 """Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
-no pixels (nor blurhash), the Tracer patches only boto (so nothing else is imported for X-Ray), and clients are made
-once per container. bench/cold_start.py measures the rest."""
+no pixels (nor blurhash), no handler imports pydantic-settings, auth loads no e-mail validation library, retrieval
+loads cryptography only to sign for the CDN, the Tracer patches only boto (so nothing else is imported for X-Ray), and
+clients are made once per container.
+bench/cold_start.py measures the rest (each handler's init over the floor)."""
 
 from __future__ import annotations
 
@@ -57,6 +59,67 @@ def test_only_the_image_step_handlers_import_the_image_libraries(handler: str) -
 
 def test_every_image_step_handler_exists() -> None:
     assert set(IMAGE_STEP_HANDLERS) < set(PROCESSING_HANDLERS)
+
+
+EVERY_HANDLER = [
+    (path.parents[2].name, f"{path.parents[1].name}.handlers.{path.stem}")
+    for path in sorted(ROOT.glob("services/*/imgplat_*/handlers/*.py"))
+    if path.name != "__init__.py"
+]
+
+
+@pytest.mark.parametrize(("service", "module"), EVERY_HANDLER, ids=[module for _, module in EVERY_HANDLER])
+def test_no_handler_imports_pydantic_settings(service: str, module: str) -> None:
+    # Given a fresh interpreter with only the service and the shared library on the path
+    # When the handler module is imported
+    imported = _libraries_imported_by(service, module, ["pydantic_settings", "dotenv"])
+    # Then settings are read without pydantic-settings (and its dotenv), ~20 ms of a cold start over the floor
+    assert imported == []
+
+
+@pytest.mark.parametrize(
+    "module", [module for service, module in API_HANDLERS if service == "retrieval"], ids=lambda module: module
+)
+def test_retrieval_handlers_load_cryptography_only_to_sign_for_the_cdn(module: str) -> None:
+    # Given a fresh interpreter with the retrieval service, which signs with S3 unless a CDN is wired in
+    # When a handler module is imported
+    imported = _libraries_imported_by("retrieval", module, ["cryptography"])
+    # Then cryptography (~25 ms) is not loaded: only a CloudFront signer, made on first use, needs it
+    assert imported == []
+
+
+@pytest.mark.parametrize("module", [module for service, module in API_HANDLERS if service == "auth"])
+def test_auth_handlers_check_addresses_without_email_validator(module: str) -> None:
+    # Given a fresh interpreter with the auth service, whose bodies carry e-mail addresses
+    # When a handler module is imported (pydantic builds every body's validator then)
+    imported = _libraries_imported_by("auth", module, ["email_validator", "dns", "idna"])
+    # Then no e-mail validation library is loaded: the address's shape is checked by a regular expression, and
+    # Cognito, which mails a code to it, is the authority on the rest
+    assert imported == []
+
+
+@pytest.mark.parametrize(
+    "module", ["imgplat_retrieval.handlers.get_image", "imgplat_retrieval.handlers.list_images"], ids=lambda m: m
+)
+def test_retrieval_functions_that_never_publish_leave_the_event_models_out(module: str) -> None:
+    # Given a fresh interpreter with the retrieval service, whose reads publish no event (only deletes do)
+    # When a reading handler module is imported
+    imported = _libraries_imported_by("retrieval", module, ["imgplat_common.image_events"])
+    # Then the event models (pydantic builds each at import) are not loaded
+    assert imported == []
+
+
+def test_the_rest_resolver_alone_already_loads_asyncio() -> None:
+    # Given a fresh interpreter importing only the module of the REST resolver, as the floor's handler does
+    code = (
+        "import json, sys; from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver;"
+        "print(json.dumps('asyncio' in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Then asyncio is loaded (the package's __init__ imports every resolver, AppSync's with asyncio, and Python runs
+    # it for any submodule): it is part of the floor, not ours. If this fails, Powertools stopped doing so, and the
+    # handlers should import the resolver from its own module to leave asyncio out.
+    assert json.loads(done.stdout) is True
 
 
 def _libraries_imported_by(service: str, module: str, libraries: Sequence[str]) -> list[str]:
@@ -129,3 +192,12 @@ def test_clients_are_made_once_per_container(store: Path) -> None:
     inside_cached = {id(node) for function in cached for node in ast.walk(function)}
     assert creations, f"{store}: no boto3 client found; is this still the adapter?"
     assert all(id(call) in inside_cached for call in creations), f"{store}: a boto3 client made outside a cache"
+
+
+@pytest.mark.parametrize("store", sorted(ROOT.glob("services/*/imgplat_*/store.py")), ids=lambda path: path.parts[-3])
+def test_stores_use_clients_and_never_boto3_resources(store: Path) -> None:
+    # Given a service's AWS adapter
+    calls = {ast.unparse(node.func) for node in ast.walk(ast.parse(store.read_text())) if isinstance(node, ast.Call)}
+    # Then it makes no boto3 resource: loading a resource model and building its classes costs a cold start more
+    # than the client it wraps (a table goes through imgplat_common.item_table.ItemTable instead)
+    assert "boto3.resource" not in calls

@@ -375,8 +375,8 @@ def images_table() -> Iterator[Any]:
     from imgplat_upload import store as upload_store
 
     caches = [
-        upload_store.dynamodb_resource,
-        processing_store.dynamodb_resource,
+        upload_store.dynamodb_client,
+        processing_store.dynamodb_client,
         processing_store.s3_client,
         processing_store.events_client,
         processing_store.processing_store,
@@ -409,7 +409,7 @@ def _retrieval_reads(table: Any, owner: str, image_id: str) -> tuple[ImageRecord
         images_table=TABLE, originals_bucket=ORIGINALS_BUCKET, renditions_bucket="r", event_bus_name=EVENT_BUS
     )
     events = boto3.client("events", region_name="us-east-1")
-    reader = RetrievalStore(table, boto3.client("s3", region_name="us-east-1"), events, settings)
+    reader = RetrievalStore(table, boto3.client("s3", region_name="us-east-1"), lambda: events, settings)
     record = find_image(reader, owner, image_id)
     listed, _ = reader.list_images(owner, limit=10, after_image_id=None)
     return record, describe_image(record).model_dump(mode="json"), listed

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic_settings import BaseSettings
+from imgplat_common.settings import PlatformSettings
 
 from local.serverless_files import serverless_config, service_dir, service_names
 
@@ -114,7 +114,9 @@ def test_only_the_settings_model_reads_the_environment(service):
 def _settings_defaults(service: str) -> set[str]:
     """The environment variables whose setting has a default in the service's settings model."""
     module = importlib.import_module(f"imgplat_{service}.settings")
-    models = [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, BaseSettings)]
+    models = [
+        value for value in vars(module).values() if isinstance(value, type) and issubclass(value, PlatformSettings)
+    ]
     return {name.upper() for model in models for name, field in model.model_fields.items() if not field.is_required()}
 
 

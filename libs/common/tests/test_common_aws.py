@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -103,3 +104,88 @@ def test_keys_s3_refuses_to_delete_are_reported():
 
     with pytest.raises(ObjectsNotDeleted, match="AccessDenied on 1 keys"):
         delete_keys(RefusingS3(), BUCKET, ["k"])
+
+
+# --- ItemTable: a table over the low-level client, answering as boto3's Table resource does ---------------------------
+
+
+@pytest.fixture
+def item_tables() -> Iterator[tuple[Any, Any]]:
+    """(ItemTable, boto3's Table resource) on the same moto table, keyed by owner and image_id."""
+    from imgplat_common.item_table import ItemTable
+
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        resource_table = dynamodb.create_table(
+            TableName="images",
+            KeySchema=[
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "image_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "owner", "AttributeType": "S"},
+                {"AttributeName": "image_id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield ItemTable(boto3.client("dynamodb", region_name="us-east-1"), "images"), resource_table
+
+
+def test_an_item_table_reads_and_writes_the_items_the_table_resource_does(item_tables):
+    # Given items written through an ItemTable, with nested maps, lists and numbers
+    table, resource_table = item_tables
+    item = {"owner": "u1", "image_id": "a", "size": Decimal(12), "renditions": {"small": {"width": 320}}, "tags": ["x"]}
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(image_id)")
+    table.put_item(Item={"owner": "u1", "image_id": "b"})
+    # Then both read them back as the same plain values (numbers as Decimal)
+    key = {"owner": "u1", "image_id": "a"}
+    assert table.get_item(Key=key, ConsistentRead=True)["Item"] == resource_table.get_item(Key=key)["Item"] == item
+    # And an update answers its attributes plain, with expression values given plain
+    updated = table.update_item(
+        Key=key,
+        UpdateExpression="SET #size = :size",
+        ExpressionAttributeNames={"#size": "size"},
+        ExpressionAttributeValues={":size": 13},
+        ReturnValues="ALL_NEW",
+    )
+    assert updated["Attributes"]["size"] == Decimal(13)
+    # And a query pages with plain keys, as the resource does
+    first = table.query(
+        KeyConditionExpression="#owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":owner": "u1"},
+        Limit=1,
+    )
+    assert [found["image_id"] for found in first["Items"]] == ["a"]
+    assert first["LastEvaluatedKey"] == key
+    rest = table.query(
+        KeyConditionExpression="#owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":owner": "u1"},
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    assert [found["image_id"] for found in rest["Items"]] == ["b"]
+
+
+def test_an_item_table_refusal_is_the_clients_error_with_the_item_in_dynamodbs_typed_form(item_tables):
+    # Given an item that exists
+    table, _ = item_tables
+    table.put_item(Item={"owner": "u1", "image_id": "a", "status": "READY"})
+    # When a conditional write is refused and asks for the item as it was
+    with pytest.raises(ClientError) as refused:
+        table.delete_item(
+            Key={"owner": "u1", "image_id": "a"},
+            ConditionExpression="#status = :expected",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":expected": "PROCESSING"},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    # Then the refusal is DynamoDB's, its item typed as the resource also leaves it
+    assert is_conditional_check_failure(refused.value)
+    assert refused.value.response["Item"]["status"] == {"S": "READY"}
+    # And an item that is gone reads as none
+    assert (
+        table.delete_item(Key={"owner": "u1", "image_id": "a"}, ReturnValues="ALL_OLD")["Attributes"]["status"]
+        == "READY"
+    )
+    assert "Item" not in table.get_item(Key={"owner": "u1", "image_id": "a"})

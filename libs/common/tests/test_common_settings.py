@@ -1,4 +1,4 @@
-"""libs/common settings (pydantic-settings): what a function reads from its environment, and what it refuses."""
+"""libs/common settings: what a function reads from its environment, and what it refuses."""
 
 import pytest
 from imgplat_common.settings import PlatformSettings, load_settings
@@ -89,7 +89,7 @@ def test_structured_fields_read_json(monkeypatch):
 def test_a_structured_field_refuses_text_that_is_not_json(monkeypatch):
     monkeypatch.setenv("IMAGES_TABLE", "images")
     monkeypatch.setenv("ALLOWED_CONTENT_TYPES", "image/png,image/webp")
-    with pytest.raises(ValueError, match="allowed_content_types"):  # pydantic-settings' SettingsError
+    with pytest.raises(ValueError, match="allowed_content_types"):  # named, so the operator knows which variable
         ExampleSettings()
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema
 
-# Cognito keeps addresses case-insensitively (UsernameConfiguration); lower case keeps our side the same.
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
+# Cognito is the authority on an address's syntax (it refuses what it cannot take) and proves it is real by mailing a
+# code; here only its shape: a local part of at most 64 characters, one @, a domain with a dot, no spaces or control
+# characters, at most 254 characters in all (RFC 5321). Not pydantic's EmailStr: importing its email-validator alone
+# takes more than the auth function's whole cold-start budget (docs/performance.md, cold start).
+_EMAIL_SHAPE = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+")
+MAX_EMAIL_LENGTH = 254
+
+
+def _email_shaped(address: str) -> str:
+    if len(address) > MAX_EMAIL_LENGTH or not _EMAIL_SHAPE.fullmatch(address):
+        raise ValueError("value is not a valid email address")
+    # Cognito keeps addresses case-insensitively (UsernameConfiguration); lower case keeps our side the same.
+    return address.lower()
+
+
+Email = Annotated[str, AfterValidator(_email_shaped), WithJsonSchema({"type": "string", "format": "email"})]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]  # Cognito's own limits
 Code = Annotated[SecretStr, Field(min_length=1, max_length=64)]
 Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]

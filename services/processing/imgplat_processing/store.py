@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from imgplat_common import image_events, object_deletion
 from imgplat_common.aws_errors import CONDITIONAL_CHECK_FAILED, error_code, http_status, is_transient
+from imgplat_common.item_table import ItemTable
 from imgplat_common.models import utc_now_iso
 from imgplat_common.status import ImageStatus, statuses_allowed_before
 
@@ -50,8 +51,8 @@ def s3_client() -> Any:
 
 
 @functools.cache
-def dynamodb_resource() -> Any:
-    return boto3.resource("dynamodb", config=_CLIENT_CONFIG)
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
 
 @functools.cache
@@ -68,7 +69,7 @@ def events_client() -> Any:
 def processing_store() -> ProcessingStore:
     """The store of this container (tests call processing_store.cache_clear() with the client caches)."""
     return ProcessingStore(
-        s3=s3_client, dynamodb=dynamodb_resource, stepfunctions=stepfunctions_client, events=events_client
+        s3=s3_client, dynamodb=dynamodb_client, stepfunctions=stepfunctions_client, events=events_client
     )
 
 
@@ -231,7 +232,7 @@ class ProcessingStore:
         assignments += _set_fields(fields or {}, names, values)
 
         what = f"{target.value} {owner}/{image_id} by {run_id}"
-        table = self._dynamodb().Table(table_name)
+        table = ItemTable(self._dynamodb(), table_name)
         try:
             with _translated_errors(what):
                 written = table.update_item(
@@ -261,7 +262,7 @@ class ProcessingStore:
         A Query on upload's status/updated_at index (never a Scan): the index holds the keys, status, updated_at and
         run_id of every record, so the cost grows with the records found, not with the table.
         """
-        table = self._dynamodb().Table(table_name)
+        table = ItemTable(self._dynamodb(), table_name)
         query: dict[str, Any] = {
             "IndexName": index_name,
             "KeyConditionExpression": "#status = :status AND #updated_at < :before",
@@ -303,7 +304,7 @@ class ProcessingStore:
         assignments = ["#status = :failed", "#updated_at = :now", *_set_fields(fields, names, values)]
         try:
             with _translated_errors(f"fail {owner}/{image_id}"):
-                self._dynamodb().Table(table_name).update_item(
+                ItemTable(self._dynamodb(), table_name).update_item(
                     Key={"owner": owner, "image_id": image_id},
                     UpdateExpression="SET " + ", ".join(assignments),
                     ConditionExpression="#status = :seen_status AND #updated_at = :seen_at",

@@ -2,31 +2,35 @@
 signing of rendition URLs (S3 pre-signed, or CloudFront signed with the delivery service's key pair), and the
 events bus (ImageDeleted).
 
-Clients are made once per container, on first use. botocore errors become the exceptions below, so the logic
+Clients are made once per container, on first use (the events client on the first publish: only delete_image
+publishes). botocore errors become the exceptions below, so the logic
 modules never see AWS error codes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.signers import CloudFrontSigner
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from imgplat_common import image_events, object_deletion
+from imgplat_common import object_deletion
 from imgplat_common.aws_errors import error_code, is_conditional_check_failure
+from imgplat_common.item_table import ItemTable
 from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 from imgplat_common.snapstart import renew_after_restore
 
 from imgplat_retrieval.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from imgplat_common.image_events import ImageEvent
 
 
 class StoreError(RuntimeError):
@@ -36,7 +40,8 @@ class StoreError(RuntimeError):
 class RetrievalStore:
     """Reads and deletes image records and objects and publishes ImageDeleted (rendition URLs: rendition_signer())."""
 
-    def __init__(self, table: Any, s3: Any, events: Any, settings: RetrievalSettings) -> None:
+    def __init__(self, table: Any, s3: Any, events: Callable[[], Any], settings: RetrievalSettings) -> None:
+        """`events` gives the EventBridge client when an event is first published."""
         self._table = table
         self._s3 = s3
         self._events = events
@@ -101,10 +106,13 @@ class RetrievalStore:
             raise StoreError(f"deleting image record {image_id} failed: {_code(error)}") from error
         return True
 
-    def publish_event(self, event: image_events.ImageEvent) -> None:
+    def publish_event(self, event: ImageEvent) -> None:
         """Put `event` on the platform's bus; StoreError when EventBridge refused or failed it."""
+        # Imported here: the event models weigh on a cold start, and only delete_image's function publishes.
+        from imgplat_common import image_events
+
         try:
-            image_events.put_event(self._events, self._event_bus_name, event)
+            image_events.put_event(self._events(), self._event_bus_name, event)
         except image_events.EventNotPublished as error:
             raise StoreError(str(error)) from error
         except ClientError as error:
@@ -134,6 +142,10 @@ class CloudFrontRenditionSigner:
     service's key group. The URL names only the path and the expiry, so one (key, expiry) is always one URL."""
 
     def __init__(self, base_url: str, key_pair_id: str, private_key_pem: bytes) -> None:
+        # Imported here: cryptography weighs on every cold start, and only a stage delivering through the CDN signs.
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         key = serialization.load_pem_private_key(private_key_pem, password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise StoreError("the CloudFront signing key must be an RSA private key (PEM)")
@@ -142,6 +154,9 @@ class CloudFrontRenditionSigner:
         self._signer = CloudFrontSigner(key_pair_id, self._sign)
 
     def _sign(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         # What CloudFront verifies: RSA with SHA-1 and PKCS#1 v1.5 padding over the policy.
         return self._private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront's scheme
 
@@ -159,9 +174,18 @@ def _code(error: ClientError) -> str:
 def retrieval_store() -> RetrievalStore:
     """The store of this container, built on first use (tests call retrieval_store.cache_clear())."""
     settings = load_settings(RetrievalSettings)
-    table = boto3.resource("dynamodb").Table(settings.images_table)
-    # SigV4 is what S3 accepts for SSE-KMS objects; boto3 may otherwise pick SigV2 for some endpoints.
-    return RetrievalStore(table=table, s3=_s3_client(), events=boto3.client("events"), settings=settings)
+    table = ItemTable(_dynamodb_client(), settings.images_table)
+    return RetrievalStore(table=table, s3=_s3_client(), events=_events_client, settings=settings)
+
+
+@cache
+def _dynamodb_client() -> Any:
+    return boto3.client("dynamodb")
+
+
+@cache
+def _events_client() -> Any:
+    return boto3.client("events")
 
 
 @cache
@@ -193,4 +217,4 @@ def rendition_signer() -> S3RenditionSigner | CloudFrontRenditionSigner:
 
 
 # With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
-renew_after_restore(retrieval_store, _s3_client, rendition_signer)
+renew_after_restore(retrieval_store, _dynamodb_client, _s3_client, _events_client, rendition_signer)

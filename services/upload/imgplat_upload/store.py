@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from imgplat_common.aws_errors import is_conditional_check_failure
+from imgplat_common.item_table import ItemTable
 from imgplat_common.models import ImageRecord
 from imgplat_common.snapstart import renew_after_restore
 
@@ -29,16 +30,16 @@ def s3_client() -> Any:
 
 
 @cache
-def dynamodb_resource() -> Any:
-    """The container's DynamoDB resource."""
-    return boto3.resource("dynamodb")
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client."""
+    return boto3.client("dynamodb")
 
 
 class DynamoImageRecords:
     """Image records in the images table (partition key `owner`, sort key `image_id`)."""
 
     def __init__(self, table_name: str) -> None:
-        self._table = dynamodb_resource().Table(table_name)
+        self._table = ItemTable(dynamodb_client(), table_name)
 
     def create(self, record: ImageRecord) -> None:
         """Store a new record; never overwrites one (ImageAlreadyExists)."""
@@ -86,4 +87,4 @@ class OriginalsUploadSigner:
 
 
 # With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).
-renew_after_restore(s3_client, dynamodb_resource)
+renew_after_restore(s3_client, dynamodb_client)

@@ -66,7 +66,7 @@ def platform(monkeypatch: pytest.MonkeyPatch, max_upload_bytes: int) -> Iterator
 def _forget_container_state() -> None:
     load_settings.cache_clear()
     store.s3_client.cache_clear()
-    store.dynamodb_resource.cache_clear()
+    store.dynamodb_client.cache_clear()
 
 
 @pytest.fixture

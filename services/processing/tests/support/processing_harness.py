@@ -238,7 +238,7 @@ class Platform:
 def _clear_container_caches() -> None:
     load_settings.cache_clear()
     store.s3_client.cache_clear()
-    store.dynamodb_resource.cache_clear()
+    store.dynamodb_client.cache_clear()
     store.stepfunctions_client.cache_clear()
     store.events_client.cache_clear()
     store.processing_store.cache_clear()

@@ -52,7 +52,7 @@ test: setup chromium  ## run every test
 lint: setup  ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common/src services/*/imgplat_* clients/cli/imgplat_cli scripts local
+	$(BIN)/mypy libs/common/src services/*/imgplat_* clients/cli/imgplat_cli scripts local bench
 
 package: setup $(VENV)/checkov/.installed  ## osls package every service and the compose project offline, check the zips, cfn-lint + checkov
 	$(BIN)/python scripts/package_services.py

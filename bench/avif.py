@@ -226,14 +226,16 @@ def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.machine())
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {model}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} "
-        f"usable), Python {platform.python_version()}, Pillow {Image.__version__}, libavif {features.version('avif')}"
+        f"usable), Python {platform.python_version()}, Pillow {features.version('pil')}, "
+        f"libavif {features.version('avif')}"
     )
 
 
 def _spread_over_the_corpus(count: int) -> list[Photo]:
     """`count` photos spread over the timing set (2-24 MP JPEGs, rotated and RGBA ones too: bench/photos.py)."""
     timing, _worst_case = ensure_corpus()
-    return timing[:: max(1, len(timing) // count)][:count]
+    spread: list[Photo] = timing[:: max(1, len(timing) // count)][:count]
+    return spread
 
 
 def _photo_of(path: Path) -> Photo:

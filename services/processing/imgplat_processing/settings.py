@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgplat_common.models import EVERY_RENDITION_FORMATS
+from imgplat_common.models import EVERY_RENDITION_FORMATS, RENDITION_FORMATS
 from imgplat_common.settings import PlatformSettings
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from imgplat_processing.rendition_specs import RenditionSpec, parse_rendition_specs
 
@@ -46,7 +46,15 @@ class ImageSettings(PlatformSettings):
     watermark_scale: float = 0.2  # a fraction of the width
     watermark_renditions: str = "medium,large"
 
-    # The renditions also encoded as AVIF (besides JPEG and WebP): the small ones, which a gallery shows by the
+    # The formats every rendition is written in (env RENDITION_FORMATS; the property of that name maps each rendition
+    # to its formats). One format saves a PUT and an encode per rendition (docs/cost.md); retrieval then offers what
+    # each image has: format=auto falls back to it, an explicit other format is a 400 naming it.
+    written_formats: str = Field(
+        default=",".join(EVERY_RENDITION_FORMATS),
+        validation_alias=AliasChoices("rendition_formats", "written_formats"),
+    )
+
+    # The renditions also encoded as AVIF (besides the formats above): the small ones, which a gallery shows by the
     # dozen, where an AVIF costs little time; a large one would take longer than all other outputs together
     # (docs/performance.md). Empty for none.
     avif_renditions: str = "thumb,small"
@@ -55,6 +63,12 @@ class ImageSettings(PlatformSettings):
     @classmethod
     def _renditions_parse(cls, value: str) -> str:
         parse_rendition_specs(value)  # a name rendition_key would refuse, a bad size: refused at load
+        return value
+
+    @field_validator("written_formats")
+    @classmethod
+    def _written_formats_known(cls, value: str) -> str:
+        _parse_written_formats(value)
         return value
 
     @property
@@ -68,11 +82,17 @@ class ImageSettings(PlatformSettings):
     @property
     def rendition_formats(self) -> dict[str, tuple[str, ...]]:
         """The formats each rendition is encoded in, by name."""
+        written = _parse_written_formats(self.written_formats)
         avif = {name.strip() for name in self.avif_renditions.split(",") if name.strip()}
         return {
-            spec.name: EVERY_RENDITION_FORMATS + (("avif",) if spec.name in avif else ())
+            spec.name: written + (("avif",) if spec.name in avif and "avif" not in written else ())
             for spec in self.rendition_specs
         }
+
+    @property
+    def every_rendition_formats(self) -> tuple[str, ...]:
+        """The formats every rendition has (RENDITION_FORMATS), AVIF aside."""
+        return _parse_written_formats(self.written_formats)
 
     @property
     def validation_limits(self) -> ValidationLimits:
@@ -101,6 +121,20 @@ class ImageSettings(PlatformSettings):
             scale=self.watermark_scale,
             renditions=self.watermarked_renditions,
         )
+
+
+def _parse_written_formats(value: str) -> tuple[str, ...]:
+    """RENDITION_FORMATS as a tuple, in the order written, each once; ValueError naming what is wrong."""
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not formats:
+        raise ValueError(f"RENDITION_FORMATS names no format; choose one or more of: {', '.join(RENDITION_FORMATS)}.")
+    unknown = [image_format for image_format in formats if image_format not in RENDITION_FORMATS]
+    if unknown:
+        raise ValueError(
+            f"RENDITION_FORMATS names an unknown format ({', '.join(unknown)}); "
+            f"choose from: {', '.join(RENDITION_FORMATS)}."
+        )
+    return formats
 
 
 class ProcessingSettings(ImageSettings):

@@ -155,6 +155,30 @@ def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform
     assert not record.renditions["thumb"].watermarked
 
 
+def test_rendition_formats_webp_writes_each_rendition_once_as_webp_and_the_record_lists_only_those(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a deployment that writes every rendition as WebP only, and no AVIF
+    monkeypatch.setenv("RENDITION_FORMATS", "webp")
+    monkeypatch.setenv("AVIF_RENDITIONS", "")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1000, 800), orientation=1))
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then each rendition is one WebP object, the record names nothing else, and nothing else is left
+    assert run.end_state == "Done", run.errors
+    record = platform.record(request)
+    assert {name: tuple(rendition.files) for name, rendition in record.renditions.items()} == dict.fromkeys(
+        RENDITION_LONG_EDGES, ("webp",)
+    )
+    published = sorted(rendition.files["webp"].key for rendition in record.renditions.values())
+    assert platform.renditions_keys() == published
+    for rendition in record.renditions.values():
+        assert _image_of(platform, rendition.files["webp"].key).format == "WEBP"
+
+
 @contextmanager
 def _s3_calls() -> Iterator[list[tuple[str, str]]]:
     """(operation, key) of every S3 call the steps make meanwhile (listings have no key: "")."""

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from imgplat_processing.images.watermark import WatermarkConfig
 
 MIB = 1024 * 1024
+# The renditions bucket's folder the Watermark role may read (and list, so a missing logo is NoSuchKey, not
+# AccessDenied: serverless.yml): a logo anywhere else could never be read.
+WATERMARK_LOGO_PREFIX = "config/"
 
 
 class ImageSettings(PlatformSettings):
@@ -39,7 +42,7 @@ class ImageSettings(PlatformSettings):
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
 
     watermark_text: str = "© imgplat"
-    watermark_logo_key: str = ""  # e.g. config/logo.png in the renditions bucket; empty for text only
+    watermark_logo_key: str = ""  # below WATERMARK_LOGO_PREFIX, e.g. config/logo.png; empty for text only
     watermark_position: str = "bottom-right"
     watermark_opacity: float = 0.5
     watermark_margin: float = 0.03  # a fraction of the long edge
@@ -63,6 +66,16 @@ class ImageSettings(PlatformSettings):
     @classmethod
     def _renditions_parse(cls, value: str) -> str:
         parse_rendition_specs(value)  # a name rendition_key would refuse, a bad size: refused at load
+        return value
+
+    @field_validator("watermark_logo_key")
+    @classmethod
+    def _logo_in_the_readable_folder(cls, value: str) -> str:
+        if value and not value.startswith(WATERMARK_LOGO_PREFIX):
+            raise ValueError(
+                f"WATERMARK_LOGO_KEY must be below {WATERMARK_LOGO_PREFIX} in the renditions bucket (the only folder "
+                f"the Watermark step may read), e.g. {WATERMARK_LOGO_PREFIX}logo.png."
+            )
         return value
 
     @field_validator("written_formats")

@@ -155,6 +155,21 @@ def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform
     assert not record.renditions["thumb"].watermarked
 
 
+def test_a_missing_logo_stamps_the_text_alone_and_the_image_becomes_ready(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, logged: LogLines
+):
+    # Given a logo key that names no object (NoSuchKey: on AWS the role may list config/ for that, serverless.yml)
+    monkeypatch.setenv("WATERMARK_LOGO_KEY", "config/no-such-logo.png")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1000, 800), orientation=1))
+
+    run = run_workflow(request)
+
+    assert run.end_state == "Done", run.errors
+    assert platform.record(request).renditions["large"].watermarked
+    assert any(line.get("message") == "watermark logo not found; stamping text only" for line in logged())
+
+
 def test_rendition_formats_webp_writes_each_rendition_once_as_webp_and_the_record_lists_only_those(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ):

@@ -119,3 +119,18 @@ def test_rendition_formats_refuse_an_unknown_or_empty_list_when_the_settings_loa
 
     with pytest.raises(ValidationError, match=message):
         load_settings(ProcessingSettings)
+
+
+def test_a_logo_outside_the_folder_the_watermark_step_may_read_is_refused_when_the_settings_load(
+    environment: pytest.MonkeyPatch,
+):
+    environment.setenv("WATERMARK_LOGO_KEY", "logos/brand.png")
+
+    with pytest.raises(ValidationError, match="below config/"):
+        load_settings(ProcessingSettings)
+
+
+def test_a_logo_in_the_config_folder_is_accepted(environment: pytest.MonkeyPatch):
+    environment.setenv("WATERMARK_LOGO_KEY", "config/brand/logo.png")
+
+    assert load_settings(ProcessingSettings).watermark_logo_key == "config/brand/logo.png"

@@ -353,6 +353,39 @@ def test_original_gone_mid_run_marks_failed_with_an_error_id(platform: Platform)
     assert platform.renditions_keys() == []
 
 
+def test_a_run_resized_before_the_one_work_object_upgrade_ends_failed_at_watermark_and_leaves_nothing(
+    platform: Platform,
+):
+    # Given a run whose Resize ran on the code before this upgrade: one raw object per rendition, each named in the
+    # step result, and no work_key (docs/deploy.md, Updating: runs in flight)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def resized_by_the_previous_release(state: dict[str, Any]) -> dict[str, Any]:
+        resized = state["resized"]
+        folder = resized["work_key"].rsplit("/", 1)[0]
+        platform.s3.delete_object(Bucket=RENDITIONS_BUCKET, Key=resized["work_key"])
+        intermediates = {}
+        for name, intermediate in resized["intermediates"].items():
+            key = f"{folder}/{name}.raw"
+            platform.s3.put_object(Bucket=RENDITIONS_BUCKET, Key=key, Body=b"pixels")
+            intermediates[name] = {
+                "key": key,
+                **{field: intermediate[field] for field in ("long_edge", "width", "height", "mode")},
+            }
+        old_shape = {key: value for key, value in resized.items() if key != "work_key"}
+        return {**state, "resized": {**old_shape, "intermediates": intermediates}}
+
+    # When the upgraded Watermark receives it
+    run = run_workflow(request, before={"Watermark": resized_by_the_previous_release})
+
+    # Then the run ends FAILED with an error id (the cause in Watermark's error), and the old files are gone
+    assert run.path[-4:] == ["Watermark", "MarkFailed", "FailureOutcome", "ProcessingFailed"]
+    assert run.errors and run.errors[0]["Error"] == "ValidationError", run.errors
+    record = platform.record(request)
+    assert record.status is ImageStatus.FAILED and record.error_id
+    assert platform.renditions_keys() == []
+
+
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")  # Persist fails before counting anything
 def test_failure_after_renditions_were_published_removes_them(platform: Platform):
     # Given Persist receives a state it cannot use (a broken step), after Watermark published the renditions

@@ -108,3 +108,23 @@ def test_a_usage_error_is_json_too_when_json_is_asked_for(tmp_path):
         assert result.returncode == 2 and result.stdout == ""
         error = json.loads(result.stderr)["error"]
         assert error["code"] == "usage" and "does not exist" in error["message"]
+
+
+def test_a_rendition_link_without_format_asks_for_auto_so_a_deployment_without_jpeg_still_answers(
+    tmp_path, monkeypatch
+):
+    asked: list[dict[str, str]] = []
+
+    def recording_platform(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        return fake_platform(request)
+
+    monkeypatch.setenv("IMGPLAT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("IMGPLAT_API_URL", API)
+    TokenCache().save(API, Session("ada@example.com", "id", "access", "refresh", time.time() + 3600))
+    http = httpx.Client(transport=httpx.MockTransport(recording_platform))
+
+    result = CliRunner().invoke(app, ["get", IMAGE_ID, "--size", "large", "--json"], obj=http)
+
+    assert result.exit_code == 0, result.stderr
+    assert asked == [{"size": "large", "format": "auto"}]

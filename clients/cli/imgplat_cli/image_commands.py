@@ -47,6 +47,8 @@ class Size(StrEnum):
 
 
 class Format(StrEnum):
+    # The API's choice among the formats the rendition has: JPEG unless the deployment writes none (renditionFormats).
+    AUTO = "auto"
     JPEG = "jpeg"
     WEBP = "webp"
     # Only some sizes have AVIF (processing's avifRenditions); for the others the API answers 400 naming their formats.
@@ -183,7 +185,7 @@ def get(
     image_id: Annotated[str, typer.Argument(help="The image id (from upload or list).")],
     *,
     size: Annotated[Size | None, typer.Option(help="A rendition: its link, or with --output/--open the image.")] = None,
-    image_format: Annotated[Format, typer.Option("--format", help="The rendition's encoding.")] = Format.JPEG,
+    image_format: Annotated[Format, typer.Option("--format", help="The rendition's encoding.")] = Format.AUTO,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the rendition to this file.")] = None,
     open_in_browser: Annotated[bool, typer.Option("--open", help="Open the rendition in a browser.")] = False,
     json_output: JsonOption = False,

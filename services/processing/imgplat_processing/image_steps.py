@@ -13,7 +13,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 from imgplat_common.keys import original_key, rendition_key, work_prefix
-from imgplat_common.models import EVERY_RENDITION_FORMATS, RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
+from imgplat_common.models import RENDITION_MIME_TYPES, ExifSummary, Rendition, RenditionFile
 from imgplat_common.observability import logger
 from PIL import Image
 
@@ -125,8 +125,9 @@ def resize(state: WorkflowState, settings: ProcessingSettings, store: ObjectStor
 
 @reports_rejections
 def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectStore) -> Rendered:
-    """Watermark the intermediates that the config names, encode each as JPEG and WebP (and AVIF for those that
-    settings.avif_renditions names), then delete the run's work object by its key (no listing).
+    """Watermark the intermediates that the config names, encode each in settings.rendition_formats (JPEG and WebP
+    by default, AVIF too for those that settings.avif_renditions names), then delete the run's work object by its
+    key (no listing).
 
     Uploads run in a small thread pool (boto3 releases the GIL while it waits); the stamping and encoding are
     images.pipeline.watermark_and_encode's (one encode thread per CPU).
@@ -160,9 +161,9 @@ def watermark(state: WorkflowState, settings: ProcessingSettings, store: ObjectS
         )
         return RenditionFile(key=key, width=image.width, height=image.height, bytes=len(body))
 
-    # A rendition the settings no longer name (they changed between Resize and this step) gets the usual two.
+    # A rendition the settings no longer name (they changed between Resize and this step) gets every rendition's.
     configured = settings.rendition_formats
-    formats = {name: configured.get(name, EVERY_RENDITION_FORMATS) for name in loaded}
+    formats = {name: configured.get(name, settings.every_rendition_formats) for name in loaded}
     published = watermark_and_encode(loaded, config, formats, pool, publish)
     renditions = {
         name: Rendition(

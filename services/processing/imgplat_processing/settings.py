@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgplat_common.models import EVERY_RENDITION_FORMATS
+from imgplat_common.models import EVERY_RENDITION_FORMATS, RENDITION_FORMATS
 from imgplat_common.settings import PlatformSettings
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from imgplat_processing.rendition_specs import RenditionSpec, parse_rendition_specs
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from imgplat_processing.images.watermark import WatermarkConfig
 
 MIB = 1024 * 1024
+# The renditions bucket's folder the Watermark role may read (and list, so a missing logo is NoSuchKey, not
+# AccessDenied: serverless.yml): a logo anywhere else could never be read.
+WATERMARK_LOGO_PREFIX = "config/"
 
 
 class ImageSettings(PlatformSettings):
@@ -39,14 +42,22 @@ class ImageSettings(PlatformSettings):
     renditions: str = "thumb:150,small:320,medium:800,large:1600"
 
     watermark_text: str = "© imgplat"
-    watermark_logo_key: str = ""  # e.g. config/logo.png in the renditions bucket; empty for text only
+    watermark_logo_key: str = ""  # below WATERMARK_LOGO_PREFIX, e.g. config/logo.png; empty for text only
     watermark_position: str = "bottom-right"
     watermark_opacity: float = 0.5
     watermark_margin: float = 0.03  # a fraction of the long edge
     watermark_scale: float = 0.2  # a fraction of the width
     watermark_renditions: str = "medium,large"
 
-    # The renditions also encoded as AVIF (besides JPEG and WebP): the small ones, which a gallery shows by the
+    # The formats every rendition is written in (env RENDITION_FORMATS; the property of that name maps each rendition
+    # to its formats). One format saves a PUT and an encode per rendition (docs/cost.md); retrieval then offers what
+    # each image has: format=auto falls back to it, an explicit other format is a 400 naming it.
+    written_formats: str = Field(
+        default=",".join(EVERY_RENDITION_FORMATS),
+        validation_alias=AliasChoices("rendition_formats", "written_formats"),
+    )
+
+    # The renditions also encoded as AVIF (besides the formats above): the small ones, which a gallery shows by the
     # dozen, where an AVIF costs little time; a large one would take longer than all other outputs together
     # (docs/performance.md). Empty for none.
     avif_renditions: str = "thumb,small"
@@ -55,6 +66,22 @@ class ImageSettings(PlatformSettings):
     @classmethod
     def _renditions_parse(cls, value: str) -> str:
         parse_rendition_specs(value)  # a name rendition_key would refuse, a bad size: refused at load
+        return value
+
+    @field_validator("watermark_logo_key")
+    @classmethod
+    def _logo_in_the_readable_folder(cls, value: str) -> str:
+        if value and not value.startswith(WATERMARK_LOGO_PREFIX):
+            raise ValueError(
+                f"WATERMARK_LOGO_KEY must be below {WATERMARK_LOGO_PREFIX} in the renditions bucket (the only folder "
+                f"the Watermark step may read), e.g. {WATERMARK_LOGO_PREFIX}logo.png."
+            )
+        return value
+
+    @field_validator("written_formats")
+    @classmethod
+    def _written_formats_known(cls, value: str) -> str:
+        _parse_written_formats(value)
         return value
 
     @property
@@ -68,11 +95,17 @@ class ImageSettings(PlatformSettings):
     @property
     def rendition_formats(self) -> dict[str, tuple[str, ...]]:
         """The formats each rendition is encoded in, by name."""
+        written = _parse_written_formats(self.written_formats)
         avif = {name.strip() for name in self.avif_renditions.split(",") if name.strip()}
         return {
-            spec.name: EVERY_RENDITION_FORMATS + (("avif",) if spec.name in avif else ())
+            spec.name: written + (("avif",) if spec.name in avif and "avif" not in written else ())
             for spec in self.rendition_specs
         }
+
+    @property
+    def every_rendition_formats(self) -> tuple[str, ...]:
+        """The formats every rendition has (RENDITION_FORMATS), AVIF aside."""
+        return _parse_written_formats(self.written_formats)
 
     @property
     def validation_limits(self) -> ValidationLimits:
@@ -101,6 +134,20 @@ class ImageSettings(PlatformSettings):
             scale=self.watermark_scale,
             renditions=self.watermarked_renditions,
         )
+
+
+def _parse_written_formats(value: str) -> tuple[str, ...]:
+    """RENDITION_FORMATS as a tuple, in the order written, each once; ValueError naming what is wrong."""
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not formats:
+        raise ValueError(f"RENDITION_FORMATS names no format; choose one or more of: {', '.join(RENDITION_FORMATS)}.")
+    unknown = [image_format for image_format in formats if image_format not in RENDITION_FORMATS]
+    if unknown:
+        raise ValueError(
+            f"RENDITION_FORMATS names an unknown format ({', '.join(unknown)}); "
+            f"choose from: {', '.join(RENDITION_FORMATS)}."
+        )
+    return formats
 
 
 class ProcessingSettings(ImageSettings):

@@ -188,6 +188,13 @@ class WorkflowState(ProcessingRequest):
         logger.append_keys(run_id=state.run_id)
         return state
 
+    @classmethod
+    def of_ending_event(cls, event: dict[str, Any]) -> WorkflowState:
+        """The state an ending (MarkRejected, MarkFailed) reads: without Resize's result, which no ending needs, so
+        a run whose Resize ran on another release (another result shape) still ends with its status and its files
+        removed instead of failing its own ending (docs/deploy.md, Updating)."""
+        return cls.of_step_event({key: value for key, value in event.items() if key != "resized"})
+
 
 ResultT = TypeVar("ResultT")
 Params = ParamSpec("Params")

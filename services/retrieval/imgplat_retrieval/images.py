@@ -12,7 +12,7 @@ from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
 from imgplat_retrieval.negotiation import negotiate_format
-from imgplat_retrieval.rendition_urls import UrlIssuer
+from imgplat_retrieval.rendition_urls import UrlIssuer, most_compatible_format
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
 
 # One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
@@ -41,15 +41,14 @@ class RequestedFormat(StrEnum):
 
 
 # format=auto's order, best first: the smallest files at equal quality (docs/performance.md). JPEG comes last: every
-# rendition has it and every client decodes it, so it is what a client gets that names nothing better.
+# client decodes it, so it is what a client gets that names nothing better (rendition_urls.MOST_COMPATIBLE_FIRST).
 PREFERRED_FORMATS = (RenditionFormat.AVIF, RenditionFormat.WEBP, RenditionFormat.JPEG)
 
 
-def requested_format(query: RequestedFormat | None, accept: str | None) -> RequestedFormat:
-    """What a request asks for: its `format`, else auto when it sends an Accept header, else JPEG."""
-    if query is not None:
-        return query
-    return RequestedFormat.AUTO if accept else RequestedFormat.JPEG
+def requested_format(query: RequestedFormat | None) -> RequestedFormat:
+    """What a request asks for: its `format`, else auto. Auto without an Accept header is the most widely decoded
+    format the rendition has: JPEG, unless processing's renditionFormats wrote none."""
+    return RequestedFormat.AUTO if query is None else query
 
 
 class ImageReader(Protocol):
@@ -77,9 +76,10 @@ def link_rendition(
 ) -> RenditionLink:
     """A signed download link to one rendition of a READY image (the same link within a CloudFront URL window), in
     the format `requested`; for auto, the format of the rendition that `accept` (the request's Accept header)
-    prefers, JPEG when it names none it has.
+    prefers, else the most widely decoded one it has (JPEG by default).
 
-    Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have.
+    Conflict (not_ready) while the image has no renditions; BadRequest for a size or format it does not have (the
+    error's details list the ones it has).
     """
     if record.status is not ImageStatus.READY:
         raise _not_ready(record)
@@ -127,7 +127,7 @@ def _choose_format(rendition: Rendition, requested: RequestedFormat, accept: str
         return RenditionFormat(chosen)
     # Nothing acceptable that it has: the most widely decoded format it has (RFC 9110 lets a server disregard
     # Accept rather than answer 406).
-    return next((f for f in reversed(PREFERRED_FORMATS) if f.value in rendition.files), RenditionFormat.JPEG)
+    return RenditionFormat(most_compatible_format(rendition.files) or RenditionFormat.JPEG)
 
 
 def _not_ready(record: ImageRecord) -> Conflict:

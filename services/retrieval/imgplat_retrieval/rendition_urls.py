@@ -7,6 +7,7 @@ for one rendition within a window gets the very same URL, and a browser that cac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,8 +16,9 @@ from imgplat_common.status import ImageStatus
 
 from imgplat_retrieval.settings import RetrievalSettings
 
-# The format of the thumbnail GET /images gives each item: every rendition exists as JPEG.
-THUMBNAIL_FORMAT = "jpeg"
+# Most widely decoded first: what a client gets that names no better format (the listing's thumbnail, format=auto
+# without an acceptable match). By default every rendition has JPEG; processing's renditionFormats may leave it out.
+MOST_COMPATIBLE_FIRST = ("jpeg", "webp", "avif")
 
 
 class RenditionSigner(Protocol):
@@ -60,13 +62,22 @@ class UrlIssuer:
         return self.signer.rendition_url(key, RENDITION_MIME_TYPES[image_format], self.expires_at)
 
 
+def most_compatible_format(formats: Iterable[str]) -> str | None:
+    """Of `formats` (a rendition's), the one most clients decode (MOST_COMPATIBLE_FIRST); None if it has none."""
+    present = set(formats)
+    return next((image_format for image_format in MOST_COMPATIBLE_FIRST if image_format in present), None)
+
+
 def thumbnail_url(record: ImageRecord, issuer: UrlIssuer) -> str | None:
-    """A signed URL of the image's smallest rendition as JPEG; None while the image has none (not READY)."""
-    with_jpeg = [rendition for rendition in record.renditions.values() if THUMBNAIL_FORMAT in rendition.files]
-    if record.status is not ImageStatus.READY or not with_jpeg:
+    """A signed URL of the image's smallest rendition in its most widely decoded format (JPEG unless processing
+    wrote none); None while the image has none (not READY)."""
+    if record.status is not ImageStatus.READY or not record.renditions:
         return None
-    smallest = min(with_jpeg, key=lambda rendition: rendition.long_edge)
-    return issuer.url(smallest.files[THUMBNAIL_FORMAT].key, THUMBNAIL_FORMAT)
+    smallest = min(record.renditions.values(), key=lambda rendition: rendition.long_edge)
+    image_format = most_compatible_format(smallest.files)
+    if image_format is None:
+        return None
+    return issuer.url(smallest.files[image_format].key, image_format)
 
 
 def url_lifetime(settings: RetrievalSettings) -> UrlLifetime:

@@ -109,7 +109,10 @@ class ImageSummary(_RecordAnswer):
     placeholder: str | None
     dominant_color: str | None
     thumbnail_url: str | None = Field(
-        description="Signed URL of the smallest rendition (JPEG), as GET /image/{id}?size= gives it; null unless READY."
+        description=(
+            "Signed URL of the smallest rendition in its most widely decoded format (JPEG unless the deployment "
+            "writes none), as GET /image/{id}?size= gives it; null unless READY."
+        ),
     )
 
 

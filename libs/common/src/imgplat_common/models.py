@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from imgplat_common.keys import original_key
 from imgplat_common.status import ImageStatus
 
-# The encodings a rendition may exist in, and the type each is stored and served with. Every rendition has JPEG and
-# WebP; AVIF only those that processing's settings name (AVIF_RENDITIONS: it costs far more time to encode).
+# The encodings a rendition may exist in, and the type each is stored and served with. By default every rendition has
+# JPEG and WebP (processing's RENDITION_FORMATS may name fewer), AVIF only those that processing's settings name
+# (AVIF_RENDITIONS: it costs far more time to encode); a reader offers what each image's record lists.
 RENDITION_MIME_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
 RENDITION_FORMATS = tuple(RENDITION_MIME_TYPES)
-EVERY_RENDITION_FORMATS = ("jpeg", "webp")
+EVERY_RENDITION_FORMATS = ("jpeg", "webp")  # RENDITION_FORMATS' default
 
 
 def utc_now_iso() -> str:
@@ -39,7 +40,7 @@ class RenditionFile(_Shape):
 
 
 class Rendition(_Shape):
-    """A named rendition, available in EVERY_RENDITION_FORMATS and perhaps in AVIF."""
+    """A named rendition, available in the formats its files name (by default EVERY_RENDITION_FORMATS, perhaps AVIF)."""
 
     name: str
     long_edge: int

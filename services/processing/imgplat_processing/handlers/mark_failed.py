@@ -18,7 +18,7 @@ from imgplat_processing.workflow_state import WorkflowState
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = WorkflowState.of_step_event(event)
+    state = WorkflowState.of_ending_event(event)
     outcome = mark_failed(state, load_settings(ProcessingSettings), processing_store())
     metrics.add_metric(name="ImagesFailed", unit=MetricUnit.Count, value=1 if outcome.recorded else 0)
     return outcome.model_dump(mode="json")

@@ -155,6 +155,45 @@ def test_logo_watermark_from_the_renditions_bucket_is_stamped(platform: Platform
     assert not record.renditions["thumb"].watermarked
 
 
+def test_a_missing_logo_stamps_the_text_alone_and_the_image_becomes_ready(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, logged: LogLines
+):
+    # Given a logo key that names no object (NoSuchKey: on AWS the role may list config/ for that, serverless.yml)
+    monkeypatch.setenv("WATERMARK_LOGO_KEY", "config/no-such-logo.png")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1000, 800), orientation=1))
+
+    run = run_workflow(request)
+
+    assert run.end_state == "Done", run.errors
+    assert platform.record(request).renditions["large"].watermarked
+    assert any(line.get("message") == "watermark logo not found; stamping text only" for line in logged())
+
+
+def test_rendition_formats_webp_writes_each_rendition_once_as_webp_and_the_record_lists_only_those(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a deployment that writes every rendition as WebP only, and no AVIF
+    monkeypatch.setenv("RENDITION_FORMATS", "webp")
+    monkeypatch.setenv("AVIF_RENDITIONS", "")
+    load_settings.cache_clear()
+    request = platform.upload(samples.jpeg_with_exif_orientation((1000, 800), orientation=1))
+
+    # When the workflow runs
+    run = run_workflow(request)
+
+    # Then each rendition is one WebP object, the record names nothing else, and nothing else is left
+    assert run.end_state == "Done", run.errors
+    record = platform.record(request)
+    assert {name: tuple(rendition.files) for name, rendition in record.renditions.items()} == dict.fromkeys(
+        RENDITION_LONG_EDGES, ("webp",)
+    )
+    published = sorted(rendition.files["webp"].key for rendition in record.renditions.values())
+    assert platform.renditions_keys() == published
+    for rendition in record.renditions.values():
+        assert _image_of(platform, rendition.files["webp"].key).format == "WEBP"
+
+
 @contextmanager
 def _s3_calls() -> Iterator[list[tuple[str, str]]]:
     """(operation, key) of every S3 call the steps make meanwhile (listings have no key: "")."""
@@ -311,6 +350,39 @@ def test_original_gone_mid_run_marks_failed_with_an_error_id(platform: Platform)
     assert record.status is ImageStatus.FAILED
     assert record.error_id and len(record.error_id) == 32
     assert run.state["outcome"]["error_id"] == record.error_id
+    assert platform.renditions_keys() == []
+
+
+def test_a_run_resized_before_the_one_work_object_upgrade_ends_failed_at_watermark_and_leaves_nothing(
+    platform: Platform,
+):
+    # Given a run whose Resize ran on the code before this upgrade: one raw object per rendition, each named in the
+    # step result, and no work_key (docs/deploy.md, Updating: runs in flight)
+    request = platform.upload(samples.jpeg_with_exif_orientation())
+
+    def resized_by_the_previous_release(state: dict[str, Any]) -> dict[str, Any]:
+        resized = state["resized"]
+        folder = resized["work_key"].rsplit("/", 1)[0]
+        platform.s3.delete_object(Bucket=RENDITIONS_BUCKET, Key=resized["work_key"])
+        intermediates = {}
+        for name, intermediate in resized["intermediates"].items():
+            key = f"{folder}/{name}.raw"
+            platform.s3.put_object(Bucket=RENDITIONS_BUCKET, Key=key, Body=b"pixels")
+            intermediates[name] = {
+                "key": key,
+                **{field: intermediate[field] for field in ("long_edge", "width", "height", "mode")},
+            }
+        old_shape = {key: value for key, value in resized.items() if key != "work_key"}
+        return {**state, "resized": {**old_shape, "intermediates": intermediates}}
+
+    # When the upgraded Watermark receives it
+    run = run_workflow(request, before={"Watermark": resized_by_the_previous_release})
+
+    # Then the run ends FAILED with an error id (the cause in Watermark's error), and the old files are gone
+    assert run.path[-4:] == ["Watermark", "MarkFailed", "FailureOutcome", "ProcessingFailed"]
+    assert run.errors and run.errors[0]["Error"] == "ValidationError", run.errors
+    record = platform.record(request)
+    assert record.status is ImageStatus.FAILED and record.error_id
     assert platform.renditions_keys() == []
 
 

@@ -1,5 +1,5 @@
 """Least privilege for the images table: it is SSE-KMS with the platform key, so every function that reads or
-writes it may use that key, but only through DynamoDB."""
+writes it may use that key, but only through DynamoDB. And the Watermark role's one listing permission."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from imgplat_processing.settings import WATERMARK_LOGO_PREFIX
 
 from local.serverless_files import load_yaml
 
@@ -44,3 +45,18 @@ def test_table_writers_may_use_the_platform_key_only_via_dynamodb(service: str, 
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] in ("${param:kmsKeyArn}", {"Fn::GetAtt": ["PlatformKey", "Arn"]})
     assert "${AWS::Region}" in str(statement["Condition"]["StringEquals"]["kms:ViaService"])
+
+
+def test_watermark_may_list_only_the_logos_folder_so_a_missing_logo_is_no_such_key():
+    # S3 answers GetObject of a missing key with AccessDenied unless the caller may list that key: without this a
+    # missing logo would fail every Watermark instead of stamping the text alone (image_steps._watermark_logo).
+    statements = _statements("processing", "watermark")
+
+    listing = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
+
+    (statement,) = listing
+    assert statement["Action"] == ["s3:ListBucket"] and statement["Effect"] == "Allow"
+    assert statement["Resource"] == {"Fn::GetAtt": ["RenditionsBucket", "Arn"]}
+    assert statement["Condition"] == {"StringLike": {"s3:prefix": [f"{WATERMARK_LOGO_PREFIX}*"]}}
+    reads = [statement for statement in statements if statement["Action"] == ["s3:GetObject"]]
+    assert {"Fn::Sub": f"${{RenditionsBucket.Arn}}/{WATERMARK_LOGO_PREFIX}*"} in reads[0]["Resource"]

@@ -86,3 +86,51 @@ def test_empty_avif_renditions_means_no_avif_and_the_default_is_the_small_rendit
     load_settings.cache_clear()
 
     assert all("avif" not in formats for formats in load_settings(ProcessingSettings).rendition_formats.values())
+
+
+def test_rendition_formats_default_to_jpeg_and_webp_for_every_rendition(environment: pytest.MonkeyPatch):
+    formats = load_settings(ProcessingSettings).rendition_formats
+
+    assert {name: encodings[:2] for name, encodings in formats.items()} == dict.fromkeys(formats, ("jpeg", "webp"))
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"), [("webp", ("webp",)), (" JPEG ", ("jpeg",)), ("webp,jpeg", ("webp", "jpeg"))]
+)
+def test_rendition_formats_name_what_every_rendition_is_written_in_and_avif_still_adds(
+    environment: pytest.MonkeyPatch, written: str, expected: tuple[str, ...]
+):
+    environment.setenv("RENDITION_FORMATS", written)
+    environment.setenv("AVIF_RENDITIONS", "thumb")
+
+    formats = load_settings(ProcessingSettings).rendition_formats
+
+    assert formats == {"thumb": (*expected, "avif"), "small": expected, "medium": expected, "large": expected}
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [("webp,gif", "unknown format \\(gif\\)"), ("", "names no format"), (" , ", "names no format")],
+)
+def test_rendition_formats_refuse_an_unknown_or_empty_list_when_the_settings_load(
+    environment: pytest.MonkeyPatch, written: str, message: str
+):
+    environment.setenv("RENDITION_FORMATS", written)
+
+    with pytest.raises(ValidationError, match=message):
+        load_settings(ProcessingSettings)
+
+
+def test_a_logo_outside_the_folder_the_watermark_step_may_read_is_refused_when_the_settings_load(
+    environment: pytest.MonkeyPatch,
+):
+    environment.setenv("WATERMARK_LOGO_KEY", "logos/brand.png")
+
+    with pytest.raises(ValidationError, match="below config/"):
+        load_settings(ProcessingSettings)
+
+
+def test_a_logo_in_the_config_folder_is_accepted(environment: pytest.MonkeyPatch):
+    environment.setenv("WATERMARK_LOGO_KEY", "config/brand/logo.png")
+
+    assert load_settings(ProcessingSettings).watermark_logo_key == "config/brand/logo.png"

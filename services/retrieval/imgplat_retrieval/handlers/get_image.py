@@ -30,9 +30,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 # format=auto answers by the Accept header, so a cache must key on it.
 VARY_ACCEPT = {"Vary": "Accept"}
 FORMAT_DESCRIPTION = (
-    "jpeg, webp or avif (a size without that format is a 400 listing the ones it has); auto: the best of avif, webp "
-    "and jpeg that the Accept header names and the size has (jpeg when it names none). Without format: auto when "
-    "the request sends an Accept header, else jpeg."
+    "jpeg, webp or avif (a size without that format is a 400 listing the ones it has); auto (the default): the best "
+    "of avif, webp and jpeg that the Accept header names and the size has, else the most widely decoded one it has "
+    "(jpeg unless the deployment writes none)."
 )
 
 
@@ -50,8 +50,8 @@ def get_image(
         return json_response(200, describe_image(record).model_dump(mode="json"))
     issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
     accept = app.current_event.headers.get("accept")
-    link = link_rendition(record, size, requested_format(image_format, accept), issuer, accept=accept)
-    # Without format, whether an Accept header came decides too.
+    link = link_rendition(record, size, requested_format(image_format), issuer, accept=accept)
+    # Without format (auto), the Accept header decides.
     headers = {**NO_STORE, **(VARY_ACCEPT if image_format in (None, RequestedFormat.AUTO) else {})}
     if redirect:
         return Response(status_code=302, body="", headers={"Location": link.url, **headers})

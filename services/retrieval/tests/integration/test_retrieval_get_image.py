@@ -193,6 +193,37 @@ def test_avif_of_a_size_without_avif_is_400_listing_its_formats(platform, call_a
     assert error["code"] == "invalid_format" and error["allowed"] == ["jpeg", "webp"]
 
 
+def _written_only_as_webp(record):
+    """The record as processing writes it with renditionFormats=webp (and no AVIF)."""
+    renditions = {
+        name: rendition.model_copy(update={"files": {"webp": rendition.files["webp"]}})
+        for name, rendition in record.renditions.items()
+    }
+    return record.model_copy(update={"renditions": renditions})
+
+
+def test_an_image_written_only_as_webp_is_linked_as_webp_without_format_or_accept(platform, call_api, make_record):
+    record = platform.save(_written_only_as_webp(make_record(OWNER)))
+
+    response = get(call_api, record.image_id, size="medium")
+
+    assert response.status == 200 and response.headers["Vary"] == "Accept"
+    body = response.json()
+    assert body["format"] == "webp"
+    assert bucket_and_key(body["url"])[1] == record.renditions["medium"].files["webp"].key
+
+
+def test_jpeg_of_an_image_written_only_as_webp_is_400_naming_webp(platform, call_api, make_record):
+    record = platform.save(_written_only_as_webp(make_record(OWNER)))
+
+    response = get(call_api, record.image_id, size="medium", format="jpeg")
+
+    assert response.status == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_format" and error["allowed"] == ["webp"]
+    assert error["message"] == "Size 'medium' is not available as jpeg. Choose one of: webp."
+
+
 def test_link_lifetime_follows_the_setting(platform, call_api, make_record, monkeypatch):
     from imgplat_common.settings import load_settings
 

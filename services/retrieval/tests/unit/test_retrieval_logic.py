@@ -261,11 +261,39 @@ def test_avif_of_a_size_without_avif_is_400_listing_what_it_has(make_record):
     assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["jpeg", "webp"]}
 
 
-def test_without_format_a_request_with_an_accept_header_negotiates_and_one_without_gets_jpeg():
-    assert requested_format(None, "image/avif") is RequestedFormat.AUTO
-    assert requested_format(None, None) is RequestedFormat.JPEG
-    assert requested_format(None, "") is RequestedFormat.JPEG
-    assert requested_format(RequestedFormat.WEBP, "image/avif") is RequestedFormat.WEBP
+def _webp_only(record: ImageRecord) -> ImageRecord:
+    """The record as processing writes it with renditionFormats=webp (and no AVIF)."""
+    renditions = {
+        name: rendition.model_copy(update={"files": {"webp": rendition.files["webp"]}})
+        for name, rendition in record.renditions.items()
+    }
+    return record.model_copy(update={"renditions": renditions})
+
+
+def test_without_format_a_request_negotiates_and_one_without_an_accept_header_gets_jpeg(make_record):
+    record = make_record(OWNER)
+
+    assert requested_format(None) is RequestedFormat.AUTO
+    assert requested_format(RequestedFormat.WEBP) is RequestedFormat.WEBP
+    assert _auto_format(record, "large", None) == "jpeg"
+    assert _auto_format(record, "large", "") == "jpeg"
+
+
+def test_an_image_written_only_as_webp_is_served_as_webp_to_any_client_that_names_no_format(make_record):
+    record = _webp_only(make_record(OWNER))
+
+    for accept in (None, "*/*", "image/jpeg", "image/avif", CHROMIUM_IMAGE_ACCEPT):
+        assert _auto_format(record, "thumb", accept) == "webp"
+
+
+def test_jpeg_of_an_image_written_only_as_webp_is_400_naming_webp(make_record):
+    record = _webp_only(make_record(OWNER))
+
+    with pytest.raises(BadRequest) as raised:
+        link_rendition(record, "medium", RequestedFormat.JPEG, issuer())
+
+    assert raised.value.code == "invalid_format" and raised.value.details == {"allowed": ["webp"]}
+    assert "not available as jpeg" in raised.value.message and "webp" in raised.value.message
 
 
 # listing
@@ -379,6 +407,15 @@ def test_the_listings_thumbnail_is_the_link_get_image_gives_for_the_smallest_siz
     listed = thumbnail_url(record, issuer(lifetime))
 
     assert listed == link_rendition(record, "thumb", RequestedFormat.JPEG, issuer(lifetime)).url
+
+
+def test_the_listings_thumbnail_of_an_image_written_only_as_webp_is_its_smallest_webp(make_record):
+    record = _webp_only(make_record(OWNER))
+
+    listed = thumbnail_url(record, issuer())
+
+    assert listed == link_rendition(record, "thumb", RequestedFormat.WEBP, issuer()).url
+    assert listed is not None and "type=image/webp" in listed
 
 
 # deletion

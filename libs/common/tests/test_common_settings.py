@@ -2,7 +2,7 @@
 
 import pytest
 from imgplat_common.settings import PlatformSettings, load_settings
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 
 
 class ExampleSettings(PlatformSettings):
@@ -108,3 +108,18 @@ def test_settings_are_frozen_and_loaded_once_per_container(monkeypatch):
         settings.images_table = "changed"  # type: ignore[misc]
     monkeypatch.setenv("IMAGES_TABLE", "second")
     assert load_settings(ExampleSettings) is settings
+
+
+class AliasedSettings(PlatformSettings):
+    written_formats: str = Field(default="jpeg", validation_alias=AliasChoices("rendition_formats", "written_formats"))
+
+
+def test_a_field_with_a_validation_alias_reads_the_aliased_variable(monkeypatch):
+    # Given the variable named by the field's alias, not by the field
+    monkeypatch.setenv("RENDITION_FORMATS", "webp")
+    # When the settings are loaded, then the field holds it (as pydantic-settings read it)
+    assert AliasedSettings().written_formats == "webp"
+
+
+def test_a_field_with_a_validation_alias_keeps_its_default_without_the_variable():
+    assert AliasedSettings().written_formats == "jpeg"

@@ -14,7 +14,8 @@ import types
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
 
 # Values of these types come as JSON text, as pydantic-settings reads them (ALLOWED_CONTENT_TYPES='["image/png"]').
 _STRUCTURED = (list, tuple, set, frozenset, dict)
@@ -36,17 +37,28 @@ def _from_environment(settings_type: type[PlatformSettings]) -> dict[str, Any]:
     environment = {name.lower(): value for name, value in os.environ.items()}
     found: dict[str, Any] = {}
     for name, field in settings_type.model_fields.items():
-        if name not in environment:
+        variable = next((candidate for candidate in _variable_names(name, field) if candidate in environment), None)
+        if variable is None:
             continue
-        text = environment[name]
+        text = environment[variable]
         if not _is_structured(field.annotation):
-            found[name] = text
+            found[variable] = text
             continue
         try:
-            found[name] = json.loads(text)
+            found[variable] = json.loads(text)
         except ValueError as error:
             raise ValueError(f'error parsing value for field "{name}" from the environment: not JSON') from error
     return found
+
+
+def _variable_names(name: str, field: FieldInfo) -> list[str]:
+    """The variables a field is read from: its validation alias (or each of its choices) if it has one, as
+    pydantic-settings reads them, else its name."""
+    alias = field.validation_alias
+    if alias is None:
+        return [name]
+    choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+    return [choice.lower() for choice in choices if isinstance(choice, str)]
 
 
 def _is_structured(annotation: Any) -> bool:

@@ -95,7 +95,7 @@ class ImageSettings(PlatformSettings):
     @property
     def rendition_formats(self) -> dict[str, tuple[str, ...]]:
         """The formats each rendition is encoded in, by name."""
-        written = _parse_written_formats(self.written_formats)
+        written = self.every_rendition_formats
         avif = {name.strip() for name in self.avif_renditions.split(",") if name.strip()}
         return {
             spec.name: written + (("avif",) if spec.name in avif and "avif" not in written else ())

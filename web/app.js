@@ -411,7 +411,8 @@ function whyNotReady(record) {
 }
 
 // ---- viewer: the chosen size and format, download, delete (confirmed), ← → between images, Esc closes ----
-const viewer = { tile: null, record: null, link: null };
+// `choice` counts the size/format choices: a slow answer to an earlier one must not paint over a later one.
+const viewer = { tile: null, record: null, link: null, choice: 0 };
 const SIZE_FALLBACK = ["thumb", "small", "medium", "large"];
 
 async function openViewer(tileElement) {
@@ -479,9 +480,10 @@ async function showRendition() {
   const size = $("#viewer-size").value;
   offerFormats(record, size);
   const format = $("#viewer-format").value;
+  const choice = ++viewer.choice;
   show($("#viewer-message"), "Loading…", "info");
   const link = await renditionLink(record.image_id, size, format);
-  if (viewer.record !== record) return;
+  if (viewer.record !== record || viewer.choice !== choice) return;
   viewer.link = link;
   const image = $("#viewer-image");
   image.alt = record.filename || "image";

@@ -12,11 +12,16 @@ The floor, measured in the same run and the same way, is a handler built the pla
 boto3, Powertools' Logger/Metrics/Tracer (boto patched), one pydantic model, a validating REST resolver with one
 route, one client made. What a handler costs over it is ours, and that is the headline: per round, handler init
 minus floor init, median over --runs rounds. Beside it, the same in CPU time (user + system of the process): on a
-machine shared with other work the wall clock also counts the wait for the CPU, the CPU time much less so. The
-rounds are interleaved (each measures the floor and then every handler once, each in a fresh interpreter;
-interpreter start-up excluded, the same for all), so load from elsewhere on the machine shifts floor and handlers
-alike. Every process is pinned to one CPU (--cpu, default the last this process may use), as a function at the
-platform's memory sizes has one vCPU.
+machine shared with other work the wall clock also counts the wait for the CPU, the CPU time much less so. Every
+measure is a fresh interpreter (its start-up excluded, the same for all); each round measures every handler once, in
+a shuffled order, each right after a floor of its own, and the pair's difference is the round's figure, so a slow
+moment of the machine (its speed drifts over seconds on a shared host) counts against floor and handler alike.
+Every process is pinned to one CPU (--cpu, default the last this process may use), as a function at the platform's
+memory sizes has one vCPU.
+
+Garbage collection: in Lambda it is off from the handlers package's import until the first invocation has answered,
+which freezes what init made when it begins (imgplat_common/cold_start.py, the handler's @ends_cold_start). The
+measure does the same around the clients' creation; the floor, which has no code of ours, collects as Python does.
 
 Every process, the floor's and the handlers', gets the environment a real Lambda function has: LAMBDA_TASK_ROOT,
 AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_EXECUTION_ENV=AWS_Lambda_python3.12, the X-Ray
@@ -39,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -86,12 +92,23 @@ boto3.client("s3")
 failed_factories = []
 """
 
+# The floor with garbage collection paused as our handlers pause it (imgplat_common/cold_start.py): how much of a
+# handler's figure that pause saves, printed beside the floor so a handler under the floor is read right.
+FLOOR_PAUSED = (
+    "import gc\ngc.disable()\n"
+    + FLOOR.replace('boto3.client("s3")', 'gc.freeze()\nboto3.client("s3")')
+    + "gc.enable()\n"
+)
+
 HANDLER = """
 import time
 started, started_cpu = time.perf_counter(), time.process_time()
 import importlib
 module = importlib.import_module({module!r})
 imported = time.perf_counter()
+# The first invocation, as the handler's @ends_cold_start runs it: init frozen, the clients made, collection back on.
+cold_start = importlib.import_module("imgplat_common.cold_start")
+cold_start.freeze_init()
 store = importlib.import_module({store!r})
 failed_factories = []
 for name in {factories!r}:
@@ -99,6 +116,7 @@ for name in {factories!r}:
         getattr(store, name)()
     except Exception as error:  # reported: the measure then lacks this client's creation
         failed_factories.append(f"{{name}} ({{type(error).__name__}}: {{error}})")
+cold_start.resume_garbage_collection()
 """
 
 # Run once per handler before measuring: every cached, argument-free factory of the store, and the AWS service (IAM
@@ -274,14 +292,22 @@ def report(runs: int, cpu: int, pycache: str) -> None:
 
     # Warm-up round, not counted: compiles every module into `pycache` and warms the OS file cache for everyone.
     measure_once(FLOOR, floor_env)
+    measure_once(FLOOR_PAUSED, floor_env)
     for _, _, code, env in handlers:
         measure_once(code, env)
-    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in ["floor", *(m for _, m, _, _ in handlers)]}
+    # Each handler is measured right after a floor of its own, in a new order every round: the machine's speed drifts
+    # over seconds (other tenants of the host), and a floor taken seconds earlier would not share the handler's moment.
+    samples: dict[str, list[dict[str, Any]]] = {module: [] for _, module, _, _ in handlers}
+    floors: dict[str, list[dict[str, Any]]] = {module: [] for _, module, _, _ in handlers}
+    shuffler = random.Random(0)  # noqa: S311 - an order of measurement, not a secret
+    paused_floors = []
     for _ in range(runs):
-        samples["floor"].append(measure_once(FLOOR, floor_env))
-        for _, module, code, env in handlers:
+        paused_floors.append(measure_once(FLOOR_PAUSED, floor_env))
+        for _, module, code, env in shuffler.sample(handlers, len(handlers)):
+            floors[module].append(measure_once(FLOOR, floor_env))
             samples[module].append(measure_once(code, env))
-    floor = summary(samples["floor"])
+    floor = summary([sample for paired in floors.values() for sample in paired])
+    paused_floor = summary(paused_floors)
 
     print(f"{runs} interleaved rounds of fresh processes, all pinned to CPU {cpu} of {os.cpu_count()}")
     print(
@@ -289,6 +315,10 @@ def report(runs: int, cpu: int, pycache: str) -> None:
         f"client; no code of ours): {floor['init_ms']:.0f} ms\n"
     )
     print(f"floor in CPU time: {floor['init_cpu_ms']:.0f} ms\n")
+    print(
+        f"the floor with garbage collection paused as our handlers pause it: {paused_floor['init_ms']:.0f} ms "
+        f"(the pause alone saves {floor['init_ms'] - paused_floor['init_ms']:.0f} ms of the floor)\n"
+    )
     print("| handler | init ms | x floor | over floor ms | over floor CPU ms | target | Pillow imported | ok |")
     print("|---|---|---|---|---|---|---|---|")
     failures, failed_factories = [], []
@@ -298,7 +328,7 @@ def report(runs: int, cpu: int, pycache: str) -> None:
         over_floor, over_floor_cpu = (
             statistics.median(
                 handler[figure] - reference[figure]
-                for handler, reference in zip(samples[module], samples["floor"], strict=True)
+                for handler, reference in zip(samples[module], floors[module], strict=True)
             )
             for figure in ("init_ms", "init_cpu_ms")
         )

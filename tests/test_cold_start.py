@@ -1,7 +1,8 @@
 """Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
 no pixels (nor blurhash), no handler imports pydantic-settings, auth loads no e-mail validation library, retrieval
 loads cryptography only to sign for the CDN, the Tracer patches only boto (so nothing else is imported for X-Ray), and
-clients are made once per container.
+clients are made once per container; in Lambda, init runs without cyclic garbage collection until the first
+invocation.
 bench/cold_start.py measures the rest (each handler's init over the floor)."""
 
 from __future__ import annotations
@@ -168,6 +169,59 @@ def test_tracer_patches_only_boto_and_imports_no_other_http_library() -> None:
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     # Then tracing is on, botocore alone is patched, and no other HTTP library was imported for it
     assert outcome == {"patched": ["botocore"], "enabled": True, "imported": []}
+
+
+FIRST_INVOCATION = """
+import gc, importlib, json, types
+frozen_before = gc.get_freeze_count()  # the interpreter freezes a few objects of its own at start-up
+module = importlib.import_module({module!r})
+paused_after_import = not gc.isenabled()
+context = types.SimpleNamespace(
+    function_name="f", function_version="$LATEST", memory_limit_in_mb=256, aws_request_id="r",
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f", log_group_name="g", log_stream_name="s",
+    get_remaining_time_in_millis=lambda: 30000,
+)
+try:
+    module.handler({{}}, context)  # not a valid event: the invocation itself is what counts here
+except Exception:
+    pass
+print(json.dumps({{"paused_after_import": paused_after_import, "collecting_after_first_invocation": gc.isenabled(),
+                  "init_frozen": gc.get_freeze_count() > frozen_before}}))
+"""
+
+
+def _first_invocation(service: str, module: str, in_lambda: bool) -> dict[str, bool]:
+    """Garbage collection's state in a fresh interpreter after importing the handler, and after its first call."""
+    inherited = {name: value for name, value in os.environ.items() if name != "AWS_EXECUTION_ENV"}
+    env = {
+        **inherited,
+        **(LAMBDA_ENVIRONMENT if in_lambda else {"AWS_DEFAULT_REGION": "us-east-1"}),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens: a call to AWS fails at once, never leaves here
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)]),
+    }
+    code = FIRST_INVOCATION.format(module=module)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(("service", "module"), EVERY_HANDLER, ids=[module for _, module in EVERY_HANDLER])
+def test_in_lambda_init_runs_without_garbage_collection_until_the_first_invocation(service: str, module: str) -> None:
+    # Given a fresh interpreter that looks like Lambda's runtime
+    # When the handler module is imported, then invoked once (with an event it refuses: its wrapper runs first)
+    state = _first_invocation(service, module, in_lambda=True)
+    # Then the import ran with the collector off (a full collection at init walks everything and frees nothing),
+    # and the first invocation froze what init made and, once it answered, turned collection back on
+    assert state == {"paused_after_import": True, "collecting_after_first_invocation": True, "init_frozen": True}
+
+
+@pytest.mark.parametrize("module", ["imgplat_upload.handlers.create_upload"])
+def test_outside_lambda_importing_a_handler_leaves_garbage_collection_alone(module: str) -> None:
+    # Given a fresh interpreter that is not Lambda's runtime (a test, the local platform)
+    # When a handler module is imported and invoked
+    state = _first_invocation("upload", module, in_lambda=False)
+    # Then the collector was never turned off, and nothing was frozen
+    assert state == {"paused_after_import": False, "collecting_after_first_invocation": True, "init_frozen": False}
 
 
 def _decorator_names(function: ast.FunctionDef) -> set[str]:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.api import build_api, json_response
+from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.errors import Unauthorized
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
@@ -132,6 +133,7 @@ def confirm_forgot_password(body: PasswordReset) -> Response[str]:
 
 # Request bodies hold passwords and codes, responses hold tokens: neither is ever logged nor traced, whatever
 # POWERTOOLS_LOGGER_LOG_EVENT or POWERTOOLS_TRACER_CAPTURE_RESPONSE say.
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
@@ -19,6 +20,7 @@ from imgplat_processing.settings import OrchestratorSettings
 from imgplat_processing.store import processing_store
 
 
+@ends_cold_start
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

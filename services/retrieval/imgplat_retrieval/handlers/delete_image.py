@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from imgplat_common.api import build_api
 from imgplat_common.auth_claims import caller_from_event
+from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import MetricUnit, logger, metrics, tracer
 
 from imgplat_retrieval.deletion import delete_image
@@ -24,6 +25,7 @@ def delete(image_id: str) -> Response[str]:
     return Response(status_code=204, body="")
 
 
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

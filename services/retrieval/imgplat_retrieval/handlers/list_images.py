@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from imgplat_common.api import build_api, json_response
 from imgplat_common.auth_claims import caller_from_event
+from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
@@ -34,6 +35,7 @@ def get_images(
     return json_response(200, page.model_dump(mode="json"), headers=NO_STORE)
 
 
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgplat_common.api import build_api, json_response
 from imgplat_common.auth_claims import caller_from_event
+from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import MetricUnit, logger, metrics, tracer
 from imgplat_common.settings import load_settings
 
@@ -37,6 +38,7 @@ def create_upload(body: UploadRequest) -> Response[str]:
     return json_response(201, ticket.model_dump(mode="json"), headers={"Location": ticket.status_url})
 
 
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

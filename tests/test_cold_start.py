@@ -110,6 +110,18 @@ def test_retrieval_functions_that_never_publish_leave_the_event_models_out(modul
     assert imported == []
 
 
+def test_deleting_leaves_the_answers_and_the_format_negotiation_out() -> None:
+    # Given a fresh interpreter with the retrieval service, whose delete answers 204 with no view of the image
+    # When the delete handler module is imported
+    imported = _libraries_imported_by(
+        "retrieval",
+        "imgplat_retrieval.handlers.delete_image",
+        ["imgplat_retrieval.responses", "imgplat_retrieval.negotiation", "imgplat_retrieval.images"],
+    )
+    # Then the response models (pydantic builds each at import) and the negotiation are not loaded
+    assert imported == []
+
+
 def test_the_rest_resolver_alone_already_loads_asyncio() -> None:
     # Given a fresh interpreter importing only the module of the REST resolver, as the floor's handler does
     code = (

@@ -401,7 +401,8 @@ def images_table() -> Iterator[Any]:
 
 def _retrieval_reads(table: Any, owner: str, image_id: str) -> tuple[ImageRecord, dict[str, Any], list[ImageRecord]]:
     """Retrieval's own store and view of the record: get, describe, list."""
-    from imgplat_retrieval.images import describe_image, find_image
+    from imgplat_retrieval.images import describe_image
+    from imgplat_retrieval.ownership import find_image
     from imgplat_retrieval.settings import RetrievalSettings
     from imgplat_retrieval.store import RetrievalStore
 

@@ -15,7 +15,7 @@ from imgplat_common.keys import InvalidKeyError, parse_original_key, rendition_p
 from imgplat_common.models import ImageRecord
 from imgplat_common.observability import logger
 
-from imgplat_retrieval.images import NOT_FOUND_MESSAGE, find_image
+from imgplat_retrieval.ownership import NOT_FOUND_MESSAGE, find_image
 
 
 class ImageEraser(Protocol):

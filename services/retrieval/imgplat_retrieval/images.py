@@ -4,19 +4,15 @@ for, or (format=auto) in the best one the client's Accept header names."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from imgplat_common.errors import BadRequest, Conflict, NotFound
-from imgplat_common.keys import is_image_id
+from imgplat_common.errors import BadRequest, Conflict
 from imgplat_common.models import RENDITION_MIME_TYPES, ImageRecord, Rendition
 from imgplat_common.status import ImageStatus
 
 from imgplat_retrieval.negotiation import negotiate_format
 from imgplat_retrieval.rendition_urls import UrlIssuer, most_compatible_format
 from imgplat_retrieval.responses import ImageMetadata, ImageView, RenditionFormatSize, RenditionLink, RenditionSummary
-
-# One message for an unknown id, a malformed id and another user's id: the answer never tells them apart.
-NOT_FOUND_MESSAGE = "No such image."
 
 
 class RenditionFormat(StrEnum):
@@ -49,18 +45,6 @@ def requested_format(query: RequestedFormat | None) -> RequestedFormat:
     """What a request asks for: its `format`, else auto. Auto without an Accept header is the most widely decoded
     format the rendition has: JPEG, unless processing's renditionFormats wrote none."""
     return RequestedFormat.AUTO if query is None else query
-
-
-class ImageReader(Protocol):
-    def get_image(self, owner: str, image_id: str) -> ImageRecord | None: ...
-
-
-def find_image(reader: ImageReader, owner: str, image_id: str) -> ImageRecord:
-    """The owner's image; NotFound for a malformed id, an unknown id or an image of someone else."""
-    record = reader.get_image(owner, image_id) if is_image_id(image_id) else None
-    if record is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return record
 
 
 def describe_image(record: ImageRecord) -> ImageView:

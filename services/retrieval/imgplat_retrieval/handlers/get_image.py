@@ -17,10 +17,10 @@ from imgplat_common.settings import load_settings
 from imgplat_retrieval.images import (
     RequestedFormat,
     describe_image,
-    find_image,
     link_rendition,
     requested_format,
 )
+from imgplat_retrieval.ownership import find_image
 from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
 from imgplat_retrieval.store import rendition_signer, retrieval_store

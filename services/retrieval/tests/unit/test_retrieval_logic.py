@@ -15,11 +15,11 @@ from imgplat_retrieval.images import (
     RenditionFormat,
     RequestedFormat,
     describe_image,
-    find_image,
     link_rendition,
     requested_format,
 )
 from imgplat_retrieval.listing import decode_cursor, encode_cursor, list_images
+from imgplat_retrieval.ownership import find_image
 from imgplat_retrieval.rendition_urls import UrlIssuer, UrlLifetime, thumbnail_url, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
 

@@ -1,6 +1,6 @@
 """Cold start of every Lambda handler: its init time over the floor, in fresh processes on one CPU, and the zips.
 
-    python bench/cold_start.py [--runs 7] [--cpu N]      # or: make bench-cold-start
+    python bench/cold_start.py [--runs 21] [--cpu N]      # or: make bench-cold-start (~7 minutes)
 
 Init = importing the handler module + creating the clients its function makes on first use: every cached,
 argument-free factory in imgplat_<svc>.store whose client is of an AWS service the function's IAM role may call
@@ -270,7 +270,7 @@ def _zip_label(service: str, zip_path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=7, help="interleaved rounds of fresh processes (median reported)")
+    parser.add_argument("--runs", type=int, default=21, help="rounds of fresh processes (median reported)")
     parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)), help="the one CPU every process uses")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.cpu})  # inherited by every measured process
@@ -301,7 +301,8 @@ def report(runs: int, cpu: int, pycache: str) -> None:
     floors: dict[str, list[dict[str, Any]]] = {module: [] for _, module, _, _ in handlers}
     shuffler = random.Random(0)  # noqa: S311 - an order of measurement, not a secret
     paused_floors = []
-    for _ in range(runs):
+    for round_number in range(1, runs + 1):
+        print(f"round {round_number}/{runs} ...", file=sys.stderr, flush=True)
         paused_floors.append(measure_once(FLOOR_PAUSED, floor_env))
         for _, module, code, env in shuffler.sample(handlers, len(handlers)):
             floors[module].append(measure_once(FLOOR, floor_env))
@@ -309,7 +310,9 @@ def report(runs: int, cpu: int, pycache: str) -> None:
     floor = summary([sample for paired in floors.values() for sample in paired])
     paused_floor = summary(paused_floors)
 
-    print(f"{runs} interleaved rounds of fresh processes, all pinned to CPU {cpu} of {os.cpu_count()}")
+    print(
+        f"{runs} rounds of fresh processes, each handler right after a floor, pinned to CPU {cpu} of {os.cpu_count()}"
+    )
     print(
         f"floor (boto3, Logger/Metrics/Tracer patching boto, one pydantic model, a validating REST resolver, one "
         f"client; no code of ours): {floor['init_ms']:.0f} ms\n"

@@ -135,11 +135,16 @@ def test_the_rest_resolver_alone_already_loads_asyncio() -> None:
     assert json.loads(done.stdout) is True
 
 
+def _python_path(service: str) -> str:
+    """PYTHONPATH of a fresh interpreter that has only this service and the shared library, as its zip does."""
+    return os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)])
+
+
 def _libraries_imported_by(service: str, module: str, libraries: Sequence[str]) -> list[str]:
     """Which of `libraries` a fresh interpreter has loaded once it imported `module` of `service`."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)]),
+        "PYTHONPATH": _python_path(service),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     code = (
@@ -168,7 +173,7 @@ def test_tracer_patches_only_boto_and_imports_no_other_http_library() -> None:
     env = {
         **{name: value for name, value in os.environ.items() if name != "POWERTOOLS_TRACE_DISABLED"},
         **LAMBDA_ENVIRONMENT,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / "upload")]),
+        "PYTHONPATH": _python_path("upload"),
     }
     # When an API handler module is imported
     code = (
@@ -210,7 +215,7 @@ def _first_invocation(service: str, module: str, in_lambda: bool) -> dict[str, b
         **(LAMBDA_ENVIRONMENT if in_lambda else {"AWS_DEFAULT_REGION": "us-east-1"}),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens: a call to AWS fails at once, never leaves here
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)]),
+        "PYTHONPATH": _python_path(service),
     }
     code = FIRST_INVOCATION.format(module=module)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -227,11 +232,10 @@ def test_in_lambda_init_runs_without_garbage_collection_until_the_first_invocati
     assert state == {"paused_after_import": True, "collecting_after_first_invocation": True, "init_frozen": True}
 
 
-@pytest.mark.parametrize("module", ["imgplat_upload.handlers.create_upload"])
-def test_outside_lambda_importing_a_handler_leaves_garbage_collection_alone(module: str) -> None:
+def test_outside_lambda_importing_a_handler_leaves_garbage_collection_alone() -> None:
     # Given a fresh interpreter that is not Lambda's runtime (a test, the local platform)
     # When a handler module is imported and invoked
-    state = _first_invocation("upload", module, in_lambda=False)
+    state = _first_invocation("upload", "imgplat_upload.handlers.create_upload", in_lambda=False)
     # Then the collector was never turned off, and nothing was frozen
     assert state == {"paused_after_import": False, "collecting_after_first_invocation": True, "init_frozen": False}
 

@@ -6,7 +6,7 @@
 Paths, parameters and request bodies come from each API's Powertools resolver (the validation it really does);
 which routes need the ID token comes from the `authorizer` of each `http` event in the services' serverless.yml.
 Response bodies are the models each API's logic returns (its responses.py) and the platform error body
-(imgplat_common.errors); this script only says which status of which route answers which model. The schemathesis
+(imgplat_common.error_models); this script only says which status of which route answers which model. The schemathesis
 run (tests/e2e/test_openapi_conformance.py) checks every answer of the local platform against them.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from imgplat_common.errors import ErrorBody
+from imgplat_common.error_models import ErrorBody
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent

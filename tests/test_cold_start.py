@@ -1,8 +1,8 @@
 """Cold-start rules that a test can hold: API handlers never import Pillow, nor do the processing handlers that touch
 no pixels (nor blurhash), no handler imports pydantic-settings, auth loads no e-mail validation library, retrieval
-loads cryptography only to sign for the CDN, the Tracer patches only boto (so nothing else is imported for X-Ray), and
-clients are made once per container; in Lambda, init runs without cyclic garbage collection until the first
-invocation.
+loads cryptography only to sign for the CDN, the error body's models wait for the first error, the Tracer patches
+only boto (so nothing else is imported for X-Ray), and clients are made once per container; in Lambda, init runs
+without cyclic garbage collection until the first invocation.
 bench/cold_start.py measures the rest (each handler's init over the floor)."""
 
 from __future__ import annotations
@@ -119,6 +119,15 @@ def test_deleting_leaves_the_answers_and_the_format_negotiation_out() -> None:
         ["imgplat_retrieval.responses", "imgplat_retrieval.negotiation", "imgplat_retrieval.images"],
     )
     # Then the response models (pydantic builds each at import) and the negotiation are not loaded
+    assert imported == []
+
+
+@pytest.mark.parametrize(("service", "module"), API_HANDLERS, ids=[module for _, module in API_HANDLERS])
+def test_api_handlers_build_the_error_body_models_on_the_first_error_only(service: str, module: str) -> None:
+    # Given a fresh interpreter with an API service, whose answers are mostly not errors
+    # When the handler module is imported
+    imported = _libraries_imported_by(service, module, ["imgplat_common.error_models"])
+    # Then the error body's models (pydantic builds each at import) are not loaded: the first error loads them
     assert imported == []
 
 

@@ -6,8 +6,6 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 
 class ApiError(Exception):
     """An error the caller caused or can act on. The message is shown to the user as is."""
@@ -63,28 +61,11 @@ class TooManyRequests(ApiError):
     code = "too_many_requests"
 
 
-class ErrorDetail(BaseModel):
-    """What went wrong: a stable code to branch on, a message to show, and details that depend on the code."""
-
-    model_config = ConfigDict(extra="allow")  # the details of each code (max_bytes, status, reason, ...)
-
-    code: str = Field(description="Stable, machine-readable: invalid_request, not_found, not_ready, too_large, ...")
-    message: str = Field(description="Human-readable; safe to show to the user.")
-    error_id: str | None = Field(default=None, description="On internal errors: quote it to support.")
-    fields: list[dict[str, str]] | None = Field(default=None, description="invalid_request: each {field, problem}.")
-    allowed: list[str] | None = Field(default=None, description="The values that would have been accepted.")
-
-
-class ErrorBody(BaseModel):
-    """The one error shape of every route: {"error": {"code", "message", ...}}."""
-
-    model_config = ConfigDict(title="Error")  # its name in docs/openapi.yaml
-
-    error: ErrorDetail
-
-
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     """The one error shape every API answers with, as JSON: the details given, and no key that was not."""
+    # Imported on the first error, not at a cold start: most invocations answer without one.
+    from imgplat_common.error_models import ErrorBody, ErrorDetail
+
     detail = ErrorDetail(code=code, message=message, **details)
     return ErrorBody(error=detail).model_dump(mode="json", exclude_unset=True)
 

@@ -637,6 +637,17 @@ def test_every_answer_the_gateway_makes_itself_carries_the_request_id(templates,
         assert '"request_id": "$context.requestId"' in body, logical_id
 
 
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_a_path_or_method_no_route_has_is_a_404_not_a_token_problem(templates, service):
+    # Given the API's own answers (API Gateway calls an unknown route MISSING_AUTHENTICATION_TOKEN, 403 by default)
+    responses = _resources({service: templates[service]}, "AWS::ApiGateway::GatewayResponse")
+    (unknown_route,) = [props for _, _, props in responses if props["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"]
+    # Then a caller with a valid token who asked for a route that does not exist is told so, in the platform's shape
+    assert unknown_route["StatusCode"] == "404"
+    error = json.loads(unknown_route["ResponseTemplates"]["application/json"])["error"]
+    assert error["code"] == "not_found" and "route" in error["message"]
+
+
 def test_an_id_token_outlives_a_sign_out_by_15_minutes_at_most(templates):
     # Sign-out cannot revoke an ID token (the APIs' Cognito authorizer checks only its signature and expiry), so the
     # tokens are short-lived and the clients refresh them; the README and the sign-out answer say exactly this

@@ -185,6 +185,17 @@ def test_without_a_token_the_api_answers_401_before_any_handler(local_platform):
     assert garbage.status_code == 401
 
 
+def test_a_route_that_does_not_exist_is_404_even_with_a_valid_token(local_platform):
+    token = sign_in(local_platform, "lost@example.com")
+    for method, path in (("GET", "/image"), ("GET", "/upload"), ("POST", "/images"), ("GET", "/nothing/here")):
+        # When a signed-in caller asks for a path or method no route has
+        answer = requests.request(method, f"{local_platform.api_url}{path}", headers=bearer(token), timeout=30)
+        # Then the answer says the route is unknown, not that a token is missing
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["error"]["code"] == "not_found", (method, path)
+        assert "route" in answer.json()["error"]["message"]
+
+
 def test_another_users_image_is_404(local_platform):
     owner = sign_in(local_platform, "owner@example.com")
     stranger = sign_in(local_platform, "stranger@example.com")

@@ -191,7 +191,8 @@ def test_cors_headers_follow_the_configured_origin(api):
 
 
 def test_a_body_that_is_not_declared_json_is_415_not_a_server_error(api):
-    for content_type in ("text/plain", "multipart/form-data"):  # the latter without its boundary
+    # text/plain, a multipart type without its boundary, and what `curl -d` declares when no Content-Type is given
+    for content_type in ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded"):
         # Given a JSON body sent with another content type
         event = _event("/hello", json.dumps({"name": "x", "password": "p"}))
         event["headers"]["Content-Type"] = content_type
@@ -200,3 +201,16 @@ def test_a_body_that_is_not_declared_json_is_415_not_a_server_error(api):
         # Then the caller is told to send JSON
         assert answer["statusCode"] == 415, content_type
         assert json.loads(answer["body"])["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("body", ["{'name': 'x'}", '{"name": ', "name=x"])
+def test_a_body_that_is_not_json_names_the_body_not_a_character_position(api, body):
+    # Given a body declared JSON that does not parse (Python quotes, cut short, a form)
+    # When it is posted
+    answer = api.resolve(_event("/hello", body), LambdaContext())
+    # Then the one problem is the body's, said in words, with the parser's reason and never the input itself
+    assert answer["statusCode"] == 400
+    (problem,) = json.loads(answer["body"])["error"]["fields"]
+    assert problem["field"] == "body"
+    assert problem["problem"].startswith("Not valid JSON: ")
+    assert body not in problem["problem"]

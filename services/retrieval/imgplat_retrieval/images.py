@@ -47,6 +47,16 @@ def requested_format(query: RequestedFormat | None) -> RequestedFormat:
     return RequestedFormat.AUTO if query is None else query
 
 
+def refuse_rendition_options_without_size(requested: RequestedFormat | None, redirect: bool) -> None:
+    """`format` and `redirect` choose and fetch a rendition: without `size` they would be silently ignored, and the
+    caller would get the image's description instead of what it asked for."""
+    if requested is not None or redirect:
+        raise BadRequest(
+            "format and redirect apply to a rendition: add ?size= with one of the image's rendition names.",
+            code="size_required",
+        )
+
+
 def describe_image(record: ImageRecord) -> ImageView:
     """The record as its owner sees it: status, why it failed when it did, metadata and renditions when READY."""
     if record.status is not ImageStatus.READY:

@@ -91,6 +91,10 @@ def _body_too_large(app: APIGatewayRestResolver) -> Response[str] | None:
     return None
 
 
+def _not_json() -> Response[str]:
+    return json_response(415, error_body("unsupported_media_type", NOT_JSON_MESSAGE))
+
+
 def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     # Routes that take a JSON body refuse an oversized one in parse_json_body, before parsing; this covers the
     # routes that never parse theirs.
@@ -104,6 +108,15 @@ def _declares_other_than_json(app: APIGatewayRestResolver) -> bool:
 
 def _field_name(location: Any) -> str:
     return ".".join(str(part) for part in location if part != "body") or "body"
+
+
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    """One invalid field as the answer names it. A body that is not JSON at all is the body's problem: Powertools
+    reports it at the character where parsing stopped, which is no field."""
+    if error.get("type") == "json_invalid":
+        reason = str((error.get("ctx") or {}).get("error") or "").strip()
+        return {"field": "body", "problem": f"Not valid JSON{': ' + reason if reason else ''}."}
+    return {"field": _field_name(error["loc"]), "problem": error["msg"]}
 
 
 def _handles(app: APIGatewayRestResolver, error_type: type[Exception]) -> Callable[[_Handler], _Handler]:
@@ -127,9 +140,6 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
     def _api_error(error: ApiError) -> Response[str]:
         return json_response(int(error.status), error_body(error.code, error.message, **error.details))
 
-    def _not_json() -> Response[str]:
-        return json_response(415, error_body("unsupported_media_type", NOT_JSON_MESSAGE))
-
     @_handles(app, RequestUnsupportedContentType)
     def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
         # Bodies are JSON: any other declared Content-Type (text/plain, ...) is the client's error, not ours.
@@ -137,8 +147,12 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
 
     @_handles(app, RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
+        if app.current_event.body and _declares_other_than_json(app):
+            # Powertools read a form body (curl -d without a Content-Type sends one) into fields: "Field required"
+            # would hide that a JSON document only lacked its header.
+            return _not_json()
         # Field locations and messages only: never echo the input (it may hold a password).
-        problems = [{"field": _field_name(problem["loc"]), "problem": problem["msg"]} for problem in error.errors()]
+        problems = [_problem(problem) for problem in error.errors()]
         return json_response(400, error_body("invalid_request", "The request is not valid.", fields=problems))
 
     @app.not_found

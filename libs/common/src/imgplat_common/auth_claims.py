@@ -25,6 +25,9 @@ def caller_from_event(event: Mapping[str, Any]) -> Caller:
     claims = (context.get("authorizer") or {}).get("claims") or {}
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
-        raise Unauthorized("Sign in and send your ID token as 'Authorization: Bearer <id_token>'.")
+        raise Unauthorized(
+            "No valid ID token: sign in (or renew an expired one with POST /auth/refresh) and send it as "
+            "'Authorization: Bearer <id_token>'."
+        )
     email = claims.get("email")
     return Caller(sub=sub, email=email if isinstance(email, str) else None)

@@ -18,6 +18,7 @@ from imgplat_retrieval.images import (
     RequestedFormat,
     describe_image,
     link_rendition,
+    refuse_rendition_options_without_size,
     requested_format,
 )
 from imgplat_retrieval.ownership import find_image
@@ -45,6 +46,8 @@ def get_image(
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
+    if size is None:
+        refuse_rendition_options_without_size(image_format, redirect)
     store = retrieval_store()
     record = find_image(store, caller.sub, image_id)
     if size is None:

@@ -193,6 +193,17 @@ def test_avif_of_a_size_without_avif_is_400_listing_its_formats(platform, call_a
     assert error["code"] == "invalid_format" and error["allowed"] == ["jpeg", "webp"]
 
 
+@pytest.mark.parametrize("query", [{"format": "webp"}, {"format": "auto"}, {"redirect": "true"}])
+def test_format_or_redirect_without_a_size_is_400_not_silently_the_description(platform, call_api, make_record, query):
+    record = platform.save(make_record(OWNER))
+
+    response = get(call_api, record.image_id, **query)
+
+    assert response.status == 400
+    error = response.json()["error"]
+    assert error["code"] == "size_required" and "size" in error["message"]
+
+
 def _written_only_as_webp(record):
     """The record as processing writes it with renditionFormats=webp (and no AVIF)."""
     renditions = {

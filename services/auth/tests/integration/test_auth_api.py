@@ -46,6 +46,11 @@ def test_sign_up_verify_sign_in_refresh_sign_out(user_pool, call_api):
     id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert (id_claims["token_use"], id_claims["aud"], id_claims["email"]) == ("id", user_pool.client_id, EMAIL.lower())
 
+    # And the tokens live as long as serverless.yml's app client says (15 minutes), not moto's default hour
+    access_claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert tokens["expires_in"] == 15 * 60
+    assert id_claims["exp"] - id_claims["iat"] == access_claims["exp"] - access_claims["iat"] == 15 * 60
+
     # When it refreshes, Then it gets new ID and access tokens (the refresh token stays the client's)
     refreshed = call_api("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert refreshed.status == 200
@@ -99,6 +104,15 @@ def test_verifying_a_verified_account_is_409(fake_cognito, call_api):
     )
     answer = call_api("/auth/verify", {"email": EMAIL, "code": "123456"})
     assert (answer.status, answer.body["error"]["code"]) == (409, "already_confirmed")
+
+
+def test_verifying_again_on_the_local_platforms_pool_is_409_as_on_cognito(user_pool, call_api):
+    # Given an account already verified, on the moto pool the local platform runs (its gaps filled as Cognito acts)
+    assert call_api("/auth/signup", {"email": EMAIL, "password": PASSWORD}).status == 202
+    assert call_api("/auth/verify", {"email": EMAIL, "code": "123456"}).status == 200
+    # When it is verified again, Then it is told so (moto alone confirmed it again with a 200)
+    again = call_api("/auth/verify", {"email": EMAIL, "code": "123456"})
+    assert (again.status, again.body["error"]["code"]) == (409, "already_confirmed")
 
 
 # --- sign-in errors ---

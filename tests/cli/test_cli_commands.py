@@ -51,6 +51,20 @@ def test_a_key_column_is_never_cut_even_in_a_narrow_console():
     assert IMAGE_ID in text and "…" not in text
 
 
+def test_a_folding_column_keeps_its_width_beside_key_columns_wider_than_the_console():
+    # Given the list's columns in an 80-column console (or a pipe), the key columns alone nearly filling it
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    fields = [Field("image id", key=True), Field("status", key=True), Field("file"), Field("size", key=True)]
+    fields.append(Field("created", key=True))
+    row = [IMAGE_ID, "READY", "holiday-photo-at-the-beach.jpg", "1600x1067", "2026-12-04T17:30:12.123Z"]
+    print_table(console, fields, [row])
+    # Then the file column is still there with its header and its name (folded onto several lines), not squeezed to
+    # nothing, and the console keeps its own width for what comes next
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "┃ file " in text and "holiday-phot" in text
+    assert console.width == 80
+
+
 def test_json_works_before_and_after_the_command(invoke):
     before, after = invoke("--json", "list"), invoke("list", "--json")
     assert before.exit_code == after.exit_code == 0

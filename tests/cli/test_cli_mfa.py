@@ -35,9 +35,13 @@ class TotpPlatform:
             return httpx.Response(200, json=TOKENS | {"token_type": "Bearer"})
         if request.url.path == "/auth/mfa/setup":
             return httpx.Response(
-                200, json={"secret_code": "JBSWY3DPEHPK3PXP", "otpauth_uri": "otpauth://totp/x", "message": "m"}
+                200, json={"secret_code": "JBSWY3DPEHPK3PXP", "otpauth_uri": OTPAUTH_URI, "message": "m"}
             )
         return httpx.Response(200, json={"message": f"done: {request.url.path}"})
+
+
+# As auth answers it: longer than a pipe's 80 columns.
+OTPAUTH_URI = "otpauth://totp/Image%20Platform%3Aada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Image%20Platform"
 
 
 @pytest.fixture
@@ -77,6 +81,8 @@ def test_mfa_setup_verify_and_disable_send_the_cached_access_token(platform):
     )
     setup = _imgplat(platform, "mfa", "setup")
     assert setup.exit_code == 0 and "JBSWY3DPEHPK3PXP" in setup.output
+    # The URI is printed whole on one line (wider than the 80 columns of a pipe), so a copy of it is the URI
+    assert f"URI (for a QR code): {OTPAUTH_URI}\n" in setup.output
     assert _imgplat(platform, "mfa", "verify", "--code", "123456").exit_code == 0
     assert _imgplat(platform, "mfa", "disable").exit_code == 0
     assert platform.requests[-3:] == [

@@ -205,9 +205,11 @@ def mfa_setup(ctx: typer.Context, json_output: JsonOption = False) -> None:
     answer = options.client.start_totp_setup()
     options.emit(
         answer,
+        # soft_wrap: the URI stays one line whatever the terminal's width, so that a copy of it is the URI.
         lambda: out.print(
             f"Secret: {answer['secret_code']}\nURI (for a QR code): {answer['otpauth_uri']}\n"
-            "Next: imgplat mfa verify --code <the code your app shows>"
+            "Next: imgplat mfa verify --code <the code your app shows>",
+            soft_wrap=True,
         ),
     )
 

@@ -37,7 +37,13 @@ def print_table(console: Console, fields: Sequence[Field], rows: Sequence[Sequen
     for row in rows:
         table.add_row(*row)
     needed = sum(column.min_width or 0 for column in columns) + BORDER_PER_COLUMN * len(columns) + BORDER_CLOSING
-    console.print(table, width=max(console.width, needed), crop=False)
+    # print(width=...) never goes past the console's own width, so the console is widened for this table alone.
+    width = console.width
+    console.width = max(width, needed)
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = width
 
 
 def _plain(cell: str) -> str:

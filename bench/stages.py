@@ -1,6 +1,6 @@
 """Where the one-core time goes: ours and the pyvips reference split into the same stages, CPU ms per photo.
 
-    python bench/stages.py [--rounds 2]      # ~2 min; docs/performance.md, "Why the one-core targets are not met"
+    python bench/stages.py [--rounds 2]      # ~1 min (~4 the first time: it prepares the photos); docs/performance.md
 
 One process pinned to one CPU (libvips with VIPS_CONCURRENCY=1), both pipelines on every bench photo, the last round
 counted. Each stage is forced into memory before the clock stops (libvips is lazy: `copy_memory`), and timed with

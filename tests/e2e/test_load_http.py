@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
+from pathlib import Path
 
 import boto3
 import pytest
 import requests
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from local_pipeline import Client
 
 pytestmark = pytest.mark.e2e
 UPLOADS = 200
@@ -94,3 +99,12 @@ def test_a_burst_of_200_uploads_ends_with_200_terminal_records_and_one_run_each(
     ]
     for image_id in uploaded:
         assert sum(name.startswith(image_id) for name in runs) == 1, image_id  # exactly one run per object
+
+
+def test_the_pipeline_benchmarks_client_still_speaks_the_api(local_platform):
+    # Given the client bench/local_pipeline.py measures with (`python bench/local_pipeline.py` in the README)
+    # When it uploads one photo the way the benchmark does
+    client = Client(local_platform.api_url, "bench-client@example.com")
+    image_id, _ = client.upload(small_photo(7))
+    # Then the image is processed (the benchmark crashed once the PUT form needed a declared size)
+    assert client.wait(image_id)["status"] == "READY"

@@ -60,7 +60,7 @@ class Client:
     def upload(self, data: bytes) -> tuple[str, float]:
         """Reserve and upload one image; returns its id and the moment the upload finished."""
         # The PUT form is signed for an exact Content-Length, so it comes only when the size is declared.
-        declared = {"content_type": "image/jpeg", "size": len(data)}
+        declared: dict[str, Any] = {"content_type": "image/jpeg", "size": len(data)}
         ticket = self.session.post(f"{self.api}/upload", json=declared, timeout=30).json()
         put = ticket["put"]
         answer = requests.put(put["url"], data=data, headers=put["headers"], timeout=60)

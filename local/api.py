@@ -243,11 +243,12 @@ def service_gateway_response(
 DEFAULT_CORS_HEADERS = ["Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token"]
 
 
-def preflight(routes: list[Route], path: str, origin: str | None) -> dict[str, Any]:
-    """API Gateway's answer to a CORS preflight (OPTIONS), from the `cors` settings of the routes on that path."""
+def preflight(routes: list[Route], path: str, origin: str | None) -> dict[str, Any] | None:
+    """API Gateway's answer to a CORS preflight (OPTIONS), from the `cors` settings of the routes on that path; None
+    for a path without them, which API Gateway answers as any unknown route."""
     matching = [route for route in routes if route.cors and route.pattern.fullmatch(path)]
     if not matching:
-        return {"statusCode": 403, "headers": {}, "body": json.dumps({"message": "Missing Authentication Token"})}
+        return None
     cors = matching[0].cors or {}
     allowed_origins = [o.strip() for o in str(cors.get("origin") or cors.get("origins") or "*").split(",")]
     allow_origin = "*" if "*" in allowed_origins else (origin if origin in allowed_origins else allowed_origins[0])

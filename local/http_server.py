@@ -97,13 +97,15 @@ class ApiGateway(BaseHTTPRequestHandler):
         if static is not None:
             return static
         if self.command == "OPTIONS":
-            return preflight(self.platform.routes, path, self.headers.get("Origin"))
+            answered = preflight(self.platform.routes, path, self.headers.get("Origin"))
+            if answered is not None:
+                return answered
         headers = {name: value for name, value in self.headers.items()}
         return self.platform.request(self.command, self.path, headers, body)
 
     def __getattr__(self, name: str) -> Any:
         # Every method (GET, POST, ..., TRACE, QUERY) reaches the router, as on API Gateway: a method no route
-        # serves gets API Gateway's 403, never http.server's own 501 page.
+        # serves gets API Gateway's unknown-route answer, never http.server's own 501 page.
         if name.startswith("do_"):
             return self._handle
         raise AttributeError(name)

@@ -113,9 +113,14 @@ def _field_name(location: Any) -> str:
 def _problem(error: dict[str, Any]) -> dict[str, str]:
     """One invalid field as the answer names it. A body that is not JSON at all is the body's problem: Powertools
     reports it at the character where parsing stopped, which is no field."""
+    context = error.get("ctx") or {}
     if error.get("type") == "json_invalid":
-        reason = str((error.get("ctx") or {}).get("error") or "").strip()
+        reason = str(context.get("error") or "").strip()
         return {"field": "body", "problem": f"Not valid JSON{': ' + reason if reason else ''}."}
+    if error.get("type") in ("too_short", "too_long") and context.get("field_type") == "Value":
+        # A secret string (SecretStr) is measured like a collection: pydantic would say "items after validation".
+        bound = f"at least {context['min_length']}" if "min_length" in context else f"at most {context['max_length']}"
+        return {"field": _field_name(error["loc"]), "problem": f"Should have {bound} characters."}
     return {"field": _field_name(error["loc"]), "problem": error["msg"]}
 
 

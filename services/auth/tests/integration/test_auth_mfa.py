@@ -128,3 +128,13 @@ def test_a_code_that_is_not_6_digits_is_a_clear_400_before_cognito_is_asked(user
     ):
         answer = call_api(path, body)
         assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_request"), (path, answer.body)
+
+
+@pytest.mark.parametrize(("session", "bound"), [("nope", "at least 20"), ("s" * 3000, "at most 2048")])
+def test_a_session_of_the_wrong_length_is_said_in_characters(user_pool, call_api, session, bound):
+    # Given a session that cannot be Cognito's (it is kept secret, so pydantic measures it like a list of items)
+    answer = call_api("/auth/signin/mfa", {"email": EMAIL, "session": session, "code": "123456"})
+    # Then the problem names the field and its bound in characters, and never echoes the session
+    assert answer.status == 400
+    (problem,) = answer.body["error"]["fields"]
+    assert problem == {"field": "session", "problem": f"Should have {bound} characters."}

@@ -64,6 +64,16 @@ class Reconciliation:
     def reconciled(self) -> int:
         return len(self.redriven) + len(self.failed)
 
+    @property
+    def lost(self) -> list[str]:
+        """Images failed because their processing was lost (a dead-lettered message, a dead run): what pages."""
+        return [image_id for image_id, reason in self.failed.items() if reason != NO_UPLOAD]
+
+    @property
+    def unused_uploads(self) -> list[str]:
+        """Images failed because nobody uploaded to their URL: a user's choice, counted but not alarmed on."""
+        return [image_id for image_id, reason in self.failed.items() if reason == NO_UPLOAD]
+
 
 def iso(moment: datetime) -> str:
     """The record timestamps' format (imgplat_common.models.utc_now_iso), so the index compares them as text."""
@@ -147,7 +157,9 @@ def _fail(
     if not failed:
         logger.info("stuck record moved on before it was failed; left as it is")
         return
-    logger.error(
+    # An upload URL left unused is a client's choice, not the platform's fault: noted, not an error for on-call.
+    log = logger.info if reason == NO_UPLOAD else logger.error
+    log(
         "stuck image failed by the reconciler",
         extra={"error_id": error_id, "reason": reason, "cause": cause, "was": record.status.value},
     )

@@ -23,6 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ImagesReconciled", unit=MetricUnit.Count, value=done.reconciled)
     metrics.add_metric(name="ImagesRedriven", unit=MetricUnit.Count, value=len(done.redriven))
     # The alarm metric: each one is an image whose processing was lost (a dead-lettered message, a dead run).
-    metrics.add_metric(name="StuckImagesFailed", unit=MetricUnit.Count, value=len(done.failed))
+    metrics.add_metric(name="StuckImagesFailed", unit=MetricUnit.Count, value=len(done.lost))
+    # Reservations whose upload never came (their URL expired unused): failed too, but nothing to page anyone for.
+    metrics.add_metric(name="UnusedUploadsExpired", unit=MetricUnit.Count, value=len(done.unused_uploads))
     logger.info("reconciled", extra={"redriven": done.redriven, "failed": done.failed, "left": done.left})
     return {"redriven": done.redriven, "failed": done.failed, "left": done.left}

@@ -91,7 +91,12 @@ def test_an_upload_whose_run_never_started_is_redriven_once_and_becomes_ready(
 
     # Then it starts one run for that object version, named deterministically
     assert result == {"redriven": [request.image_id], "failed": {}, "left": []}
-    assert metrics == {"ImagesReconciled": 1, "ImagesRedriven": 1, "StuckImagesFailed": 0}
+    assert metrics == {
+        "ImagesReconciled": 1,
+        "ImagesRedriven": 1,
+        "StuckImagesFailed": 0,
+        "UnusedUploadsExpired": 0,
+    }
     (execution,) = executions(state_machine_arn)
     redriven = _request_of(execution)
     assert execution["name"] == redriven.run_id and redriven.run_id.startswith(f"{request.image_id}-")
@@ -145,12 +150,12 @@ def test_a_record_whose_upload_url_may_still_be_used_is_left_pending(platform: P
 
 
 def test_a_record_whose_upload_never_came_is_failed_as_no_upload_received(
-    platform: Platform, state_machine_arn: str, logged: LogLines
+    platform: Platform, state_machine_arn: str, logged: LogLines, capsys: pytest.CaptureFixture[str]
 ):
     # Given a record whose upload URL expired over an hour ago, unused
     request = _pending(platform, NEVER_UPLOADED, original=None)
 
-    result, _ = _reconcile()
+    result, metrics = _reconcile(capsys)
 
     # Then it is FAILED with the reason and an error id (kept, so the owner sees what happened), no run is started
     assert result["failed"] == {request.image_id: NO_UPLOAD}
@@ -159,6 +164,9 @@ def test_a_record_whose_upload_never_came_is_failed_as_no_upload_received(
     assert executions(state_machine_arn) == []
     (line,) = [line for line in logged() if line["message"] == "stuck image failed by the reconciler"]
     assert (line["error_id"], line["correlation_id"]) == (record.error_id, request.image_id)
+    # And nobody is paged for a user who never uploaded: counted apart from the alarm's lost images, logged as INFO
+    assert (metrics["StuckImagesFailed"], metrics["UnusedUploadsExpired"]) == (0, 1)
+    assert line["level"] == "INFO"
 
 
 # --- PROCESSING past the deadline -------------------------------------------------------------------------------------
@@ -285,7 +293,12 @@ def test_a_poison_message_ends_in_the_dlq_and_the_reconciler_fails_its_image_wit
 
     # Then the image is FAILED "processing did not finish" with an error id, and the alarm metric counts it
     assert result["failed"] == {request.image_id: DID_NOT_FINISH}
-    assert metrics == {"ImagesReconciled": 1, "ImagesRedriven": 0, "StuckImagesFailed": 1}
+    assert metrics == {
+        "ImagesReconciled": 1,
+        "ImagesRedriven": 0,
+        "StuckImagesFailed": 1,
+        "UnusedUploadsExpired": 0,
+    }
     assert assert_settled(platform, request, ImageStatus.FAILED).reason == DID_NOT_FINISH
 
 

@@ -214,3 +214,14 @@ def test_a_body_that_is_not_json_names_the_body_not_a_character_position(api, bo
     assert problem["field"] == "body"
     assert problem["problem"].startswith("Not valid JSON: ")
     assert body not in problem["problem"]
+
+
+def test_a_number_of_thousands_of_digits_is_a_400_not_a_server_error(api):
+    # Given a body whose one number is longer than Python converts (its limit against CPU exhaustion: 4,300 digits)
+    body = '{"name": "x", "password": "p", "n": ' + "9" * 5000 + "}"
+    # When it is posted
+    answer = api.resolve(_event("/hello", body), LambdaContext())
+    # Then it is the client's error, said as for any invalid body, and no 500 (whose alarm anyone could ring)
+    assert answer["statusCode"] == 400
+    error = json.loads(answer["body"])["error"]
+    assert error["code"] == "invalid_request" and error["fields"][0]["field"] == "body"

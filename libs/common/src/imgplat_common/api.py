@@ -80,7 +80,14 @@ def parse_json_body(text: str) -> Any:
     if json_nesting_depth(text) > MAX_JSON_DEPTH:
         message = f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels."
         raise BadRequest(message, code="body_too_deep", details={"max_depth": MAX_JSON_DEPTH})
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise  # Powertools answers it: 400, the body is not JSON
+    except ValueError as error:
+        # Python refuses integers of over 4,300 digits (CVE-2020-10735); no field of ours takes one.
+        problem = {"field": "body", "problem": "A number in the body has more digits than any field takes."}
+        raise BadRequest("The request is not valid.", code="invalid_request", details={"fields": [problem]}) from error
 
 
 def _body_too_large(app: APIGatewayRestResolver) -> Response[str] | None:

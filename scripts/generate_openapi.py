@@ -87,7 +87,6 @@ ROUTE_RESPONSES: dict[tuple[str, str], Responses] = {
     ("post", "/auth/verify"): {
         200: ("Account verified.", Message),
         **dict([INVALID, TOO_MANY]),
-        409: ("The account is already verified (already_confirmed).", ErrorBody),
     },
     ("post", "/auth/resend-code"): {
         202: ("Always the same answer.", Message),

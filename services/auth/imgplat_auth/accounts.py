@@ -82,11 +82,16 @@ GENERAL_ANSWERS: Mapping[Reason, Answer] = {
     Reason.TOO_MANY_FAILED_ATTEMPTS: _too_many_requests,
     Reason.CODE_DELIVERY_FAILURE: lambda _: ServiceUnavailable("The code could not be sent. Try again in a minute."),
 }
-# Endpoints' own answers. A wrong or expired code gets the general "invalid_code"; so does an unknown address.
-VERIFY_ANSWERS: Mapping[Reason, Answer] = {
-    Reason.USER_NOT_FOUND: _invalid_code,
-    Reason.NOT_AUTHORIZED: lambda _: Conflict("This account is already verified.", code="already_confirmed"),
-}
+# Endpoints' own answers. Verifying answers a wrong or expired code, an unknown address and an account already
+# verified alike (Cognito refuses the last as NotAuthorized whatever the code): anything else would tell anyone
+# which addresses have an account.
+VERIFY_ANSWERS: Mapping[Reason, Answer] = dict.fromkeys(
+    (Reason.USER_NOT_FOUND, Reason.NOT_AUTHORIZED, Reason.CODE_MISMATCH, Reason.EXPIRED_CODE),
+    lambda _: BadRequest(
+        "The code is not valid or has expired. Ask for a new one, or sign in if the account is already verified.",
+        code="invalid_code",
+    ),
+)
 SIGN_IN_ANSWERS: Mapping[Reason, Answer] = {
     Reason.NOT_AUTHORIZED: _invalid_credentials,
     Reason.USER_NOT_FOUND: _invalid_credentials,

@@ -9,6 +9,7 @@ for the lifecycle backstop, and processing checks the declared type and size aga
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaTyp
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
 from imgplat_common.original_tags import UNCLAIMED_ORIGINAL_TAGS
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imgplat_upload.responses import PresignedPostForm, PresignedPut, UploadTicket
 from imgplat_upload.settings import UploadSettings
@@ -40,6 +41,10 @@ def _content_types_description() -> str:
         for alias, name in fields["content_type_aliases"].get_default(call_default_factory=True).items()
     )
     return f"The file's type, one of: {allowed} (also {aliases}). The format is then read from the file's own bytes."
+
+
+# C0 and C1 controls, zero-width and bidirectional marks and overrides, line and paragraph separators, and the BOM.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u206f\ufeff]")
 
 
 class UploadRequest(BaseModel):
@@ -63,6 +68,13 @@ class UploadRequest(BaseModel):
         " Content-Length); without it the answer's `put` is null and only the POST form (any size up to max_bytes)"
         " is offered.",
     )
+
+    @field_validator("filename")
+    @classmethod
+    def _printable_filename(cls, filename: str | None) -> str | None:
+        # Shown back by every client (a terminal, a page): control, bidi and line-breaking characters are dropped,
+        # so a name can neither drive a terminal nor spoof its extension (U+202E). Nothing left: no name.
+        return UNPRINTABLE.sub("", filename).strip() or None if filename is not None else None
 
 
 class ImageAlreadyExists(Exception):

@@ -98,21 +98,17 @@ def test_verifying_an_unknown_address_is_invalid_code(user_pool, call_api):
     assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_code")
 
 
-def test_verifying_a_verified_account_is_409(fake_cognito, call_api):
-    fake_cognito.refuse(
-        "confirm_sign_up", Reason.NOT_AUTHORIZED, "User cannot be confirmed. Current status is CONFIRMED"
-    )
-    answer = call_api("/auth/verify", {"email": EMAIL, "code": "123456"})
-    assert (answer.status, answer.body["error"]["code"]) == (409, "already_confirmed")
-
-
-def test_verifying_again_on_the_local_platforms_pool_is_409_as_on_cognito(user_pool, call_api):
-    # Given an account already verified, on the moto pool the local platform runs (its gaps filled as Cognito acts)
+def test_verifying_a_verified_account_answers_as_for_an_unknown_address(user_pool, call_api):
+    # Given an account already verified, on the moto pool the local platform runs (its gaps filled as Cognito acts:
+    # moto alone confirmed it again with a 200)
     assert call_api("/auth/signup", {"email": EMAIL, "password": PASSWORD}).status == 202
     assert call_api("/auth/verify", {"email": EMAIL, "code": "123456"}).status == 200
-    # When it is verified again, Then it is told so (moto alone confirmed it again with a 200)
-    again = call_api("/auth/verify", {"email": EMAIL, "code": "123456"})
-    assert (again.status, again.body["error"]["code"]) == (409, "already_confirmed")
+    # When it is verified again, and an address nobody registered is verified
+    again = call_api("/auth/verify", {"email": EMAIL, "code": "000000"})
+    unknown = call_api("/auth/verify", {"email": "nobody-here@example.com", "code": "000000"})
+    # Then both answers are byte for byte the same: verify tells nobody which addresses have an account
+    assert (again.status, again.body) == (unknown.status, unknown.body)
+    assert (again.status, again.body["error"]["code"]) == (400, "invalid_code")
 
 
 # --- sign-in errors ---

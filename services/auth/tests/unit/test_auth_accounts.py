@@ -87,23 +87,22 @@ def test_password_refused_by_cognito_is_400_with_cognitos_message(fake_provider)
 # --- verify ---
 
 
-@pytest.mark.parametrize("reason", [Reason.CODE_MISMATCH, Reason.EXPIRED_CODE, Reason.USER_NOT_FOUND])
-def test_wrong_expired_or_unknown_verification_is_one_invalid_code_answer(fake_provider, reason):
-    fake_provider.refuse("confirm_sign_up", reason, f"Cognito says {reason}")
-    error = _refused_with(lambda: accounts.verify(fake_provider, EMAIL, "000000"))
-    assert _answer(error) == (
-        400,
-        "invalid_code",
-        "The code is not valid or has expired. Ask for a new one and try again.",
-    )
-
-
-def test_verifying_an_already_verified_account_is_409(fake_provider):
-    fake_provider.refuse(
-        "confirm_sign_up", Reason.NOT_AUTHORIZED, "User cannot be confirmed. Current status is CONFIRMED"
-    )
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        (Reason.NOT_AUTHORIZED, "User cannot be confirmed. Current status is CONFIRMED"),
+        (Reason.USER_NOT_FOUND, "Username/client id combination not found."),
+        (Reason.CODE_MISMATCH, "Invalid verification code provided, please try again."),
+        (Reason.EXPIRED_CODE, "Invalid code provided, please request a code again."),
+    ],
+)
+def test_verifying_answers_a_verified_an_unknown_and_a_wrong_code_alike(fake_provider, reason, message):
+    # Given Cognito refusing a verification for any of its reasons (an account already verified among them)
+    fake_provider.refuse("confirm_sign_up", reason, message)
+    # Then the answer is the same for all: nobody learns from it whether an address has an account
     error = _refused_with(lambda: accounts.verify(fake_provider, EMAIL, "123456"))
-    assert (int(error.status), error.code) == (409, "already_confirmed")
+    assert (int(error.status), error.code) == (400, "invalid_code")
+    assert error.message.endswith("or sign in if the account is already verified.")
 
 
 # --- resend-code and forgot-password: silent about account state ---

@@ -143,6 +143,30 @@ def test_pending_record_is_stored_for_the_token_owner(platform, upload_event, la
     assert item["created_at"] == item["updated_at"]
 
 
+@pytest.mark.parametrize(
+    "sent_and_stored",
+    [
+        ("a\u001b[31m\r\nb.jpg", "a[31mb.jpg"),  # a terminal's colour escape and a line break
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),  # a right-to-left override that shows "exe.jpg"
+        ("\u0000\u0007\u009b", None),  # nothing printable left: no name
+        ("Été à Zürich 🌅.jpg", "Été à Zürich 🌅.jpg"),  # what people name their photos stays
+    ],
+)
+def test_a_filename_is_stored_without_control_or_bidi_characters(
+    platform, upload_event, lambda_context, owner_sub, sent_and_stored
+):
+    sent, stored = sent_and_stored
+    status, body, _ = _call(upload_event({"content_type": "image/jpeg", "filename": sent}), lambda_context)
+
+    assert status == 201
+    item = (
+        boto3.resource("dynamodb")
+        .Table(platform.table_name)
+        .get_item(Key={"owner": owner_sub, "image_id": body["image_id"]})["Item"]
+    )
+    assert item.get("filename") == stored
+
+
 def test_client_filename_never_reaches_the_object_key(platform, upload_event, lambda_context, owner_sub):
     status, body, _ = _call(
         upload_event({"content_type": "image/jpeg", "filename": "../../x/evil.jpg"}), lambda_context

@@ -47,10 +47,10 @@ def requested_format(query: RequestedFormat | None) -> RequestedFormat:
     return RequestedFormat.AUTO if query is None else query
 
 
-def refuse_rendition_options_without_size(requested: RequestedFormat | None, redirect: bool) -> None:
+def refuse_rendition_options_without_size(size: str | None, requested: RequestedFormat | None, redirect: bool) -> None:
     """`format` and `redirect` choose and fetch a rendition: without `size` they would be silently ignored, and the
     caller would get the image's description instead of what it asked for."""
-    if requested is not None or redirect:
+    if size is None and (requested is not None or redirect):
         raise BadRequest(
             "format and redirect apply to a rendition: add ?size= with one of the image's rendition names.",
             code="size_required",

@@ -46,8 +46,7 @@ def get_image(
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
-    if size is None:
-        refuse_rendition_options_without_size(image_format, redirect)
+    refuse_rendition_options_without_size(size, image_format, redirect)
     store = retrieval_store()
     record = find_image(store, caller.sub, image_id)
     if size is None:

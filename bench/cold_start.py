@@ -27,6 +27,11 @@ Garbage collection: in Lambda it is off from the handlers package's import until
 which freezes what init made when it begins (imgplat_common/cold_start.py, the handler's @ends_cold_start). The
 measure does the same around the clients' creation; the floor, which has no code of ours, collects as Python does.
 
+Botocore models: our handlers' clients load trimmed copies of botocore's service models (imgplat_common/
+botocore_models.py: the same models with their documentation texts emptied, shipped in every zip), the floor's client
+loads botocore's own, as any handler's would. A third floor, measured once per round, makes its S3 client from the
+trimmed model, so the line under the floor says how much of a handler's figure that saves on the one client all have.
+
 Every process, the floor's and the handlers', gets the environment a real Lambda function has: LAMBDA_TASK_ROOT,
 AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_EXECUTION_ENV=AWS_Lambda_python3.12, the X-Ray
 variables (tracing is on, as deployed: Powertools' Tracer patches at import, and aws_xray_sdk picks its Lambda
@@ -102,6 +107,13 @@ FLOOR = FLOOR_INIT + FLOOR_CLIENT
 # The floor with garbage collection paused as our handlers pause it (imgplat_common/cold_start.py): how much of a
 # handler's figure that pause saves, printed beside the floor so a handler under the floor is read right.
 FLOOR_PAUSED = "import gc\ngc.disable()\n" + FLOOR_INIT + "gc.freeze()\n" + FLOOR_CLIENT + "gc.enable()\n"
+
+# The floor whose S3 client loads the trimmed botocore model our handlers load (imgplat_common/botocore_models.py):
+# how much of a handler's figure the trimmed models save on the one client every handler has, printed the same way.
+FLOOR_TRIMMED = (
+    FLOOR_INIT + "from imgplat_common.botocore_models import use_trimmed_models\nuse_trimmed_models()\n" + FLOOR_CLIENT
+)
+FLOOR_VARIANTS = {"paused": FLOOR_PAUSED, "trimmed": FLOOR_TRIMMED}
 
 HANDLER = """
 import time
@@ -318,9 +330,9 @@ def report(runs: int, cpu: int, pycache: str, only: list[str]) -> None:
         clients_made[module] = factories_used(store, env, iam_services(service).get(module, set()))
         code = HANDLER.format(module=module, store=store, factories=clients_made[module])
         handlers.append((service, module, code, env))
-    samples, floors, paused_floors = measure_rounds(runs, handlers, floor_env)
+    samples, floors, variants = measure_rounds(runs, handlers, floor_env)
     floor = summary([sample for paired in floors.values() for sample in paired])
-    paused_floor = summary(paused_floors)
+    paused_floor, trimmed_floor = summary(variants["paused"]), summary(variants["trimmed"])
 
     print(
         f"{runs} rounds of fresh processes, each handler right after a floor, pinned to CPU {cpu} of {os.cpu_count()}"
@@ -332,7 +344,12 @@ def report(runs: int, cpu: int, pycache: str, only: list[str]) -> None:
     print(f"floor in CPU time: {floor['init_cpu_ms']:.0f} ms\n")
     print(
         f"the floor with garbage collection paused as our handlers pause it: {paused_floor['init_ms']:.0f} ms "
-        f"(the pause alone saves {floor['init_ms'] - paused_floor['init_ms']:.0f} ms of the floor)\n"
+        f"(the pause alone saves {floor['init_ms'] - paused_floor['init_ms']:.0f} ms of the floor)"
+    )
+    print(
+        f"the floor with its S3 client made from the trimmed botocore model our handlers load: "
+        f"{trimmed_floor['init_ms']:.0f} ms (the trimmed model alone saves "
+        f"{floor['init_ms'] - trimmed_floor['init_ms']:.0f} ms of the floor)\n"
     )
     print(
         "| handler | init ms | x floor | over floor ms | 90% interval | over floor CPU ms | target | Pillow imported "
@@ -383,11 +400,13 @@ def report(runs: int, cpu: int, pycache: str, only: list[str]) -> None:
 
 def measure_rounds(
     runs: int, handlers: list[tuple[str, str, str, dict[str, str]]], floor_env: dict[str, str]
-) -> tuple[Measures, Measures, list[dict[str, Any]]]:
-    """Each handler's measures, the floor measured right before each, and the paused floor once per round."""
+) -> tuple[Measures, Measures, Measures]:
+    """Each handler's measures, the floor measured right before each, and each variant of the floor (FLOOR_VARIANTS)
+    once per round."""
     # Warm-up round, not counted: compiles every module into the bytecode cache and warms the OS file cache for all.
     measure_once(FLOOR, floor_env)
-    measure_once(FLOOR_PAUSED, floor_env)
+    for code in FLOOR_VARIANTS.values():
+        measure_once(code, floor_env)
     for _, _, code, env in handlers:
         measure_once(code, env)
     # Each handler is measured right after a floor of its own, in a new order every round: the machine's speed drifts
@@ -395,14 +414,15 @@ def measure_rounds(
     samples: Measures = {module: [] for _, module, _, _ in handlers}
     floors: Measures = {module: [] for _, module, _, _ in handlers}
     shuffler = random.Random(0)  # noqa: S311 - an order of measurement, not a secret
-    paused_floors = []
+    variants: Measures = {name: [] for name in FLOOR_VARIANTS}
     for round_number in range(1, runs + 1):
         print(f"round {round_number}/{runs} ...", file=sys.stderr, flush=True)
-        paused_floors.append(measure_once(FLOOR_PAUSED, floor_env))
+        for name, code in FLOOR_VARIANTS.items():
+            variants[name].append(measure_once(code, floor_env))
         for _, module, code, env in shuffler.sample(handlers, len(handlers)):
             floors[module].append(measure_once(FLOOR, floor_env))
             samples[module].append(measure_once(code, env))
-    return samples, floors, paused_floors
+    return samples, floors, variants
 
 
 def report_zip_sizes() -> list[str]:

@@ -76,10 +76,13 @@ RESOURCE_PLACEHOLDERS = {
 }
 
 
-# What every zip must ship as imgplat_common: the library as it is in this tree, module for module.
+# What every zip must ship as imgplat_common: the library as it is in this tree, module for module, and its trimmed
+# botocore models (imgplat_common/botocore_models.py), file for file.
+COMMON_FILE_TYPES = (".py", ".json")
 COMMON_SOURCES = {
     path.relative_to(ROOT / "libs" / "common" / "src" / "imgplat_common").as_posix(): path.read_bytes()
-    for path in (ROOT / "libs" / "common" / "src" / "imgplat_common").rglob("*.py")
+    for path in (ROOT / "libs" / "common" / "src" / "imgplat_common").rglob("*")
+    if path.suffix in COMMON_FILE_TYPES and "__pycache__" not in path.parts
 }
 
 
@@ -144,7 +147,7 @@ def check_zips(name: str, package_dir: Path) -> list[str]:
             shipped_common = {
                 n.removeprefix("imgplat_common/"): content.read(n)
                 for n in names
-                if n.startswith("imgplat_common/") and n.endswith(".py")
+                if n.startswith("imgplat_common/") and n.endswith(COMMON_FILE_TYPES)
             }
         size = archive.stat().st_size
         bytecode = check_bytecode(archive, runtime)

@@ -6,7 +6,7 @@ allocations and, every so many, walks the tracked objects to look for unreachabl
 nothing is garbage, so those walks (a full one is 40-60 ms on one vCPU) free nothing and only delay the first
 answer. So, in Lambda only:
 
-- each service's `handlers` package calls `pause_garbage_collection()` when it is imported, which Python does
+- each service's `handlers` package calls `begin_cold_start()` when it is imported, which Python does
   before it imports the handler module the function names, so before anything the handler loads;
 - every handler is wrapped in `@ends_cold_start`: its first invocation freezes what init made (`gc.freeze()`
   moves it out of the collector's sight for good: no later collection walks it again) and, once that invocation
@@ -15,6 +15,9 @@ answer. So, in Lambda only:
 
 Objects that init left unreachable in a cycle are frozen with the rest: a few kilobytes, once per container.
 Outside Lambda (tests, the local platform) nothing changes. docs/performance.md (cold start) has the figures.
+
+`begin_cold_start()` also points botocore at the trimmed service models (imgplat_common/botocore_models.py), in
+Lambda and everywhere else alike, so that the tests and the local platform make every call through the same models.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import os
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from imgplat_common.botocore_models import use_trimmed_models
+
 _Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
 
@@ -34,6 +39,12 @@ _paused = False
 def in_lambda_runtime() -> bool:
     """True inside a function of Lambda's managed Python runtime (which sets AWS_EXECUTION_ENV=AWS_Lambda_pythonX)."""
     return os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
+
+
+def begin_cold_start() -> None:
+    """What every service's `handlers` package does first: trimmed botocore models, collection paused (in Lambda)."""
+    use_trimmed_models()
+    pause_garbage_collection()
 
 
 def pause_garbage_collection() -> None:

@@ -1,6 +1,6 @@
 """One module per Lambda function: parse the request, call the logic, answer."""
 
-from imgplat_common.cold_start import pause_garbage_collection
+from imgplat_common.cold_start import begin_cold_start
 
 # Python imports this package before the handler module Lambda names, so this runs before anything a handler loads.
-pause_garbage_collection()
+begin_cold_start()

@@ -9,13 +9,13 @@ for the lifecycle backstop, and processing checks the declared type and size aga
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
+from imgplat_common.display_text import displayable
 from imgplat_common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from imgplat_common.keys import new_image_id
 from imgplat_common.models import ImageRecord, utc_now_iso
@@ -43,10 +43,6 @@ def _content_types_description() -> str:
     return f"The file's type, one of: {allowed} (also {aliases}). The format is then read from the file's own bytes."
 
 
-# C0 and C1 controls, zero-width and bidirectional marks and overrides, line and paragraph separators, and the BOM.
-UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u206f\ufeff]")
-
-
 class UploadRequest(BaseModel):
     """What a client declares about the file it is about to upload (body of POST /upload)."""
 
@@ -72,9 +68,9 @@ class UploadRequest(BaseModel):
     @field_validator("filename")
     @classmethod
     def _printable_filename(cls, filename: str | None) -> str | None:
-        # Shown back by every client (a terminal, a page): control, bidi and line-breaking characters are dropped,
-        # so a name can neither drive a terminal nor spoof its extension (U+202E). Nothing left: no name.
-        return UNPRINTABLE.sub("", filename).strip() or None if filename is not None else None
+        # Shown back by every client (a terminal, a page): a name can neither drive a terminal nor spoof its
+        # extension (U+202E). Nothing left: no name.
+        return displayable(filename) if filename is not None else None
 
 
 class ImageAlreadyExists(Exception):

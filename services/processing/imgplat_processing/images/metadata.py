@@ -7,11 +7,11 @@ into a record. Bad EXIF yields empty fields, never an error.
 from __future__ import annotations
 
 import re
-import unicodedata
 import warnings
 from datetime import datetime
 
 import blurhash
+from imgplat_common.display_text import displayable
 from PIL import ExifTags, Image
 
 from imgplat_processing.images.validate import header_exif, open_original
@@ -77,11 +77,10 @@ def _text(value: object) -> str | None:
         value = value.decode("utf-8", errors="ignore")
     if not isinstance(value, str):
         return None
-    # NULs pad fixed-size fields: dropped. Other control characters (escape codes, line breaks) never belong in a
-    # camera name and could mislead whatever displays the record: each becomes a space, and runs of spaces one.
-    visible = "".join(" " if unicodedata.category(char) == "Cc" else char for char in value.replace("\x00", ""))
-    cleaned = " ".join(visible.split())
-    return cleaned[:MAX_TEXT_LENGTH] or None
+    # Control characters (escape codes, line breaks) and bidi overrides never belong in a camera name and could
+    # mislead whatever displays the record.
+    cleaned = displayable(value)
+    return cleaned[:MAX_TEXT_LENGTH] if cleaned else None
 
 
 def _iso_datetime(value: str | None) -> str | None:

@@ -97,9 +97,12 @@ def test_control_characters_in_exif_text_are_not_stored():
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "\x1b[31mEvil\x07\r\nCorp\x00"
     exif[ExifTags.Base.Model] = "\x01\x02\x03"
+    # UTF-8 in an EXIF text field (cameras and editors write it): a right-to-left override and a zero-width space
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.LensModel] = "Lens\u202e\u200b 50mm".encode()
     data = factory.jpeg((40, 30), exif=exif)
 
     summary = extract_exif_summary(data, "JPEG")
 
     assert summary["camera_make"] == "[31mEvil Corp"
     assert summary["camera_model"] is None
+    assert summary["lens"] == "Lens 50mm"

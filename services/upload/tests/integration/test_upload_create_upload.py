@@ -146,7 +146,7 @@ def test_pending_record_is_stored_for_the_token_owner(platform, upload_event, la
 @pytest.mark.parametrize(
     "sent_and_stored",
     [
-        ("a\u001b[31m\r\nb.jpg", "a[31mb.jpg"),  # a terminal's colour escape and a line break
+        ("a\u001b[31m\r\nb.jpg", "a [31m b.jpg"),  # a terminal's colour escape and a line break: spaces
         ("invoice\u202egpj.exe", "invoicegpj.exe"),  # a right-to-left override that shows "exe.jpg"
         ("\u0000\u0007\u009b", None),  # nothing printable left: no name
         ("Été à Zürich 🌅.jpg", "Été à Zürich 🌅.jpg"),  # what people name their photos stays

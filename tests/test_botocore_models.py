@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import compare_botocore_models  # noqa: E402
+from imgplat_common import botocore_models  # noqa: E402
 from trim_botocore_models import DATA_DIR, SERVICES, trimmed_models, without_documentation  # noqa: E402
 
 COMMITTED = {path.relative_to(DATA_DIR).as_posix(): path.read_bytes() for path in DATA_DIR.rglob("*") if path.is_file()}
@@ -136,3 +139,58 @@ def test_clients_made_after_a_handlers_package_is_imported_use_the_trimmed_model
     assert Path(paths["dynamodb/2012-08-10/service-2"]).parent.parent.parent == trimmed_dir
     assert Path(paths["s3/2006-03-01/service-2"]).parent.parent.parent == trimmed_dir
     assert Path(paths["s3/2006-03-01/endpoint-rule-set-1"]).is_relative_to(botocore.loaders.Loader.BUILTIN_DATA_PATH)
+
+
+def test_the_platforms_requests_are_the_same_with_the_trimmed_models() -> None:
+    # Given one call of each kind the services make, built with botocore's own models and with the trimmed ones
+    # Then every request (method, URL, body, headers but the signature's) and both pre-signed forms are the same
+    assert compare_botocore_models.differences() == []
+
+
+def test_the_comparison_finds_a_model_that_changes_a_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given trimmed models in which DynamoDB's JSON target prefix was changed
+    changed = tmp_path / "botocore_data"
+    shutil.copytree(DATA_DIR, changed)
+    model = changed / "dynamodb" / "2012-08-10" / "service-2.json"
+    model.write_text(model.read_text().replace('"targetPrefix":"DynamoDB_20120810"', '"targetPrefix":"Other"'))
+    monkeypatch.setattr(compare_botocore_models, "DATA_DIR", changed)
+    # When the requests are compared
+    found = compare_botocore_models.differences()
+    # Then the DynamoDB calls are named, and no other
+    assert {difference.split(":")[0] for difference in found} == {
+        "dynamodb.get_item",
+        "dynamodb.query",
+        "dynamodb.update_item",
+    }
+
+
+@pytest.mark.parametrize(
+    ("already", "expected"),
+    [
+        (None, [botocore_models.DATA_DIR]),
+        ("", [botocore_models.DATA_DIR]),
+        ("/opt/models", [botocore_models.DATA_DIR, "/opt/models"]),
+        (f"{botocore_models.DATA_DIR}{os.pathsep}/opt/models", [botocore_models.DATA_DIR, "/opt/models"]),  # not twice
+    ],
+)
+def test_the_trimmed_models_go_first_on_botocores_search_path(
+    already: str | None, expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if already is None:
+        monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+    else:
+        monkeypatch.setenv("AWS_DATA_PATH", already)
+    botocore_models.use_trimmed_models()
+    assert os.environ["AWS_DATA_PATH"].split(os.pathsep) == expected
+
+
+@pytest.mark.parametrize("service", ["auth", "upload", "processing", "retrieval"])
+def test_every_handlers_package_puts_the_trimmed_models_first(service: str) -> None:
+    # Given a fresh interpreter with a service and the shared library, no data path of its own
+    env = {name: value for name, value in os.environ.items() if name != "AWS_DATA_PATH"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "libs" / "common" / "src"), str(ROOT / "services" / service)])
+    # When it imports the service's handlers package (as Lambda does before the handler module)
+    code = f"import os, imgplat_{service}.handlers; print(os.environ['AWS_DATA_PATH'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # Then botocore's search path starts with the trimmed models
+    assert done.stdout.strip().split(os.pathsep)[0] == botocore_models.DATA_DIR

@@ -15,6 +15,8 @@ from imgplat_common.display_text import displayable
         ("invoice\u202egpj.exe", "invoicegpj.exe"),  # a right-to-left override that would show "exe.jpg"
         ("Canon\x00\x00\x00", "Canon"),  # NUL padding of a fixed-size field
         ("a\u200bb\u2060c\ufeffd\u2066e\u2069", "abcde"),  # zero-width, word joiner, BOM, isolates
+        ("a\u061cb\u180ec\U000e0041\U000e007fd", "abcd"),  # Arabic letter mark, Mongolian separator, tag characters
+        ("10.00\u202fAM\u3000x\u00a0y", "10.00 AM x y"),  # narrow no-break, ideographic and no-break spaces
         ("one\u2028two\u2029three\x85four", "one two three four"),  # line and paragraph separators, C1 next line
         ("  many   spaces\t", "many spaces"),
         ("\x00\x07\x9b\u200e", None),  # nothing visible left

@@ -17,7 +17,8 @@ Objects that init left unreachable in a cycle are frozen with the rest: a few ki
 Outside Lambda (tests, the local platform) nothing changes. docs/performance.md (cold start) has the figures.
 
 `begin_cold_start()` also points botocore at the trimmed service models (imgplat_common/botocore_models.py), in
-Lambda and everywhere else alike, so that the tests and the local platform make every call through the same models.
+Lambda and everywhere else alike: a boto3 session made after a handlers package is imported loads them (one made
+before keeps botocore's own; both build the same requests, tests/test_botocore_models.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Making a client parses its service's model (botocore/data/<service>/<version>/service-2.json.gz), and most of a
 model is API documentation that no running code reads: DynamoDB's model is 0.56 MB of JSON, 0.13 MB with its texts
-emptied; S3's 1.4 MB, 0.26 MB. In a cold start that parse is a good part of what a client costs. botocore_data/ holds the
+emptied; S3's 1.4 MB, 0.26 MB. A good part of what a client costs a cold start is that parse. botocore_data/ holds the
 same models with every `documentation` and `documentationUrl` text emptied and nothing else changed, written from
 the pinned botocore by scripts/trim_botocore_models.py (tests/test_botocore_models.py fails when they drift from it).
 

@@ -24,7 +24,12 @@ import botocore
 import botocore.session
 from botocore.awsrequest import AWSResponse
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "libs" / "common" / "src" / "imgplat_common" / "botocore_data"
+# Run by another botocore's venv too, where imgplat_common is not installed: the library is taken from this tree.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "libs" / "common" / "src"))
+
+from imgplat_common.botocore_models import DATA_DIR as TRIMMED_MODELS_DIR
+
+DATA_DIR = Path(TRIMMED_MODELS_DIR)
 STATE_MACHINE = "arn:aws:states:us-east-1:000000000000:stateMachine:images"
 # Headers that change from one signing to the next, or name the SDK: not part of what the model decides.
 VOLATILE_HEADERS = {"authorization", "x-amz-date", "user-agent", "amz-sdk-invocation-id", "amz-sdk-request"}

@@ -18,7 +18,11 @@ from typing import Any
 import botocore.loaders
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "libs" / "common" / "src" / "imgplat_common" / "botocore_data"
+sys.path.insert(0, str(ROOT / "libs" / "common" / "src"))  # also where imgplat_common is not installed
+
+from imgplat_common.botocore_models import DATA_DIR as TRIMMED_MODELS_DIR  # noqa: E402 - after the path is set
+
+DATA_DIR = Path(TRIMMED_MODELS_DIR)
 
 # The services of every boto3.client(...) in services/*/imgplat_* (tests/test_botocore_models.py keeps this in step).
 SERVICES = ("cognito-idp", "dynamodb", "events", "s3", "ssm", "stepfunctions")

@@ -135,7 +135,7 @@ def test_clients_made_after_a_handlers_package_is_imported_use_the_trimmed_model
     assert result["events_failed"] == 0
     # And the service models came from the trimmed copies, every other file from botocore as always
     paths = result["paths"]
-    trimmed_dir = ROOT / "libs" / "common" / "src" / "imgplat_common" / "botocore_data"
+    trimmed_dir = Path(botocore_models.DATA_DIR)
     assert Path(paths["dynamodb/2012-08-10/service-2"]).parent.parent.parent == trimmed_dir
     assert Path(paths["s3/2006-03-01/service-2"]).parent.parent.parent == trimmed_dir
     assert Path(paths["s3/2006-03-01/endpoint-rule-set-1"]).is_relative_to(botocore.loaders.Loader.BUILTIN_DATA_PATH)

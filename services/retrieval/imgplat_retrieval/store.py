@@ -27,6 +27,7 @@ from imgplat_common.models import ImageRecord
 from imgplat_common.settings import load_settings
 from imgplat_common.snapstart import renew_after_restore
 
+from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
 from imgplat_retrieval.settings import RetrievalSettings
 
 if TYPE_CHECKING:
@@ -214,6 +215,11 @@ def rendition_signer() -> S3RenditionSigner | CloudFrontRenditionSigner:
         raise StoreError(f"reading the CloudFront signing key failed: {_code(error)}") from error
     private_key_pem = str(parameter["Parameter"]["Value"]).encode()
     return CloudFrontRenditionSigner(base_url, key_pair_id, private_key_pem)
+
+
+def url_issuer() -> UrlIssuer:
+    """Signs this request's rendition URLs: this container's signer, URLs living as long as the settings say."""
+    return UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
 
 
 # With SnapStart each restored environment makes its own clients (imgplat_common/snapstart.py).

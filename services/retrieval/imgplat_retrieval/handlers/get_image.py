@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,7 +11,6 @@ from imgplat_common.api import build_api, json_response
 from imgplat_common.auth_claims import caller_from_event
 from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import logger, metrics, tracer
-from imgplat_common.settings import load_settings
 
 from imgplat_retrieval.images import (
     RequestedFormat,
@@ -22,9 +20,7 @@ from imgplat_retrieval.images import (
     requested_format,
 )
 from imgplat_retrieval.ownership import find_image
-from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
-from imgplat_retrieval.settings import RetrievalSettings
-from imgplat_retrieval.store import rendition_signer, retrieval_store
+from imgplat_retrieval.store import retrieval_store, url_issuer
 
 app = build_api()
 # This answer must not outlive its URL in any cache between us and the client (the rendition itself is cacheable).
@@ -51,7 +47,7 @@ def get_image(
     record = find_image(store, caller.sub, image_id)
     if size is None:
         return json_response(200, describe_image(record).model_dump(mode="json"))
-    issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
+    issuer = url_issuer()
     accept = app.current_event.headers.get("accept")
     link = link_rendition(record, size, requested_format(image_format), issuer, accept=accept)
     # Without format (auto), the Accept header decides.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,12 +11,9 @@ from imgplat_common.api import build_api, json_response
 from imgplat_common.auth_claims import caller_from_event
 from imgplat_common.cold_start import ends_cold_start
 from imgplat_common.observability import logger, metrics, tracer
-from imgplat_common.settings import load_settings
 
 from imgplat_retrieval.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_images
-from imgplat_retrieval.rendition_urls import UrlIssuer, url_lifetime
-from imgplat_retrieval.settings import RetrievalSettings
-from imgplat_retrieval.store import rendition_signer, retrieval_store
+from imgplat_retrieval.store import retrieval_store, url_issuer
 
 app = build_api()
 NO_STORE = {"Cache-Control": "no-store"}
@@ -29,7 +25,7 @@ def get_images(
     cursor: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
     caller = caller_from_event(app.current_event.raw_event)
-    issuer = UrlIssuer(rendition_signer(), url_lifetime(load_settings(RetrievalSettings)), now=int(time.time()))
+    issuer = url_issuer()
     page = list_images(retrieval_store(), caller.sub, limit, cursor, issuer)
     # The items carry signed URLs: the answer must not outlive them in a cache.
     return json_response(200, page.model_dump(mode="json"), headers=NO_STORE)

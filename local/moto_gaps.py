@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from moto.cognitoidp.exceptions import NotAuthorizedError, UserNotFoundError
+from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError, UserNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool, UserStatus
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.responses import ActionResult
@@ -18,6 +18,7 @@ from moto.core.responses import ActionResult
 MOTOS_RESPOND_TO_AUTH_CHALLENGE = CognitoIdpBackend.respond_to_auth_challenge
 MOTOS_CREATE_JWT = CognitoIdpUserPool.create_jwt
 MOTOS_CONFIRM_SIGN_UP = CognitoIdpBackend.confirm_sign_up
+MOTOS_CONFIRM_FORGOT_PASSWORD = CognitoIdpBackend.confirm_forgot_password
 SECONDS_PER_UNIT = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
@@ -51,6 +52,17 @@ def _confirm_sign_up(self: CognitoIdpBackend, client_id: str, username: str) -> 
             if user is not None and user.status == UserStatus.CONFIRMED:
                 raise NotAuthorizedError("User cannot be confirmed. Current status is CONFIRMED")
     return MOTOS_CONFIRM_SIGN_UP(self, client_id, username)
+
+
+def _confirm_forgot_password(
+    self: CognitoIdpBackend, client_id: str, username: str, password: str, confirmation_code: str
+) -> None:
+    """ConfirmForgotPassword for an address with no account is a wrong code, as Cognito answers it with
+    PreventUserExistenceErrors (moto answers ResourceNotFound, which no caller of the real API ever sees)."""
+    pools = [pool for pool in self.user_pools.values() if client_id in pool.clients]
+    if pools and all(pool._get_user(username) is None for pool in pools):
+        raise CodeMismatchException("Invalid code provided, please try again.")
+    MOTOS_CONFIRM_FORGOT_PASSWORD(self, client_id, username, password, confirmation_code)
 
 
 def _create_jwt(  # noqa: PLR0917 - moto's own signature, which it calls positionally
@@ -92,6 +104,7 @@ def cognito_gaps_filled() -> Iterator[None]:
         mock.patch.object(CognitoIdpBackend, "respond_to_auth_challenge", _respond_to_auth_challenge),
         mock.patch.object(CognitoIdpUserPool, "create_jwt", _create_jwt),
         mock.patch.object(CognitoIdpBackend, "confirm_sign_up", _confirm_sign_up),
+        mock.patch.object(CognitoIdpBackend, "confirm_forgot_password", _confirm_forgot_password),
         mock.patch("moto.cognitoidp.models.get_cognito_idp_user_pool_enable_totp", return_value=True),
     ):
         yield

@@ -203,6 +203,38 @@ def test_a_body_that_is_not_declared_json_is_415_not_a_server_error(api):
         assert json.loads(answer["body"])["error"]["code"] == "unsupported_media_type"
 
 
+MULTIPART_BOUNDARY = "b0undary"
+WELL_FORMED_BODIES = {
+    # The route's fields as a browser's cross-site form sends them: Powertools would read both into valid fields
+    f"multipart/form-data; boundary={MULTIPART_BOUNDARY}": "".join(
+        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in (("name", "x"), ("password", "p"))
+    )
+    + f"--{MULTIPART_BOUNDARY}--\r\n",
+    "application/x-www-form-urlencoded": "name=x&password=p",
+    # A lookalike of the JSON type is not it
+    "application/jsonp": json.dumps({"name": "x", "password": "p"}),
+}
+
+
+@pytest.mark.parametrize("content_type", sorted(WELL_FORMED_BODIES))
+def test_a_form_whose_fields_would_validate_is_still_415(api, content_type):
+    # Given the route's fields sent as a form (no CORS preflight guards these types) or with a lookalike type
+    event = _event("/hello", WELL_FORMED_BODIES[content_type])
+    event["headers"]["Content-Type"] = content_type
+    # When the API resolves it
+    answer = api.resolve(event, LambdaContext())
+    # Then the route never runs: only JSON reaches it
+    assert answer["statusCode"] == 415
+    assert json.loads(answer["body"])["error"]["code"] == "unsupported_media_type"
+
+
+def test_json_with_a_charset_parameter_is_json(api):
+    event = _event("/hello", json.dumps({"name": "x", "password": "p"}))
+    event["headers"]["Content-Type"] = "application/json; charset=utf-8"
+    assert api.resolve(event, LambdaContext())["statusCode"] == 200
+
+
 @pytest.mark.parametrize("body", ["{'name': 'x'}", '{"name": ', "name=x"])
 def test_a_body_that_is_not_json_names_the_body_not_a_character_position(api, body):
     # Given a body declared JSON that does not parse (Python quotes, cut short, a form)

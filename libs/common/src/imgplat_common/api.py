@@ -102,15 +102,20 @@ def _not_json() -> Response[str]:
     return json_response(415, error_body("unsupported_media_type", NOT_JSON_MESSAGE))
 
 
-def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def _check_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     # Routes that take a JSON body refuse an oversized one in parse_json_body, before parsing; this covers the
-    # routes that never parse theirs.
+    # routes that never parse theirs. A body declared as anything but JSON is refused before Powertools reads it:
+    # it would turn a form or multipart body into fields that validate, and browsers send those cross-site
+    # without asking first (no CORS preflight), so only JSON may reach a route.
+    if app.current_event.body and _declares_other_than_json(app):
+        return _not_json()
     return _body_too_large(app) or next_middleware(app)
 
 
 def _declares_other_than_json(app: APIGatewayRestResolver) -> bool:
-    content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
-    return bool(content_type) and not content_type.startswith("application/json")
+    content_type = app.current_event.headers.get("content-type") or ""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return bool(content_type.strip()) and media_type != "application/json"
 
 
 def _field_name(location: Any) -> str:
@@ -146,7 +151,7 @@ def build_api(cors_origins: str | None = None) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True, cors=cors_config(cors_origins), json_body_deserializer=parse_json_body
     )
-    app.use(middlewares=[_limit_body_size])
+    app.use(middlewares=[_check_body])
 
     @_handles(app, ApiError)
     def _api_error(error: ApiError) -> Response[str]:

@@ -162,6 +162,22 @@ def test_password_reset_with_a_wrong_code_is_invalid_code(user_pool, call_api):
     assert (answer.status, answer.body["error"]["code"]) == (400, "invalid_code")
 
 
+def test_password_reset_for_an_address_with_no_account_is_answered_as_a_wrong_code(user_pool, call_api):
+    # Given a verified account with a wrong code, and an address that has no account with any code
+    _signed_up_and_verified(call_api)
+    known = call_api(
+        "/auth/confirm-forgot-password",
+        {"email": EMAIL, "code": "moto-confirmation-code:wrong", "new_password": "Battery-Staple-8"},
+    )
+    unknown = call_api(
+        "/auth/confirm-forgot-password",
+        {"email": "nobody@example.com", "code": "000000", "new_password": "Battery-Staple-8"},
+    )
+    # Then both get the same answer: no 500, and nothing that tells which addresses have an account
+    assert (unknown.status, unknown.body) == (known.status, known.body) == (400, known.body)
+    assert unknown.body["error"]["code"] == "invalid_code"
+
+
 def test_password_reset_to_a_weak_password_is_invalid_password(user_pool, call_api):
     body = {"email": EMAIL, "code": "123456", "new_password": "weak"}
     answer = call_api("/auth/confirm-forgot-password", body)

@@ -215,13 +215,21 @@ class VerifyingS3Front:
 
     def verify_post(self, environ: dict[str, Any], request: S3Request, now: datetime) -> TaggedPost | None:
         """A browser POST to /<bucket>: the form's fields and its file, checked against the signed policy."""
+        bucket, _, rest = unquote(request.raw_path).strip("/").partition("/")
+        if rest or request.query:
+            # A form uploads to the bucket itself; moto would run another operation (?delete deletes the keys
+            # the file names) under this form's signature.
+            raise access_denied()
         form_environ = {**environ, "wsgi.input": io.BytesIO(request.body)}
         _, form, files = parse_form_data(form_environ)
         upload = files.get("file")
         if upload is None or len(files) != 1:
             raise invalid_argument("POST requires exactly one file upload per request.")
+        names = [name.lower() for name, _ in form.items(multi=True)]
+        if len(names) != len(set(names)):
+            # Field names are case-insensitive: with two `key`s the policy would check one and moto store the other.
+            raise invalid_argument("POST form fields must each appear once.")
         fields = {name.lower(): value for name, value in form.items()}
-        bucket = unquote(request.raw_path).strip("/").split("/")[0]
         file_size = len(upload.stream.read())
         verify_post_form(
             bucket, fields, file_size=file_size, credentials=self._credentials, region=self._region, now=now

@@ -223,6 +223,39 @@ def test_a_post_with_a_changed_key_is_refused(local_platform, alice, bob):
     assert stored_original(local_platform, ticket) is None
 
 
+def test_a_post_that_names_the_key_twice_is_refused(local_platform, alice, bob):
+    # Given Bob's stored original, and Alice's valid form with Bob's key sent first and her own as `KEY`
+    bobs_ticket = new_ticket(local_platform, bob)
+    assert post_upload(bobs_ticket, bobs_ticket["upload"]["fields"]).status_code == 204
+    ticket = new_ticket(local_platform, alice)
+    own = [("KEY" if name == "key" else name, value) for name, value in ticket["upload"]["fields"].items()]
+    bobs_key = bobs_ticket["upload"]["fields"]["key"]
+    form = ticket["upload"]
+    answer = requests.post(
+        form["url"], data=[("key", bobs_key), *own], files={"file": ("photo.jpg", b"other bytes")}, timeout=120
+    )
+    # Then nothing is stored under either key
+    assert s3_error_code(answer, 400) == "InvalidArgument"
+    assert stored_original(local_platform, bobs_ticket) == PHOTO
+    assert stored_original(local_platform, ticket) is None
+
+
+def test_a_valid_post_form_sent_to_another_operation_is_refused(local_platform, alice, bob):
+    # Given Bob's stored original, and Alice's valid form posted to ?delete with a file that names Bob's key
+    bobs_ticket = new_ticket(local_platform, bob)
+    assert post_upload(bobs_ticket, bobs_ticket["upload"]["fields"]).status_code == 204
+    _, bobs_key = bucket_and_key(bobs_ticket)
+    ticket = new_ticket(local_platform, alice)
+    delete = f"<Delete><Object><Key>{bobs_key}</Key></Object></Delete>".encode()
+    form = ticket["upload"]
+    answer = requests.post(
+        f"{form['url']}?delete", data=form["fields"], files={"file": ("delete.xml", delete)}, timeout=120
+    )
+    # Then S3 refuses it and Bob's original is still there
+    assert s3_error_code(answer, 403) == "AccessDenied"
+    assert stored_original(local_platform, bobs_ticket) == PHOTO
+
+
 def test_a_post_with_another_content_type_is_refused(local_platform, alice):
     ticket = new_ticket(local_platform, alice)
     answer = post_upload(ticket, {**ticket["upload"]["fields"], "Content-Type": "text/html"})

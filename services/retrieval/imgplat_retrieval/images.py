@@ -132,6 +132,9 @@ def _not_ready(record: ImageRecord) -> Conflict:
     elif record.status is ImageStatus.FAILED:
         details["error_id"] = record.error_id
         message = "Processing the image failed, so it has no renditions. Quote the error_id to support."
+    elif record.status is ImageStatus.PENDING:
+        # Reserved: the file may not have been sent yet, or processing has not picked it up.
+        message = "The image's file has not been received and processed yet. Send it, or try again shortly."
     else:
         message = "The image is still being processed. Try again shortly."
     return Conflict(message, code="not_ready", details=details)

@@ -183,6 +183,16 @@ def test_link_to_processing_image_is_not_ready(make_record):
         link_rendition(make_record(OWNER, ImageStatus.PROCESSING), "x", RequestedFormat.JPEG, issuer())
 
     assert raised.value.details == {"status": "PROCESSING"}
+    assert "being processed" in raised.value.message
+
+
+def test_link_to_a_reserved_image_says_its_file_may_not_have_come(make_record):
+    # PENDING: the upload was reserved; nothing says the file was ever sent, so "being processed" could be untrue
+    with pytest.raises(Conflict) as raised:
+        link_rendition(make_record(OWNER, ImageStatus.PENDING), "x", RequestedFormat.JPEG, issuer())
+
+    assert raised.value.details == {"status": "PENDING"}
+    assert "not been received" in raised.value.message and "being processed" not in raised.value.message
 
 
 def test_unknown_size_lists_the_sizes_the_image_has(make_record):

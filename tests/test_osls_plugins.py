@@ -271,3 +271,38 @@ def test_an_express_budget_over_five_minutes_fails_the_package_with_the_framewor
     answer = run_hook("osls-plugin-express-budget.js", "after:package:initialize", _workflow("EXPRESS", budget))
     assert answer["code"] == "EXPRESS_BUDGET"
     assert "300 s" in answer["error"]
+
+
+def test_a_versioned_logical_id_is_renamed_with_every_reference_to_it():
+    resources = {
+        "Key": {"Type": "AWS::CloudFront::PublicKey", "Properties": {}},
+        "Group": {"Type": "AWS::CloudFront::KeyGroup", "Properties": {"Items": [{"Ref": "Key"}]}},
+        "Other": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Value": {"Fn::Sub": "${Key}/${Key.Id}/${KeyGroup}"},
+                "Tags": {"a": {"Fn::GetAtt": ["Key", "Id"]}, "b": {"Fn::GetAtt": "Key.Id"}, "c": {"Ref": "Keys"}},
+            },
+        },
+    }
+    config = {"stage": "dev", "custom": {"versionedLogicalIds": {"Key": "3"}}, "resources": resources}
+    done = run_hook("osls-plugin-versioned-ids.js", TEMPLATE_COMPLETE_HOOK, config)["resources"]
+    assert set(done) == {"KeyV3", "Group", "Other"}
+    assert done["Group"]["Properties"]["Items"] == [{"Ref": "KeyV3"}]
+    properties = done["Other"]["Properties"]
+    # Only references to Key itself change: ${KeyGroup} and a Ref to "Keys" are other names
+    assert properties["Value"] == {"Fn::Sub": "${KeyV3}/${KeyV3.Id}/${KeyGroup}"}
+    assert properties["Tags"] == {
+        "a": {"Fn::GetAtt": ["KeyV3", "Id"]},
+        "b": {"Fn::GetAtt": "KeyV3.Id"},
+        "c": {"Ref": "Keys"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("versions", "problem"), [({"Key": "1.2"}, "letters and digits"), ({"Nope": "1"}, "no resource")]
+)
+def test_a_version_that_cannot_name_a_resource_is_refused(versions, problem):
+    config = {"stage": "dev", "custom": {"versionedLogicalIds": versions}, "resources": {"Key": {"Type": "X"}}}
+    answer = run_hook("osls-plugin-versioned-ids.js", TEMPLATE_COMPLETE_HOOK, config)
+    assert answer["code"] == "VERSIONED_ID" and problem in answer["error"]

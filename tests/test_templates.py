@@ -703,9 +703,19 @@ def test_the_key_group_trusts_exactly_the_operators_public_key(templates):
     public_key = _delivery(templates, "AWS::CloudFront::PublicKey")["PublicKeyConfig"]
     group = _delivery(templates, "AWS::CloudFront::KeyGroup")["KeyGroupConfig"]
     assert public_key["EncodedKey"].startswith("-----BEGIN PUBLIC KEY-----")  # the publicKey param (a placeholder)
-    assert group["Items"] == [{"Ref": "SigningPublicKey"}]
+    assert group["Items"] == [{"Ref": "SigningPublicKeyV1"}]
     outputs = templates["delivery"]["Outputs"]
-    assert outputs["PublicKeyId"]["Value"] == {"Ref": "SigningPublicKey"}
+    assert outputs["PublicKeyId"]["Value"] == {"Ref": "SigningPublicKeyV1"}
+
+
+def test_a_new_signing_key_version_is_a_new_public_key_resource():
+    # CloudFront changes only a public key's comment in place: rotating must make CloudFormation replace the key
+    rotated = packaged_variant("delivery", ".serverless-key-v2", "signingKeyVersion=2")
+    keys = [name for name, resource in rotated["Resources"].items() if resource["Type"] == "AWS::CloudFront::PublicKey"]
+    assert keys == ["SigningPublicKeyV2"]
+    group = rotated["Resources"]["SigningKeyGroup"]["Properties"]["KeyGroupConfig"]
+    assert group["Items"] == [{"Ref": "SigningPublicKeyV2"}]
+    assert rotated["Outputs"]["PublicKeyId"]["Value"] == {"Ref": "SigningPublicKeyV2"}
 
 
 def test_the_distribution_sends_the_security_headers_the_local_cdn_sends(templates):
@@ -1047,3 +1057,21 @@ def test_an_express_run_fits_300_seconds_and_standard_keeps_its_timeouts(templat
 
     stuck_after = ReconcilerSettings.model_fields["stuck_after_seconds"].default
     assert stuck_after > standard["TimeoutSeconds"] > express["TimeoutSeconds"]
+
+
+# The IAM prefix of each CloudFormation namespace the templates use, where the two differ.
+IAM_PREFIX_OF_NAMESPACE = {"Cognito": "cognito-idp", "StepFunctions": "states"}
+
+
+def test_the_deployer_policy_outline_parses_and_covers_every_service_the_templates_create(templates):
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    outline = re.search(r"## IAM needed to deploy.*?```json\n(.*?)```", doc, re.S)
+    assert outline, "docs/deploy.md has no deployer policy outline"
+    statements = json.loads(outline.group(1))["Statement"]
+    prefixes = {action.split(":")[0] for statement in statements for action in statement["Action"]}
+    types = {resource["Type"] for template in templates.values() for resource in template["Resources"].values()}
+    namespaces = {resource_type.split("::")[1] for resource_type in types}
+    missing = {n for n in namespaces if IAM_PREFIX_OF_NAMESPACE.get(n, n.lower()) not in prefixes}
+    assert not missing, f"the deployer outline grants nothing on {sorted(missing)}"
+    # Each stage's user pool sets its MFA configuration (TOTP offered), which CloudFormation does through this call
+    assert any("cognito-idp:SetUserPoolMfaConfig" in statement["Action"] for statement in statements)

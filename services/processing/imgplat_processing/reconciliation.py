@@ -59,6 +59,8 @@ class Reconciliation:
     redriven: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     left: list[str] = field(default_factory=list)
+    # Failed images whose ImageFailed the bus refused: subscribers never heard of them (each one pages).
+    unannounced: list[str] = field(default_factory=list)
 
     @property
     def reconciled(self) -> int:
@@ -174,3 +176,4 @@ def _fail(
     except TransientError:
         # The record is FAILED now, so no later round finds it again: the event is logged whole for a manual replay.
         logger.exception("ImageFailed not published", extra={"event": failed_event.entry(settings.event_bus_name)})
+        done.unannounced.append(record.image_id)

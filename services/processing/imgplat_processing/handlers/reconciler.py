@@ -26,5 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="StuckImagesFailed", unit=MetricUnit.Count, value=len(done.lost))
     # Reservations whose upload never came (their URL expired unused): failed too, but nothing to page anyone for.
     metrics.add_metric(name="UnusedUploadsExpired", unit=MetricUnit.Count, value=len(done.unused_uploads))
+    # The other alarm metric: failed images whose ImageFailed the bus refused (the log holds each event to put back).
+    metrics.add_metric(name="FailuresNotAnnounced", unit=MetricUnit.Count, value=len(done.unannounced))
     logger.info("reconciled", extra={"redriven": done.redriven, "failed": done.failed, "left": done.left})
     return {"redriven": done.redriven, "failed": done.failed, "left": done.left}

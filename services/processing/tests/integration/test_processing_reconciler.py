@@ -96,6 +96,7 @@ def test_an_upload_whose_run_never_started_is_redriven_once_and_becomes_ready(
         "ImagesRedriven": 1,
         "StuckImagesFailed": 0,
         "UnusedUploadsExpired": 0,
+        "FailuresNotAnnounced": 0,
     }
     (execution,) = executions(state_machine_arn)
     redriven = _request_of(execution)
@@ -167,6 +168,28 @@ def test_a_record_whose_upload_never_came_is_failed_as_no_upload_received(
     # And nobody is paged for a user who never uploaded: counted apart from the alarm's lost images, logged as INFO
     assert (metrics["StuckImagesFailed"], metrics["UnusedUploadsExpired"]) == (0, 1)
     assert line["level"] == "INFO"
+
+
+def test_a_failure_the_bus_refuses_to_announce_is_counted_for_its_alarm_and_logged_whole(
+    platform: Platform,
+    state_machine_arn: str,
+    logged: LogLines,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Given a record the reconciler will fail, and a bus that refuses every event
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    load_settings.cache_clear()
+    request = _pending(platform, NEVER_UPLOADED, original=None)
+
+    result, metrics = _reconcile(capsys)
+
+    # Then the image is still FAILED, its unannounced failure pages (subscribers never heard of it), and the log
+    # holds the event to put back
+    assert result["failed"] == {request.image_id: NO_UPLOAD}
+    assert metrics["FailuresNotAnnounced"] == 1
+    (line,) = [line for line in logged() if line["message"] == "ImageFailed not published"]
+    assert line["event"]["DetailType"] == "ImageFailed" and request.image_id in line["event"]["Detail"]
 
 
 # --- PROCESSING past the deadline -------------------------------------------------------------------------------------
@@ -298,6 +321,7 @@ def test_a_poison_message_ends_in_the_dlq_and_the_reconciler_fails_its_image_wit
         "ImagesRedriven": 0,
         "StuckImagesFailed": 1,
         "UnusedUploadsExpired": 0,
+        "FailuresNotAnnounced": 0,
     }
     assert assert_settled(platform, request, ImageStatus.FAILED).reason == DID_NOT_FINISH
 

@@ -78,9 +78,28 @@ class ApiGateway(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or header too long, a malformed request, a bad length) in
+        JSON, like every other answer; the connection is closed after them."""
+        status = HTTPStatus(code)
+        body = json.dumps({"error": {"code": status.name.lower(), "message": message or status.phrase}}).encode()
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
     def _handle(self) -> None:
         started = time.monotonic()
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit():
+            self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be a whole number of bytes.")
+            return
+        length = int(declared)
         # API Gateway (no binary media types) hands text to the function: bytes that are not UTF-8 become U+FFFD.
         body = self.rfile.read(length).decode(errors="replace") if length else None
         path, _, query = self.path.partition("?")

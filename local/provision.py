@@ -32,6 +32,8 @@ NOT_EMULATED = {
     "AWS::WAFv2::LoggingConfiguration",
     "AWS::Cognito::UserPoolRiskConfigurationAttachment",
 }
+# The ARN an output may name of a type that is not emulated (the events archive: outputs export it for replays).
+NOT_EMULATED_ARNS = {"AWS::Events::Archive": "arn:aws:events:{region}:{account}:archive/{name}"}
 LOCAL_ROLE_NAME = "imgplat-local-execution"
 # Characters after the type letter of a CloudFront id (E2QWRUHAPOMQZL, K2JCJMDEHXQW5F).
 CLOUDFRONT_ID_LENGTH = 13
@@ -57,7 +59,11 @@ class Provisioner:
             if create is None:
                 if definition["Type"] not in NOT_EMULATED:
                     raise NotImplementedError(f"{stack.service}: {definition['Type']} is not emulated locally")
-                stack.resources[logical_id] = Resource(logical_id, definition["Type"], logical_id)
+                arn_format = NOT_EMULATED_ARNS.get(definition["Type"])
+                arn = arn_format and arn_format.format(region=stack.region, account=ACCOUNT_ID, name=logical_id)
+                stack.resources[logical_id] = Resource(
+                    logical_id, definition["Type"], logical_id, {"Arn": arn} if arn else {}
+                )
                 continue
             properties = stack.resolve(definition.get("Properties") or {})
             stack.resources[logical_id] = create(stack, logical_id, properties)

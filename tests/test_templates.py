@@ -1075,3 +1075,24 @@ def test_the_deployer_policy_outline_parses_and_covers_every_service_the_templat
     assert not missing, f"the deployer outline grants nothing on {sorted(missing)}"
     # Each stage's user pool sets its MFA configuration (TOTP offered), which CloudFormation does through this call
     assert any("cognito-idp:SetUserPoolMfaConfig" in statement["Action"] for statement in statements)
+
+
+def test_processing_publishes_no_lambda_version_per_deploy(templates):
+    # Nothing calls a version (the workflow and the queue call $LATEST); kept versions fill the code storage quota
+    kinds = {resource["Type"] for resource in templates["processing"]["Resources"].values()}
+    assert "AWS::Lambda::Version" not in kinds
+
+
+def test_custom_metrics_and_their_alarms_live_in_one_namespace_per_stage(templates):
+    # dev and prod in one account and region must not page for each other's metrics
+    for service, template in templates.items():
+        resources = template["Resources"].values()
+        functions = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
+        written = {f["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] for f in functions}
+        assert written <= {"ImagePlatform/dev"}, service
+        alarmed = {
+            r["Properties"]["Namespace"]
+            for r in resources
+            if r["Type"] == "AWS::CloudWatch::Alarm" and not r["Properties"].get("Namespace", "AWS/").startswith("AWS/")
+        }
+        assert alarmed <= written, service

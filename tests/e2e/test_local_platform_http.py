@@ -7,6 +7,8 @@ signup -> verify -> signin -> POST /upload -> upload with the returned form -> p
 from __future__ import annotations
 
 import io
+import json
+import socket
 import subprocess
 import sys
 import time
@@ -195,6 +197,38 @@ def test_a_route_that_does_not_exist_is_404_even_with_a_valid_token(local_platfo
         assert answer.status_code == 404, (method, path)
         assert answer.json()["error"]["code"] == "not_found", (method, path)
         assert "route" in answer.json()["error"]["message"]
+
+
+def _raw_exchange(platform: RunningPlatform, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request written byte for byte (requests refuses to send these), and the answer's status, headers, body."""
+    host, port = platform.api_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /images HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431),
+        (b"POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+        (b"POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+    ],
+)
+def test_requests_the_http_server_itself_refuses_are_answered_in_json(local_platform, request_bytes, status):
+    # Given a request line or header too long, or a length that is no length
+    answer_status, headers, body = _raw_exchange(local_platform, request_bytes)
+    # Then the answer is JSON like every other, at once, and the connection closes
+    assert answer_status == status
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["message"]
 
 
 def test_another_users_image_is_404(local_platform):

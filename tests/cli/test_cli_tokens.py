@@ -102,6 +102,8 @@ def test_a_refresh_token_that_no_longer_works_means_sign_in_again(cache):
     assert cache.load(API) is None
 
 
-def test_without_a_session_the_client_says_to_log_in(cache):
-    with pytest.raises(NotSignedIn, match="imgplat login"):
+def test_without_a_session_the_client_says_to_log_in_and_to_which_platform(cache):
+    # Sessions are per platform: a mistyped URL must show in the message, not look like a lost session
+    with pytest.raises(NotSignedIn, match="imgplat login") as raised:
         _client(cache, FakePlatform()).list_images(limit=5)
+    assert f"Not signed in to {API}." in raised.value.message

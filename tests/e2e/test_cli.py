@@ -92,6 +92,16 @@ def test_human_output_shows_a_table_and_the_status(local_platform, signed_in, tm
     assert status.returncode == 0 and "reachable: True" in status.stdout
 
 
+def test_a_file_refused_before_sending_is_not_sent_not_failed(local_platform, signed_in, tmp_path):
+    # Given a text file beside a photo: the platform refuses the text file's type before anything is sent
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list")
+    result = imgplat(local_platform.api_url, signed_in, "upload", str(notes), str(photo(tmp_path / "a.jpg")), "--wait")
+    # Then its row says it was never sent (FAILED is the platform's word for its own failures), the photo goes on
+    assert "NOT SENT" in result.stdout and "FAILED" not in result.stdout
+    assert "READY" in result.stdout and result.returncode == 1
+
+
 def test_logout_revokes_and_forgets_the_session(local_platform, signed_in):
     run = lambda *args: imgplat(local_platform.api_url, signed_in, *args)  # noqa: E731
     assert run("logout").returncode == 0

@@ -88,7 +88,8 @@ class ImgplatClient:
         """The cached session, refreshed first when its tokens have expired."""
         session = self.cache.load(self.api_url)
         if session is None:
-            raise NotSignedIn()
+            # Sessions are kept per platform: naming it shows a mistyped --api-url or IMGPLAT_API_URL at once.
+            raise NotSignedIn(f"Not signed in to {self.api_url}. Run: imgplat login")
         return self._refreshed(session) if session.expired() else session
 
     def _refreshed(self, session: Session) -> Session:

@@ -34,7 +34,16 @@ from imgplat_cli.output import (
 )
 from imgplat_cli.tables import Field, print_table
 
-STATUS_STYLE = {"PENDING": "yellow", "PROCESSING": "cyan", "READY": "green", "REJECTED": "red", "FAILED": "red"}
+# A file refused before it was sent has no image, so no status of the platform's (FAILED means the platform failed).
+NOT_SENT = "NOT SENT"
+STATUS_STYLE = {
+    "PENDING": "yellow",
+    "PROCESSING": "cyan",
+    "READY": "green",
+    "REJECTED": "red",
+    "FAILED": "red",
+    NOT_SENT: "red",
+}
 UNSUCCESSFUL_STATUSES = {"REJECTED", "FAILED"}
 POLL_INTERVAL_SECONDS = 0.5
 
@@ -161,7 +170,7 @@ def _outcome_rows(outcomes: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for item in outcomes:
         if "error" in item:
-            rows.append([item["file"], "", _styled("FAILED"), item["error"]["message"]])
+            rows.append([item["file"], "", _styled(NOT_SENT), item["error"]["message"]])
         else:
             rows.append([item["file"], item["image_id"], _styled(item["status"]), item.get("reason") or ""])
     return rows

@@ -183,7 +183,7 @@ def _status_of(client: ImgplatClient) -> dict[str, Any]:
         return summary | {"reachable": False, "problem": str(error)}
     cached = client.cache.load(client.api_url)
     if cached is None:
-        return summary | {"problem": "Not signed in. Run: imgplat login"}
+        return summary | {"problem": f"Not signed in to {client.api_url}. Run: imgplat login"}
     try:
         session = client.session()  # refreshed when expired: proves the session still works
         client.list_images(limit=1)

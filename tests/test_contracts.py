@@ -37,6 +37,7 @@ EXPORTS_FOR_PEOPLE = {
     ("upload", "IngestDlqArn"): "operators: inspecting and redriving failed notifications (README)",
     ("processing", "RenditionsBucketArn"): "operators: a CDN origin or replication outside the platform",
     ("processing", "StateMachineArn"): "operators: looking at and redriving workflow executions",
+    ("processing", "EventArchiveArn"): "other teams: replaying the events they missed (docs/events.md)",
     ("delivery", "DistributionId"): "operators: pinning processing's and upload's cdnDistributionId; invalidations",
     ("delivery", "DistributionArn"): "operators: policies outside the platform that name the distribution",
     ("delivery", "DistributionDomainName"): "operators: the CNAME (or alias) target of a custom domain",

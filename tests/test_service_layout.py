@@ -140,13 +140,19 @@ def test_a_setting_with_a_default_in_its_model_gets_no_second_default_from_serve
     assert twice == []
 
 
+# Local plugins that only edit the finished template (delivery's versioned signing key id).
+TEMPLATE_ONLY_PLUGINS = {"./osls-plugin-versioned-ids.js"}
+
+
 @pytest.mark.parametrize("service", INFRASTRUCTURE_SERVICES)
 def test_a_service_without_functions_is_its_serverless_yml_alone(service):
     # Nothing to package but the template: no Python package, requirements or tests that would suggest code
     root = service_dir(service)
     assert (root / "serverless.yml").is_file()
     assert not (root / f"imgplat_{service}").exists() and not (root / "requirements.txt").exists()
-    assert "plugins" not in serverless_config(service) and "package" not in serverless_config(service)
+    assert "package" not in serverless_config(service)
+    # Only plugins that shape the template: none that packages code
+    assert set(serverless_config(service).get("plugins") or []) <= TEMPLATE_ONLY_PLUGINS
 
 
 def test_the_infrastructure_only_services_are_the_ones_expected():

@@ -96,7 +96,7 @@ class ApiGateway(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         started = time.monotonic()
         declared = (self.headers.get("Content-Length") or "0").strip()
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):  # isdigit alone takes "²", which int() refuses
             self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be a whole number of bytes.")
             return
         length = int(declared)

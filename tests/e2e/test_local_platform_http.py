@@ -220,6 +220,7 @@ def _raw_exchange(platform: RunningPlatform, request: bytes) -> tuple[int, dict[
         (b"GET /images HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431),
         (b"POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
         (b"POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+        ("POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Length: \u00b2\r\n\r\n".encode("latin-1"), 400),
     ],
 )
 def test_requests_the_http_server_itself_refuses_are_answered_in_json(local_platform, request_bytes, status):

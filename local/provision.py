@@ -59,11 +59,11 @@ class Provisioner:
             if create is None:
                 if definition["Type"] not in NOT_EMULATED:
                     raise NotImplementedError(f"{stack.service}: {definition['Type']} is not emulated locally")
-                arn_format = NOT_EMULATED_ARNS.get(definition["Type"])
-                arn = arn_format and arn_format.format(region=stack.region, account=ACCOUNT_ID, name=logical_id)
-                stack.resources[logical_id] = Resource(
-                    logical_id, definition["Type"], logical_id, {"Arn": arn} if arn else {}
+                arn = NOT_EMULATED_ARNS.get(definition["Type"], "")
+                attributes = (
+                    {"Arn": arn.format(region=stack.region, account=ACCOUNT_ID, name=logical_id)} if arn else {}
                 )
+                stack.resources[logical_id] = Resource(logical_id, definition["Type"], logical_id, attributes)
                 continue
             properties = stack.resolve(definition.get("Properties") or {})
             stack.resources[logical_id] = create(stack, logical_id, properties)

@@ -711,7 +711,7 @@ def test_the_key_group_trusts_exactly_the_operators_public_key(templates):
 def test_a_new_signing_key_version_is_a_new_public_key_resource():
     # CloudFront changes only a public key's comment in place: rotating must make CloudFormation replace the key
     rotated = packaged_variant("delivery", ".serverless-key-v2", "signingKeyVersion=2")
-    keys = [name for name, resource in rotated["Resources"].items() if resource["Type"] == "AWS::CloudFront::PublicKey"]
+    keys = [logical_id for _, logical_id, _ in _resources({"delivery": rotated}, "AWS::CloudFront::PublicKey")]
     assert keys == ["SigningPublicKeyV2"]
     group = rotated["Resources"]["SigningKeyGroup"]["Properties"]["KeyGroupConfig"]
     assert group["Items"] == [{"Ref": "SigningPublicKeyV2"}]
@@ -1079,20 +1079,20 @@ def test_the_deployer_policy_outline_parses_and_covers_every_service_the_templat
 
 def test_processing_publishes_no_lambda_version_per_deploy(templates):
     # Nothing calls a version (the workflow and the queue call $LATEST); kept versions fill the code storage quota
-    kinds = {resource["Type"] for resource in templates["processing"]["Resources"].values()}
-    assert "AWS::Lambda::Version" not in kinds
+    versions = [service for service, _, _ in _resources(templates, "AWS::Lambda::Version")]
+    assert "processing" not in versions
 
 
 def test_custom_metrics_and_their_alarms_live_in_one_namespace_per_stage(templates):
     # dev and prod in one account and region must not page for each other's metrics
-    for service, template in templates.items():
-        resources = template["Resources"].values()
-        functions = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
-        written = {f["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] for f in functions}
-        assert written <= {"ImagePlatform/dev"}, service
-        alarmed = {
-            r["Properties"]["Namespace"]
-            for r in resources
-            if r["Type"] == "AWS::CloudWatch::Alarm" and not r["Properties"].get("Namespace", "AWS/").startswith("AWS/")
-        }
-        assert alarmed <= written, service
+    written = {
+        (service, properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"])
+        for service, _, properties in _resources(templates, "AWS::Lambda::Function")
+    }
+    assert {namespace for _, namespace in written} <= {"ImagePlatform/dev"}
+    alarmed = {
+        (service, properties["Namespace"])
+        for service, _, properties in _resources(templates, "AWS::CloudWatch::Alarm")
+        if not properties.get("Namespace", "AWS/").startswith("AWS/")
+    }
+    assert alarmed and alarmed <= written

@@ -104,9 +104,11 @@ def _not_json() -> Response[str]:
 
 def _check_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     # Routes that take a JSON body refuse an oversized one in parse_json_body, before parsing; this covers the
-    # routes that never parse theirs. A body declared as anything but JSON is refused before Powertools reads it:
-    # it would turn a form or multipart body into fields that validate, and browsers send those cross-site
-    # without asking first (no CORS preflight), so only JSON may reach a route.
+    # routes that never parse theirs. A body declared as anything but JSON is refused before the route runs:
+    # Powertools' validation (which runs first) reads a form or multipart body into fields, and browsers send
+    # those cross-site without asking first (no CORS preflight), so only JSON may reach a route. A form whose
+    # fields do not validate, or a malformed multipart, never gets here: _invalid_request and _value_error
+    # answer it the same way.
     if app.current_event.body and _declares_other_than_json(app):
         return _not_json()
     return _body_too_large(app) or next_middleware(app)
